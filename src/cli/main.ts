@@ -1,0 +1,36 @@
+// `headroom` CLI entry: dispatches to one module per sub-command.
+// Errors are one clear line on stderr and a non-zero exit, never a stack trace.
+import { CliError } from './errors';
+
+type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+
+// Sub-commands register here (lazy imports keep `headroom --help` instant).
+const commands: Record<string, () => Promise<Command>> = {};
+
+function usage(): string {
+  const names = Object.keys(commands).sort();
+  return ['usage: headroom <command> [options]', '', 'commands:', ...names.map((n) => `  ${n}`), '', 'Run `headroom <command> --help` for options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) throw new CliError(`unknown command '${name}' (try: ${Object.keys(commands).sort().join(', ')})`);
+  return (await load()).run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      const msg = err instanceof CliError ? err.message : err instanceof Error ? `unexpected error: ${err.message}` : String(err);
+      process.stderr.write(`headroom: ${msg}\n`);
+      if (process.env.HEADROOM_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exit(err instanceof CliError ? err.exitCode : 1);
+    },
+  );
+}

@@ -1,0 +1,138 @@
+// The estimator's shared vocabulary. Plain data only: no I/O, no `vscode`.
+// Every other estimator module speaks in these shapes; providers and views convert to and from them.
+
+/** Where a number came from, so the UI can say "engine-reported" vs "estimated". */
+export type Provenance = 'gguf' | 'engine' | 'catalog' | 'estimated' | 'measured' | 'user';
+
+/** KV-cache element types llama.cpp accepts for `--cache-type-k/-v`. */
+export type KvType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'iq4_nl';
+
+/** One tensor as listed in a GGUF tensor table (exact weights come from these). */
+export interface TensorInfo {
+  name: string;
+  /** ggml type id (GGML_TYPE_*), e.g. 0 = F32, 1 = F16, 12 = Q4_K. */
+  type: number;
+  /** Dimensions, innermost first, as GGUF stores them. */
+  shape: number[];
+}
+
+/** Mixture-of-experts layout. Capacity needs all experts; decode reads only the active ones. */
+export interface MoeSpec {
+  nExperts: number;
+  nExpertsUsed: number;
+  nSharedExperts: number;
+  /** Leading dense (non-MoE) layers, e.g. DeepSeek's first_k_dense. */
+  nDenseLeadingLayers: number;
+}
+
+/** Multi-head latent attention (DeepSeek V2/V3, Kimi K2): KV stores a compressed latent. */
+export interface MlaSpec {
+  kvLoraRank: number;
+  ropeDim: number;
+}
+
+/**
+ * Architecture of a model, as needed for memory and speed. Built from a GGUF header,
+ * from an engine's model info (Ollama `model_info` carries the same GGUF keys) or from the catalog.
+ */
+export interface ModelSpec {
+  /** Catalog id (HF repo id), engine model name, or file name. */
+  id: string;
+  name: string;
+  /** GGUF `general.architecture`, e.g. `llama`, `qwen3moe`, `gemma3`, `deepseek2`, `gpt-oss`, `qwen3next`. */
+  arch: string;
+  source: Provenance;
+  totalParams: number;
+  /** Parameters touched per decoded token (= totalParams for dense models). */
+  activeParams: number;
+  nLayers: number;
+  hiddenSize: number;
+  nHeads: number;
+  /** KV heads per layer (length nLayers). 0 for a layer that keeps no KV (recurrent / linear attention). */
+  nKvHeadsPerLayer: number[];
+  headDimK: number;
+  headDimV: number;
+  vocabSize: number;
+  /** Trained context (`<arch>.context_length`). */
+  contextTrain: number;
+  /** Sliding-window size in tokens, if any layer uses one. */
+  slidingWindow?: number;
+  /** Per layer: true when the layer uses sliding-window attention (length nLayers). */
+  swaLayers?: boolean[];
+  mla?: MlaSpec;
+  moe?: MoeSpec;
+  /** Constant per-sequence state of recurrent / linear-attention layers (Qwen3-Next, Mamba), bytes. */
+  recurrentStateBytesPerSeq?: number;
+  /** Exact tensor table when read from a GGUF file. */
+  tensors?: TensorInfo[];
+}
+
+/** Weights as they sit in memory. */
+export interface WeightsInfo {
+  /** Quant label shown to users, e.g. `Q4_K_M`, `MXFP4`, `MLX-4bit`. */
+  quant: string;
+  /** Bytes of all weight tensors (what a GPU backend holds). */
+  totalBytes: number;
+  /** Bytes read per decoded token: dense tensors + active experts (+ one embedding row). */
+  activeBytes: number;
+  source: Provenance;
+}
+
+/** How the engine is asked to allocate context. Mirrors llama.cpp's knobs. */
+export interface ContextOptions {
+  /** Tokens per sequence the user wants (llama.cpp `-c` ÷ slots; Ollama `num_ctx`). */
+  ctxPerSeq: number;
+  /** Parallel sequences / slots (`-np`, `OLLAMA_NUM_PARALLEL`). */
+  parallel: number;
+  kvTypeK: KvType;
+  kvTypeV: KvType;
+  flashAttention: boolean;
+  /** llama.cpp `-ub` (physical batch), default 512. */
+  nUbatch: number;
+  /** Unified KV buffer shared by all sequences (`--kv-unified`). */
+  kvUnified: boolean;
+  /** `--swa-full`: sliding-window layers keep the full context. */
+  swaFull: boolean;
+}
+
+export interface MemoryBreakdown {
+  weightsBytes: number;
+  kvBytes: number;
+  /** Compute (scratch) buffers, llama.cpp `sched_reserve` compute buffer. */
+  computeBytes: number;
+  /** Output logits buffer, recurrent state and other fixed costs. */
+  otherBytes: number;
+  totalBytes: number;
+  /** Context cells llama.cpp allocates in total (padded, all sequences). */
+  allocatedCtx: number;
+  /** KV bytes each additional token of context costs (all growing layers). */
+  kvBytesPerToken: number;
+}
+
+export interface HardwareProfile {
+  id: string;
+  name: string;
+  /** Total memory the accelerator can see (VRAM, or unified memory), bytes. */
+  capacityBytes: number;
+  /** Share of capacity a model may use by default (Apple GPUs: ~0.75 of unified memory). */
+  usableFraction: number;
+  /** Peak memory bandwidth, GB/s (1e9 bytes). */
+  bandwidthGBps: number;
+  /** Measured sustained bandwidth where published, GB/s. */
+  measuredBandwidthGBps?: number;
+  unifiedMemory: boolean;
+  kind: 'apple' | 'nvidia' | 'amd' | 'cpu' | 'other';
+  /** Where the numbers come from. */
+  source?: string;
+}
+
+export interface SpeedEstimate {
+  /** Predicted single-stream decode tok/s at the given depth (bandwidth-bound regime). */
+  decodeTokPerSec: number;
+  /** Roofline: bandwidth ÷ bytes per token, the ceiling no stack beats. */
+  ceilingTokPerSec: number;
+  /** Bytes read per decoded token: active weights + KV at this depth. */
+  bytesPerToken: number;
+  /** Predicted prefill tok/s (compute-bound regime), when estimable. */
+  prefillTokPerSec?: number;
+}
