@@ -1,0 +1,16 @@
+// The ONE table of command ids and titles. Pure (no `vscode`), so a plain-Node test can check it
+// against package.json#contributes.commands and the harness can read the same ids.
+
+export const COMMANDS = {
+  checkModelFit: { id: 'headroom.checkModelFit', title: 'Check Model Fit' },
+  chooseModel: { id: 'headroom.chooseModel', title: 'Choose Model' },
+  openPanel: { id: 'headroom.openPanel', title: 'Open Panel' },
+  selectHardwareProfile: { id: 'headroom.selectHardwareProfile', title: 'Select Hardware Profile' },
+  detectEngines: { id: 'headroom.detectEngines', title: 'Detect Engines' },
+  snoozeWarnings: { id: 'headroom.snoozeWarnings', title: 'Snooze Warnings' },
+  showLog: { id: 'headroom.showLog', title: 'Show Log' },
+} as const;
+
+export type CommandKey = keyof typeof COMMANDS;
+export type CommandId = (typeof COMMANDS)[CommandKey]['id'];
+export const COMMAND_CATEGORY = 'Headroom';
