@@ -1,0 +1,92 @@
+// Incremental line splitter over raw bytes. Engines stream bytes, and a chunk boundary can fall anywhere:
+// inside a multi-byte UTF-8 character, between the CR and LF of a CRLF, or mid-line. This class hides all of
+// that and hands out whole lines. It is a side-channel reader, so its memory is capped: a line longer than
+// `maxLineChars` is dropped (and counted) instead of growing without bound.
+
+export interface LineSplitterOptions {
+  /** Longest line kept, in UTF-16 code units; longer lines are discarded whole. Default 1 MiB. */
+  maxLineChars?: number;
+  /** Treat a lone CR as a line end (SSE does; NDJSON does not). Default true. */
+  crIsNewline?: boolean;
+}
+
+export class LineSplitter {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly maxLineChars: number;
+  private readonly crIsNewline: boolean;
+  private partial = '';
+  /** True while discarding the rest of an over-long line. */
+  private skipping = false;
+  /** The previous chunk ended in CR: a leading LF in the next chunk belongs to that line end. */
+  private pendingCr = false;
+  /** Lines discarded because they exceeded the cap. */
+  droppedLines = 0;
+
+  constructor(opts: LineSplitterOptions = {}) {
+    this.maxLineChars = opts.maxLineChars ?? 1 << 20;
+    this.crIsNewline = opts.crIsNewline ?? true;
+  }
+
+  /** Feeds bytes; returns the lines completed by them (without their line ends). */
+  push(chunk: Uint8Array): string[] {
+    return this.split(this.decoder.decode(chunk, { stream: true }), false);
+  }
+
+  /** Ends the stream: returns the final unterminated line, if any. */
+  end(): string[] {
+    return this.split(this.decoder.decode(), true);
+  }
+
+  private split(text: string, final: boolean): string[] {
+    const out: string[] = [];
+    let i = 0;
+    if (this.pendingCr && text.length > 0) {
+      if (text.charCodeAt(0) === 10) i = 1;
+      this.pendingCr = false;
+    }
+    const n = text.length;
+    while (i < n) {
+      // Find the next LF (or CR when it counts as a line end).
+      let j = text.indexOf('\n', i);
+      if (this.crIsNewline) {
+        const r = text.indexOf('\r', i);
+        if (r !== -1 && (j === -1 || r < j)) j = r;
+      }
+      if (j === -1) {
+        this.append(text.slice(i));
+        break;
+      }
+      this.append(text.slice(i, j));
+      let line = this.partial;
+      this.partial = '';
+      if (!this.crIsNewline && line.endsWith('\r')) line = line.slice(0, -1);
+      if (this.skipping) this.skipping = false;
+      else out.push(line);
+      if (text.charCodeAt(j) === 13) {
+        if (j + 1 < n) i = text.charCodeAt(j + 1) === 10 ? j + 2 : j + 1;
+        else {
+          this.pendingCr = true;
+          i = n;
+        }
+      } else i = j + 1;
+    }
+    if (final) {
+      if (!this.skipping && this.partial.length > 0) out.push(this.partial);
+      this.partial = '';
+      this.skipping = false;
+      this.pendingCr = false;
+    }
+    return out;
+  }
+
+  private append(s: string): void {
+    if (this.skipping || s.length === 0) return;
+    if (this.partial.length + s.length > this.maxLineChars) {
+      this.partial = '';
+      this.skipping = true;
+      this.droppedLines++;
+      return;
+    }
+    this.partial += s;
+  }
+}
