@@ -23,12 +23,21 @@ export interface MoeSpec {
   nSharedExperts: number;
   /** Leading dense (non-MoE) layers, e.g. DeepSeek's first_k_dense. */
   nDenseLeadingLayers: number;
+  /** Intermediate size of one routed expert (`expert_feed_forward_length`). */
+  expertFfnSize?: number;
+  /** Intermediate size of the shared expert(s) block (`expert_shared_feed_forward_length`). */
+  sharedExpertFfnSize?: number;
 }
 
 /** Multi-head latent attention (DeepSeek V2/V3, Kimi K2): KV stores a compressed latent. */
 export interface MlaSpec {
   kvLoraRank: number;
   ropeDim: number;
+  /** 0 when queries are not low-rank (DeepSeek-V2-Lite). */
+  qLoraRank?: number;
+  /** Per-head non-rotary query/key dim and value dim (DeepSeek-V3: 128, 128). */
+  qkNopeHeadDim?: number;
+  vHeadDim?: number;
 }
 
 /**
@@ -65,6 +74,10 @@ export interface ModelSpec {
   recurrentStateBytesPerSeq?: number;
   /** Exact tensor table when read from a GGUF file. */
   tensors?: TensorInfo[];
+  /** Dense FFN intermediate size (for MoE: the leading dense layers' FFN). Used to lay out tensors without a file. */
+  ffnSize?: number;
+  /** Output head shares the token-embedding matrix. */
+  tiedEmbeddings?: boolean;
 }
 
 /** Weights as they sit in memory. */
