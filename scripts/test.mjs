@@ -24,5 +24,11 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Suites under test/real-engine/ talk to a real llama-server built from source: build it first (instant when
+// cached; prints "skipped" and the suites skip when no compiler is available).
+if (files.some((f) => f.startsWith(join('test', 'real-engine') + '/'))) {
+  const b = spawnSync(process.execPath, ['scripts/build-llama-server.mjs'], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
+}
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
