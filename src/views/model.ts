@@ -1,0 +1,101 @@
+// View models: the plain data the status bar, tooltip, warnings and panel render. Pure (no `vscode`).
+// Providers and the estimator fill these in (src/views/assemble.ts); views only format them.
+import type { Provenance } from '../estimator/types';
+
+/** A number and where it came from, so the UI can say "engine-reported" vs "estimated". */
+export interface Sourced {
+  value: number;
+  source: Provenance;
+}
+
+export interface HardwareView {
+  id: string;
+  name: string;
+  capacityBytes: number;
+  usableBytes: number;
+  bandwidthGBps: number;
+  /** How the profile was chosen: detected on this machine, the user's setting, an endpoint's setting, or the fallback. */
+  chosenBy: 'detected' | 'setting' | 'endpoint' | 'default';
+  /** True when `headroom.capacityGB` overrides the profile's usable memory. */
+  capacityOverridden?: boolean;
+}
+
+/** Tokens and turns left before something gives, and what gives first. */
+export interface HorizonView {
+  /** `window`: the engine's configured context truncates; `memory`: a bigger window would not fit. */
+  limit: 'window' | 'memory';
+  tokensLeft: number;
+  /** Agent turns left at the recent growth per turn; undefined when growth is unknown (one turn seen). */
+  turnsLeft?: number;
+  /** Median prompt growth per turn, tokens. */
+  growthPerTurn?: number;
+}
+
+export interface ModelView {
+  /** Stable key `<endpoint>|<model>` for warnings, snooze and the active-model choice. */
+  key: string;
+  name: string;
+  engine: string;
+  endpoint: string;
+  /** Hardware profile this model's memory counts against. */
+  hardwareId: string;
+  quant?: string;
+  memory: {
+    weights: Sourced;
+    kv: Sourced;
+    /** Compute buffers, output buffer, recurrent state. */
+    overhead: Sourced;
+    total: Sourced;
+  };
+  /** Bytes the engine left in system RAM (partial offload): decode drops to CPU memory speed. */
+  cpuBytes?: Sourced;
+  context: {
+    /** Tokens one slot can hold. */
+    configured?: Sourced;
+    /** Tokens in the KV cache now (largest slot). */
+    used?: Sourced;
+    parallel: number;
+    /** Trained context of the model. */
+    trained?: number;
+  };
+  horizon?: HorizonView;
+  speed: {
+    /** Live decode tok/s (engine metrics, response timings or the proxy). */
+    decode?: Sourced;
+    /** Predicted decode tok/s at the current depth. */
+    predicted?: number;
+    /** Bandwidth ÷ bytes per token: the ceiling no stack beats. */
+    ceiling?: number;
+  };
+}
+
+export interface EngineView {
+  endpoint: string;
+  engine: string;
+  version?: string;
+  /** Non-fatal gaps the provider reported (e.g. "/slots disabled"). */
+  notes?: string[];
+}
+
+export type AlertKind = 'truncation' | 'oom' | 'offload' | 'over-capacity';
+
+/** One active warning, as data (the metering engineer's warnings feed these). */
+export interface AlertView {
+  modelKey: string;
+  kind: AlertKind;
+  severity: 'warning' | 'error';
+  message: string;
+}
+
+export interface DashboardState {
+  /** `detecting` before the first detection settles; `idle` = nothing answered. */
+  phase: 'detecting' | 'ready' | 'idle';
+  hardware: HardwareView;
+  engines: EngineView[];
+  models: ModelView[];
+  alerts: AlertView[];
+  /** Key of the model the user chose with "Choose Model", if any. */
+  activeKey?: string;
+  /** Endpoints probed in the last detection (for the "no engine" message). */
+  probed?: string[];
+}
