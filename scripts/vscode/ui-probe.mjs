@@ -1,0 +1,77 @@
+// A loopback HTTP endpoint through which extension-host tests ask the harness what the user would SEE:
+// the rendered status bar, its hover, the quick-input rows, the webview's DOM. The extension API cannot
+// read another item's rendered text, so the test asks the browser that renders it.
+// Protocol: POST / with JSON { action, ...args } → JSON result, or { error } with status 500.
+import { createServer } from 'node:http';
+import { webviewFrame } from './browser.mjs';
+
+const STATUS_ITEMS = '#workbench\\.parts\\.statusbar .statusbar-item';
+
+export function startUiProbe(page) {
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push({ type: d.type(), message: d.message() }); void d.dismiss().catch(() => {}); });
+
+  const actions = {
+    async statusbar() {
+      return page.locator(STATUS_ITEMS).evaluateAll((els) => els.map((el) => ({
+        id: el.id,
+        text: el.innerText.trim(),
+        ariaLabel: el.querySelector('[aria-label]')?.getAttribute('aria-label') ?? el.getAttribute('aria-label') ?? '',
+        classes: el.className,
+        background: getComputedStyle(el).backgroundColor,
+      })));
+    },
+    async hoverStatus({ idContains }) {
+      const item = page.locator(STATUS_ITEMS).filter({ has: page.locator(`xpath=self::*[contains(@id, ${JSON.stringify(idContains)})]`) }).first();
+      await page.mouse.move(0, 0);
+      await item.hover();
+      const hover = page.locator('.workbench-hover, .monaco-hover').filter({ visible: true }).first();
+      await hover.waitFor({ timeout: 10_000 });
+      const text = await hover.innerText();
+      await page.mouse.move(0, 0);
+      return { text };
+    },
+    async quickInput() {
+      const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+      return { visible: await page.locator('.quick-input-widget').isVisible(), rows: await rows.allInnerTexts() };
+    },
+    async webview({ timeoutMs = 20_000, waitForText } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const frame = await webviewFrame(page, Math.max(1000, deadline - Date.now()));
+        const info = await frame.evaluate(() => ({
+          text: document.body.innerText,
+          title: document.title,
+          csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? null,
+          imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')),
+          scripts: [...document.querySelectorAll('script')].map((s) => ({ src: s.getAttribute('src'), nonce: s.nonce !== '' })),
+          inlineHandlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
+          svgCount: document.querySelectorAll('svg').length,
+        }));
+        if (!waitForText || info.text.includes(waitForText) || Date.now() > deadline) return info;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    },
+    async dialogs() { return { dialogs }; },
+    async screenshot({ path }) { await page.screenshot({ path }); return { path }; },
+  };
+
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; if (body.length > 1 << 20) req.destroy(); });
+    req.on('end', async () => {
+      try {
+        const { action, ...args } = JSON.parse(body || '{}');
+        const fn = actions[action];
+        if (!fn) throw new Error(`unknown probe action ${action}`);
+        const result = await fn(args);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(err?.message ?? err) }));
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() });
+  }));
+}
