@@ -15,12 +15,16 @@ function find(dir) {
 }
 
 const filters = process.argv.slice(2);
-// test/vscode holds extension-host suites; they run inside VS Code (scripts/vscode-test.mjs), not here.
+// test/vscode holds extension-host suites; they run inside a real VS Code (scripts/vscode/run-tests.mjs), not here:
+// with no filter (unless HEADROOM_SKIP_VSCODE=1), or when a filter matches the path test/vscode.
+const hostSuite = filters.length === 0
+  ? process.env.HEADROOM_SKIP_VSCODE !== '1'
+  : filters.some((s) => join('test', 'vscode').includes(s));
 const files = find('test')
   .filter((f) => !f.startsWith(join('test', 'vscode') + '/'))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
-if (files.length === 0) {
+if (files.length === 0 && !hostSuite) {
   console.error('no test files matched');
   process.exit(1);
 }
@@ -30,5 +34,7 @@ if (files.some((f) => f.startsWith(join('test', 'real-engine') + '/'))) {
   const b = spawnSync(process.execPath, ['scripts/build-llama-server.mjs'], { stdio: 'inherit' });
   if (b.status !== 0) process.exit(b.status ?? 1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const r = files.length === 0 ? { status: 0 }
+  : spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const host = hostSuite ? spawnSync(process.execPath, [join('scripts', 'vscode', 'run-tests.mjs')], { stdio: 'inherit' }) : { status: 0 };
+process.exit(r.status === 0 && host.status === 0 ? 0 : 1);
