@@ -1,0 +1,251 @@
+// Pooling machines: exo rings and llama.cpp RPC clusters. Pure math on plain data.
+// Capacity adds up across nodes; decode of ONE stream does not: pipeline stages run one after another,
+// so per token the time is the sum of each node's share of the bytes over its own bandwidth, plus every
+// boundary crossing. A cluster lets a model fit; it rarely makes a single stream faster.
+import type { HardwareProfile, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
+import { activationBytes, hopSeconds, type LinkSpec } from './interconnect';
+
+export type ClusterEngine = 'exo' | 'llama.cpp-rpc';
+
+export interface ClusterNodeSpec {
+  id: string;
+  name?: string;
+  hardware: HardwareProfile;
+  /** Memory this node gives the model, bytes. Default: capacity × usableFraction (exo reports live free RAM). */
+  availableBytes?: number;
+}
+
+export interface ClusterModel {
+  spec: ModelSpec;
+  weights: WeightsInfo;
+  /** The whole model's memory as one machine would hold it. */
+  memory: MemoryBreakdown;
+}
+
+export interface ClusterOptions {
+  /** Tokens already in context when decoding (KV read per token grows with it). */
+  depth?: number;
+  /** Stack efficiency η per node (share of peak bandwidth a decode step achieves). */
+  efficiency?: (hw: HardwareProfile) => number;
+  /** Fixed per-token cost (sampling, kernel launches), seconds; paid once per token. */
+  fixedCostSec?: number;
+}
+
+/** How each engine moves a token through the stages. */
+export interface EngineTraffic {
+  /** Bytes per hidden-state element on the wire. */
+  bytesPerElement: number;
+  /** Engine protocol cost per remote stage per token, seconds (beyond link latency). */
+  overheadPerRemoteSec: number;
+  source: string;
+}
+
+export const ENGINE_TRAFFIC: Readonly<Record<ClusterEngine, EngineTraffic>> = {
+  // MLX runs bf16 activations; exo's ring sends the hidden state stage to stage, then the sampled token back.
+  exo: { bytesPerElement: 2, overheadPerRemoteSec: 0, source: 'exo pipeline ring: bf16 hidden state per boundary; no measured protocol overhead known' },
+  // ggml copies f32 tensors between backends; an RPC server is reached from the client and answers back
+  // (two crossings per remote stage). Overhead derived from two DGX Sparks over ConnectX-7 (TCP):
+  // 12.42 tok/s vs 12.83 on one Spark for a 27B Q4_K_M → 1/12.42 − 1/12.83 = 2.57 ms per token.
+  'llama.cpp-rpc': { bytesPerElement: 4, overheadPerRemoteSec: 2.57e-3, source: 'defilantech/LLMKube#1423 (two DGX Sparks, llama.cpp RPC: 12.42 vs 12.83 tok/s) — derived 2.57 ms per remote stage' },
+};
+
+export interface NodeShard {
+  nodeId: string;
+  name: string;
+  hardwareId: string;
+  /** Half-open layer range [layerStart, layerEnd). */
+  layerStart: number;
+  layerEnd: number;
+  layers: number;
+  weightsBytes: number;
+  kvBytes: number;
+  computeBytes: number;
+  totalBytes: number;
+  availableBytes: number;
+  fits: boolean;
+  /** Bytes this node reads per decoded token (its active weights + its KV at the depth). */
+  bytesPerToken: number;
+  /** Its share of a token's time: bytesPerToken ÷ (η × bandwidth). */
+  secondsPerToken: number;
+}
+
+export interface ClusterDecode {
+  tokPerSec: number;
+  /** Same path with η = 1 and no fixed cost: what no stack beats on these links. */
+  ceilingTokPerSec: number;
+  memorySec: number;
+  interconnectSec: number;
+  overheadSec: number;
+  fixedSec: number;
+  hops: number;
+  activationBytes: number;
+  /** Which term dominates a token's time. */
+  bound: 'memory-bandwidth' | 'interconnect';
+}
+
+export interface ClusterPlan {
+  engine: ClusterEngine;
+  link: LinkSpec;
+  nodes: number;
+  pooledCapacityBytes: number;
+  pooledAvailableBytes: number;
+  modelBytes: number;
+  fits: boolean;
+  shards: NodeShard[];
+  decode: ClusterDecode;
+  /** Best single node that holds the whole model alone, for comparison. */
+  singleNode?: { nodeId: string; tokPerSec: number };
+  notes: string[];
+}
+
+/** Anchors: η ≈ 0.6–0.88 for dense decode on healthy stacks; the middle is used when nothing better is known. */
+export const DEFAULT_EFFICIENCY = 0.75;
+
+function available(n: ClusterNodeSpec): number {
+  return n.availableBytes ?? n.hardware.capacityBytes * n.hardware.usableFraction;
+}
+
+/**
+ * Layers per node in proportion to memory (llama.cpp's default tensor split follows free memory; exo's
+ * pipeline placement does the same). Largest-remainder rounding keeps the total exact.
+ */
+export function splitLayers(nLayers: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, b) => a + Math.max(0, b), 0);
+  if (!(sum > 0)) throw new RangeError('cluster nodes report no usable memory');
+  const exact = weights.map((w) => (nLayers * Math.max(0, w)) / sum);
+  const out = exact.map(Math.floor);
+  let left = nLayers - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i]! += 1;
+    left -= 1;
+  }
+  return out;
+}
+
+/** KV-holding weight of each layer (per-layer KV heads; MLA and uniform models weigh layers equally). */
+function kvLayerWeights(spec: ModelSpec): number[] {
+  const heads = spec.nKvHeadsPerLayer;
+  if (spec.mla || heads.length !== spec.nLayers) return new Array<number>(spec.nLayers).fill(1);
+  return heads.map((h) => Math.max(0, h));
+}
+
+export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], link: LinkSpec, model: ClusterModel, opts: ClusterOptions = {}): ClusterPlan {
+  if (nodes.length === 0) throw new RangeError('a cluster needs at least one node');
+  const { spec, weights, memory } = model;
+  const depth = Math.max(0, opts.depth ?? 0);
+  const eta = opts.efficiency ?? (() => DEFAULT_EFFICIENCY);
+  const fixedSec = Math.max(0, opts.fixedCostSec ?? 0);
+  const traffic = ENGINE_TRAFFIC[engine];
+  const notes: string[] = [];
+
+  const avail = nodes.map(available);
+  const layers = splitLayers(spec.nLayers, avail);
+  const kvW = kvLayerWeights(spec);
+  const kvWSum = kvW.reduce((a, b) => a + b, 0);
+  // KV read per token at this depth: cells actually filled, capped by what was allocated.
+  const kvReadTotal = memory.kvBytesPerToken * Math.min(depth, memory.allocatedCtx || depth);
+
+  const shards: NodeShard[] = [];
+  let start = 0;
+  const stages: number[] = [];
+  nodes.forEach((n, i) => {
+    const L = layers[i]!;
+    const end = start + L;
+    const frac = L / spec.nLayers;
+    const kvFrac = kvWSum > 0 ? kvW.slice(start, end).reduce((a, b) => a + b, 0) / kvWSum : frac;
+    const isLast = end === spec.nLayers && L > 0;
+    const weightsBytes = memory.weightsBytes * frac;
+    const kvBytes = memory.kvBytes * kvFrac;
+    // Every stage allocates its own compute buffer (conservative: the single-machine size); logits live on the last.
+    const computeBytes = L > 0 ? memory.computeBytes : 0;
+    const totalBytes = weightsBytes + kvBytes + computeBytes + (isLast ? memory.otherBytes : 0);
+    const bytesPerToken = weights.activeBytes * frac + kvReadTotal * kvFrac;
+    const bw = n.hardware.bandwidthGBps * 1e9;
+    const secondsPerToken = L > 0 ? bytesPerToken / (eta(n.hardware) * bw) : 0;
+    if (L > 0) stages.push(i);
+    shards.push({
+      nodeId: n.id,
+      name: n.name ?? n.hardware.name,
+      hardwareId: n.hardware.id,
+      layerStart: start,
+      layerEnd: end,
+      layers: L,
+      weightsBytes: Math.round(weightsBytes),
+      kvBytes: Math.round(kvBytes),
+      computeBytes: Math.round(computeBytes),
+      totalBytes: Math.round(totalBytes),
+      availableBytes: Math.round(avail[i]!),
+      fits: totalBytes <= avail[i]!,
+      bytesPerToken: Math.round(bytesPerToken),
+      secondsPerToken,
+    });
+    start = end;
+  });
+
+  const act = activationBytes(spec.hiddenSize, traffic.bytesPerElement);
+  const nStages = stages.length;
+  let hops: number;
+  let remoteStages: number;
+  let interconnectSec: number;
+  if (engine === 'exo') {
+    // Ring: hidden state over each of the N−1 boundaries, then the sampled token (a few bytes) back to stage 0.
+    hops = nStages > 1 ? nStages : 0;
+    remoteStages = Math.max(0, nStages - 1);
+    interconnectSec = nStages > 1 ? (nStages - 1) * hopSeconds(link, act) + hopSeconds(link, 8) : 0;
+  } else {
+    // nodes[0] is the client host; each other stage is an RPC server reached and answered over the link.
+    remoteStages = stages.filter((i) => i !== 0).length;
+    hops = 2 * remoteStages;
+    interconnectSec = hops * hopSeconds(link, act);
+  }
+  const overheadSec = remoteStages * traffic.overheadPerRemoteSec;
+  const memorySec = shards.reduce((a, s) => a + s.secondsPerToken, 0);
+  const ceilingMemorySec = shards.reduce((a, s, i) => a + (s.layers > 0 ? s.bytesPerToken / (nodes[i]!.hardware.bandwidthGBps * 1e9) : 0), 0);
+  const total = memorySec + interconnectSec + overheadSec + fixedSec;
+  const networkSec = interconnectSec + overheadSec;
+
+  const pooledAvailableBytes = avail.reduce((a, b) => a + b, 0);
+  const fits = shards.every((s) => s.fits);
+  if (!fits) {
+    const worst = shards.filter((s) => !s.fits).map((s) => s.nodeId).join(', ');
+    notes.push(`does not fit: node(s) ${worst} would need more memory than they offer`);
+  }
+
+  // Would one node alone do? Pipeline parallelism adds capacity, not single-stream speed.
+  let singleNode: ClusterPlan['singleNode'];
+  nodes.forEach((n, i) => {
+    if (memory.totalBytes > avail[i]!) return;
+    const t = (weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + fixedSec;
+    if (!singleNode || 1 / t > singleNode.tokPerSec) singleNode = { nodeId: n.id, tokPerSec: 1 / t };
+  });
+  if (singleNode && singleNode.tokPerSec > 1 / total) {
+    notes.push(`the model fits on ${singleNode.nodeId} alone, which decodes one stream faster (${singleNode.tokPerSec.toFixed(1)} vs ${(1 / total).toFixed(1)} tok/s): pipeline stages run in turn`);
+  }
+  if (link.assumed) notes.push(`link figures for ${link.name} are typical values, not a measurement: ${link.source}`);
+
+  return {
+    engine,
+    link,
+    nodes: nodes.length,
+    pooledCapacityBytes: nodes.reduce((a, n) => a + n.hardware.capacityBytes, 0),
+    pooledAvailableBytes: Math.round(pooledAvailableBytes),
+    modelBytes: memory.totalBytes,
+    fits,
+    shards,
+    decode: {
+      tokPerSec: 1 / total,
+      ceilingTokPerSec: 1 / (ceilingMemorySec + interconnectSec),
+      memorySec,
+      interconnectSec,
+      overheadSec,
+      fixedSec,
+      hops,
+      activationBytes: act,
+      bound: networkSec > memorySec ? 'interconnect' : 'memory-bandwidth',
+    },
+    ...(singleNode ? { singleNode } : {}),
+    notes,
+  };
+}
