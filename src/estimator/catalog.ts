@@ -129,6 +129,9 @@ export function specFromCatalog(e: RawCatalogEntry): ModelSpec | undefined {
     vocabSize: e.vocab_size!,
     contextTrain,
   };
+  // Tensor-layout hints for weights without a file (weights.ts synthesises the tensor table from these).
+  if (num(e.ffn_size)) spec.ffnSize = e.ffn_size!;
+  if (typeof e.tie_embeddings === 'boolean') spec.tiedEmbeddings = e.tie_embeddings;
   if (e.is_moe) {
     spec.moe = {
       nExperts: e.n_experts!,
@@ -136,12 +139,17 @@ export function specFromCatalog(e: RawCatalogEntry): ModelSpec | undefined {
       nSharedExperts: e.n_shared_experts ?? 0,
       nDenseLeadingLayers: e.moe?.first_k_dense ?? 0,
     };
+    if (num(e.moe?.expert_ffn_size)) spec.moe.expertFfnSize = e.moe!.expert_ffn_size!;
+    if (num(e.moe?.shared_expert_ffn_size)) spec.moe.sharedExpertFfnSize = e.moe!.shared_expert_ffn_size!;
   }
   if (kind === 'mla') {
     // llama.cpp's MLA cache: one "head" holding the latent (kv_lora_rank) + the rope key; V is a view of it.
     const kvLoraRank = num(a.kv_lora_rank)!;
     const ropeDim = num(a.qk_rope_head_dim)!;
     spec.mla = { kvLoraRank, ropeDim };
+    if (typeof a.q_lora_rank === 'number') spec.mla.qLoraRank = a.q_lora_rank;
+    if (num(a.qk_nope_head_dim)) spec.mla.qkNopeHeadDim = num(a.qk_nope_head_dim)!;
+    if (num(a.v_head_dim)) spec.mla.vHeadDim = num(a.v_head_dim)!;
     spec.nKvHeadsPerLayer = new Array<number>(nLayers).fill(1);
     spec.headDimK = kvLoraRank + ropeDim;
     spec.headDimV = kvLoraRank;

@@ -108,3 +108,118 @@ export function withCapacityOverride(hw: HardwareSpec, capacityGb: number): Hard
 export function effectiveBandwidthGBps(hw: HardwareProfile): number {
   return hw.measuredBandwidthGBps ?? hw.bandwidthGBps;
 }
+
+/** What local detection found (src/providers/local-hardware.ts gathers it; this file only interprets it). */
+export interface HardwareFacts {
+  platform: string;
+  arch?: string;
+  totalMemBytes: number;
+  cpuModel?: string;
+  /** `machdep.cpu.brand_string` on macOS, e.g. `Apple M4 Max`. */
+  appleChip?: string;
+  gpus?: { name: string; vramBytes?: number }[];
+}
+
+// Unified-memory bandwidth by Apple chip (Apple tech specs; the binned M3 Max / M4 Max variants are lower).
+const APPLE_BW: Record<string, number> = {
+  m1: 68, 'm1 pro': 200, 'm1 max': 400, 'm1 ultra': 800,
+  m2: 100, 'm2 pro': 200, 'm2 max': 400, 'm2 ultra': 800,
+  m3: 100, 'm3 pro': 150, 'm3 max': 400, 'm3 ultra': 819,
+  m4: 120, 'm4 pro': 273, 'm4 max': 546,
+  m5: 153, 'm5 max': 614,
+};
+
+// NVIDIA cards seen locally that have no full profile: bandwidth (GB/s) and dense FP16 tensor TFLOPS (spec sheets).
+const NVIDIA_BW: [RegExp, string | undefined, number, number][] = [
+  [/GB10\b/i, 'dgx-spark-128', 273, 62],
+  [/RTX PRO 6000/i, 'rtx-pro-6000', 1792, 250],
+  [/RTX 5090/i, 'rtx-5090', 1792, 209],
+  [/RTX 4090/i, 'rtx-4090', 1008, 165],
+  [/RTX 3090/i, 'rtx-3090', 936, 71],
+  [/H200/i, 'h200-141', 4800, 989],
+  [/H100/i, 'h100-sxm-80', 3350, 989],
+  [/RTX 5080/i, undefined, 960, 113],
+  [/RTX 4080/i, undefined, 717, 97],
+  [/RTX 4070 Ti/i, undefined, 504, 80],
+  [/RTX 3080/i, undefined, 760, 60],
+  [/RTX 4060 Ti/i, undefined, 288, 44],
+  [/A100/i, undefined, 2039, 312],
+  [/L40S/i, undefined, 864, 362],
+  [/RTX A6000/i, undefined, 768, 155],
+];
+
+export interface DetectedHardware {
+  profile: HardwareSpec;
+  /** One line for humans: what was found and how it was mapped. */
+  detail: string;
+  /** true when it maps onto a built-in profile unchanged. */
+  exact: boolean;
+}
+
+function custom(base: Partial<HardwareSpec> & Pick<HardwareSpec, 'id' | 'name' | 'capacityBytes' | 'bandwidthGBps' | 'kind' | 'backend' | 'fp16Tflops'>): HardwareSpec {
+  const usableFraction =
+    base.usableFraction ??
+    (base.kind === 'apple' ? appleUsableFraction(base.capacityBytes) : base.kind === 'nvidia' && !base.unifiedMemory ? nvidiaUsableFraction(base.capacityBytes) : 0.85);
+  return { unifiedMemory: true, source: 'detected on this machine', ...base, usableFraction };
+}
+
+/** Map what was detected onto the closest profile, or build a custom one with the detected capacity. */
+export function hardwareFromFacts(f: HardwareFacts): DetectedHardware {
+  const gib = (b: number) => Math.round(b / GiB);
+  const nvidia = f.gpus?.find((g) => /nvidia|geforce|rtx|gb10|h100|h200|a100|l40/i.test(g.name));
+  if (nvidia) {
+    const hit = NVIDIA_BW.find(([re]) => re.test(nvidia.name));
+    const known = hit?.[1] ? findHardware(hit[1]) : undefined;
+    // GB10 (DGX Spark) shares system memory and nvidia-smi reports no VRAM: the OS total is the capacity.
+    const unified = /GB10/i.test(nvidia.name);
+    const cap = unified ? f.totalMemBytes : nvidia.vramBytes;
+    if (known && cap && Math.abs(gib(cap) - gib(known.capacityBytes)) <= 2) {
+      return { profile: known, detail: `${nvidia.name}, ${gib(cap)} GB → ${known.id}`, exact: true };
+    }
+    if (cap) {
+      const bw = hit?.[2];
+      return {
+        profile: custom({
+          id: 'local-nvidia', name: `${nvidia.name} (${gib(cap)} GB)`, capacityBytes: cap, bandwidthGBps: bw ?? 448,
+          fp16Tflops: hit?.[3] ?? 40, kind: 'nvidia', backend: 'cuda', unifiedMemory: unified,
+          source: bw ? `detected: ${nvidia.name} ${gib(cap)} GB (bandwidth from spec sheet)` : `detected: ${nvidia.name} ${gib(cap)} GB; bandwidth unknown, 448 GB/s assumed`,
+        }),
+        detail: `${nvidia.name}, ${gib(cap)} GB${bw ? '' : ' (bandwidth assumed)'}`,
+        exact: false,
+      };
+    }
+  }
+  const chip = /apple (m\d)(?: (pro|max|ultra))?/i.exec(f.appleChip ?? f.cpuModel ?? '');
+  if (chip) {
+    const key = `${chip[1]!.toLowerCase()}${chip[2] ? ' ' + chip[2].toLowerCase() : ''}`;
+    const idPrefix = key.replace(' ', '-');
+    const sameChip = HARDWARE_PROFILES.filter((p) => p.id.startsWith(idPrefix + '-'));
+    const exact = sameChip.find((p) => gib(p.capacityBytes) === gib(f.totalMemBytes));
+    if (exact) return { profile: exact, detail: `${f.appleChip ?? f.cpuModel}, ${gib(f.totalMemBytes)} GB → ${exact.id}`, exact: true };
+    const bw = APPLE_BW[key] ?? sameChip[0]?.bandwidthGBps ?? 100;
+    const tflops = sameChip[0]?.fp16Tflops ?? (chip[2] === 'ultra' ? 27 : chip[2] === 'max' ? 14 : chip[2] === 'pro' ? 7 : 3.5);
+    return {
+      profile: custom({
+        id: `local-${idPrefix}-${gib(f.totalMemBytes)}`, name: `Apple ${key.toUpperCase().replace(' ', ' ')} (${gib(f.totalMemBytes)} GB)`,
+        capacityBytes: f.totalMemBytes, bandwidthGBps: bw, fp16Tflops: tflops, kind: 'apple', backend: 'metal',
+        source: `detected: ${f.appleChip ?? f.cpuModel}; bandwidth from Apple tech specs`,
+      }),
+      detail: `${f.appleChip ?? f.cpuModel}, ${gib(f.totalMemBytes)} GB (custom profile, ${bw} GB/s)`,
+      exact: false,
+    };
+  }
+  if (/Ryzen AI Max/i.test(f.cpuModel ?? '')) {
+    const p = findHardware('strix-halo-128')!;
+    if (Math.abs(gib(f.totalMemBytes) - 128) <= 8) return { profile: p, detail: `${f.cpuModel} → ${p.id}`, exact: true };
+    return { profile: { ...p, id: 'local-strix-halo', capacityBytes: f.totalMemBytes, source: `detected: ${f.cpuModel}` }, detail: `${f.cpuModel}, ${gib(f.totalMemBytes)} GB`, exact: false };
+  }
+  const cpu = findHardware('cpu-ddr5')!;
+  return {
+    profile: {
+      ...cpu, id: 'local-cpu', name: `CPU only: ${f.cpuModel ?? f.arch ?? 'unknown'} (${gib(f.totalMemBytes)} GB)`,
+      capacityBytes: f.totalMemBytes, source: `detected: no GPU; ${gib(f.totalMemBytes)} GB system memory; bandwidth assumed ${cpu.bandwidthGBps} GB/s (dual-channel DDR5)`,
+    },
+    detail: `no GPU found; ${f.cpuModel ?? 'CPU'}, ${gib(f.totalMemBytes)} GB (CPU profile, bandwidth assumed)`,
+    exact: false,
+  };
+}
