@@ -33,7 +33,7 @@ test('spec layout per architecture family', () => {
   // 36 layers × (32·128·128 state + 3·(2·16·128 + 32·128) conv) × 4 B = 36 × 2,195,456 B
   assert.equal(next.recurrentStateBytesPerSeq, 36 * (32 * 128 * 128 + 3 * (2 * 16 * 128 + 32 * 128)) * 4);
   const v3 = findCatalogModel('deepseek-ai/DeepSeek-V3')!.spec!;
-  assert.deepEqual(v3.mla, { kvLoraRank: 512, ropeDim: 64 });
+  assert.deepEqual(v3.mla, { kvLoraRank: 512, ropeDim: 64, qLoraRank: 1536, qkNopeHeadDim: 128, vHeadDim: 128 });
   assert.equal(v3.headDimK, 576);
   assert.equal(v3.moe!.nDenseLeadingLayers, 3);
   const moe = findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!;
