@@ -66,7 +66,7 @@ export function installVsix(tc, dir, vsix) {
 
 /**
  * Starts code-server and resolves once /healthz answers.
- * @param {{ smokeDriver?: boolean, env?: Record<string,string>, host?: string, port?: number, onOutput?: (s: string) => void }} opts
+ * @param {{ smokeDriver?: boolean, folder?: string, env?: Record<string,string>, host?: string, port?: number, onOutput?: (s: string) => void }} opts
  */
 export async function startCodeServer(tc, dir, opts = {}) {
   const host = opts.host ?? '127.0.0.1';
@@ -77,7 +77,7 @@ export async function startCodeServer(tc, dir, opts = {}) {
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
     // Without the smoke-test driver the workbench ignores development payloads (extension tests hang).
     ...(opts.smokeDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
-    join(dir, 'workspace'),
+    opts.folder ?? join(dir, 'workspace'),
   ];
   const child = spawn(tc.node, args, { env: envFor(tc, dir, opts.env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
