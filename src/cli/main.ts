@@ -5,7 +5,9 @@ import { CliError } from './errors';
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 // Sub-commands register here (lazy imports keep `headroom --help` instant).
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  proxy: async () => ({ summary: 'metering proxy: per-request tokens, tok/s and truncation for any engine', run: (await import('./proxy')).run }),
+};
 
 function usage(): string {
   const names = Object.keys(commands).sort();

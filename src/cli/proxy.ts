@@ -1,0 +1,79 @@
+// `headroom proxy`: runs the metering proxy in the foreground and prints one line per generation request.
+// Lines carry numbers only (endpoint, model, tokens, speeds, truncation); prompts and completions never.
+import { parseFlags } from './args';
+import { CliError } from './errors';
+import { startMeteringProxy } from '../providers/proxy/server';
+import type { MeterRecord } from '../providers/proxy/record';
+
+const HELP = `usage: headroom proxy [--listen 127.0.0.1:11435] [--target http://127.0.0.1:11434] [--json-log]
+
+Forwards every request to the engine unchanged (streams included) and prints, per generation request,
+prompt/output tokens, decode tok/s, time to first token and whether the prompt was truncated.
+Point your agent (Cline, Continue, Roo Code, aider) at the --listen address instead of the engine.
+
+  --listen HOST:PORT  loopback address to listen on (default 127.0.0.1:11435)
+  --target URL        engine base URL (default http://127.0.0.1:11434, Ollama)
+  --json-log          one JSON object per line instead of a readable line
+`;
+
+export function parseListen(raw: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(raw.trim());
+  if (!m) throw new CliError(`--listen expects HOST:PORT (e.g. 127.0.0.1:11435), got '${raw}'`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new CliError(`--listen port must be 0–65535, got ${port}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '?' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+
+/** The readable one-line form of a record. */
+export function formatRecord(r: MeterRecord): string {
+  const parts = [`${r.method} ${r.endpoint}`, r.model ?? '(model?)', `status ${r.status}`];
+  if (r.promptTokens !== undefined || r.outputTokens !== undefined) {
+    parts.push(`prompt ${fmt(r.promptTokens)}${r.cachedTokens ? ` (${fmt(r.cachedTokens)} cached)` : ''} → out ${fmt(r.outputTokens)}`);
+  }
+  if (r.decodeTokPerSec !== undefined) parts.push(`decode ${fmt(r.decodeTokPerSec, 1)} tok/s`);
+  if (r.prefillTokPerSec !== undefined) parts.push(`prefill ${fmt(r.prefillTokPerSec, 0)} tok/s`);
+  if (r.ttftMs !== undefined) parts.push(`ttft ${fmt(r.ttftMs / 1000, 2)} s`);
+  if (r.speedSource === 'proxy') parts.push('(timed by proxy)');
+  if (r.numCtx !== undefined) parts.push(`num_ctx ${fmt(r.numCtx)}`);
+  if (r.truncated) {
+    const tr = r.truncation;
+    const detail = tr?.sentTokens !== undefined ? ` (~${fmt(tr.sentTokens)} sent${tr.keptTokens !== undefined ? `, ${fmt(tr.keptTokens)} kept` : ''}${tr.limit !== undefined ? `, window ${fmt(tr.limit)}` : ''})` : '';
+    parts.push(`TRUNCATED${tr?.reason === 'rejected' ? ' (rejected by engine)' : ''}${detail}`);
+  }
+  if (r.error && r.error.kind !== 'context_exceeded') parts.push(`error: ${r.error.kind}${r.error.type ? ` ${r.error.type}` : ''}`);
+  return parts.join('  ');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { listen: { type: 'string' }, target: { type: 'string' }, 'json-log': { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const listen = parseListen(values.listen ?? '127.0.0.1:11435');
+  const target = values.target ?? 'http://127.0.0.1:11434';
+  const json = values['json-log'] === true;
+  let proxy;
+  try {
+    proxy = await startMeteringProxy({
+      listen,
+      target,
+      onRecord: (r) => process.stdout.write((json ? JSON.stringify(r) : formatRecord(r)) + '\n'),
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new CliError(`${values.listen ?? '127.0.0.1:11435'} is already in use`);
+    throw new CliError(msg);
+  }
+  process.stderr.write(`headroom proxy: listening on ${proxy.url} → ${target} (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await proxy.close();
+  return 0;
+}

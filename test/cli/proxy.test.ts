@@ -1,0 +1,63 @@
+// `headroom proxy` end to end: the real CLI process in front of a scripted engine on 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { fetchRaw, startEngine, writeInPieces } from '../providers/proxy/engine';
+import { formatRecord, parseListen } from '../../src/cli/proxy';
+
+test('--listen parsing and rejection of bad values', () => {
+  assert.deepEqual(parseListen('127.0.0.1:11435'), { host: '127.0.0.1', port: 11435 });
+  assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
+  assert.throws(() => parseListen('11435'), /HOST:PORT/);
+  assert.throws(() => parseListen('127.0.0.1:99999'), /0–65535/);
+});
+
+test('prints one JSON line per generation request, without text; stops on SIGTERM', async (t) => {
+  const final = readFileSync('/work/shared/fixtures/ollama/api_generate_final.json');
+  const engine = await startEngine(async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    await writeInPieces(res, Buffer.from('{"model":"gemma4","response":"SECRET-COMPLETION","done":false}\n' + JSON.stringify(JSON.parse(final.toString())) + '\n'), 4);
+  });
+  t.after(() => engine.close());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', engine.url, '--json-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let err = '';
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`cli exited: ${err}`)));
+  });
+  const res = await fetchRaw(`${url}/api/generate`, { body: JSON.stringify({ model: 'gemma4', prompt: 'SECRET-PROMPT' }) });
+  assert.equal(res.status, 200);
+  assert.match(res.body.toString(), /SECRET-COMPLETION/);
+  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0);
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(rec.endpoint, '/api/generate');
+  assert.equal(rec.model, 'gemma4');
+  assert.equal(rec.promptTokens, 11);
+  assert.equal(rec.outputTokens, 18);
+  assert.equal(rec.truncated, false);
+  assert.ok(!out.includes('SECRET'));
+  assert.match(formatRecord(rec as never), /prompt 11 → out 18  decode 343 tok\/s/);
+});
+
+test('refuses a non-loopback --listen with a clear error', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '0.0.0.0:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 2);
+  assert.match(err, /headroom: refusing to listen on 0\.0\.0\.0/);
+});
