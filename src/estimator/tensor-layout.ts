@@ -13,6 +13,8 @@ const F16 = typeId('F16');
 const QK_NORM = new Set(['qwen3', 'qwen3moe', 'gemma3', 'olmo2', 'qwen3next', 'qwen35', 'qwen35moe', 'minimax-m2', 'glm4moe', 'gemma4']);
 /** Architectures with q/k/v biases. */
 const QKV_BIAS = new Set(['qwen2', 'qwen2moe', 'gpt-oss', 'glm4moe']);
+/** Families that share the embedding with the LM head when nothing says otherwise (Ollama model_info has no tensor list). */
+const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gemma3', 'gemma3n', 'gemma4']);
 /** Extra per-layer norms (Gemma 2/3 sandwich norms). */
 const POST_NORMS = new Set(['gemma2', 'gemma3', 'gemma3n', 'gemma4']);
 
@@ -31,7 +33,7 @@ export function synthesizeTensors(spec: ModelSpec): TensorInfo[] {
   };
   const e = spec.hiddenSize;
   const V = spec.vocabSize;
-  const tied = spec.tiedEmbeddings ?? false;
+  const tied = spec.tiedEmbeddings ?? TIED_BY_DEFAULT.has(spec.arch);
 
   add('token_embd.weight', [e, V]);
   add('output_norm.weight', [e]);
