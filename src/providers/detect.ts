@@ -1,0 +1,112 @@
+// Detection: probe many endpoints in parallel, tell engines apart by response shape (API.md §1),
+// then read a snapshot from each one found. One endpoint failing never affects another.
+import type { Dispatcher } from 'undici';
+import { createContext, PROBE_DEFAULTS, SNAPSHOT_DEFAULTS, type ResponseCache } from './context';
+import { ProviderError, type ProviderErrorKind } from './errors';
+import type { EndpointConfig, EndpointSource } from './endpoints';
+import { exo } from './exo';
+import { jan } from './jan';
+import { koboldcpp } from './koboldcpp';
+import { llamacpp } from './llamacpp';
+import { lmstudio } from './lmstudio';
+import { localai } from './localai';
+import { mlxlm } from './mlxlm';
+import { ollama } from './ollama';
+import { openAiCompatible } from './openai-compatible';
+import { sglang } from './sglang';
+import { tabbyapi } from './tabbyapi';
+import type { EngineKind, EngineProvider, EngineSnapshot } from './types';
+import { vllm } from './vllm';
+
+/**
+ * Most specific first: impersonators are ruled in before the engines they imitate (LocalAI before
+ * Ollama, TabbyAPI before llama.cpp and KoboldCpp), the generic fallbacks come last.
+ */
+export const PROVIDERS: readonly EngineProvider[] = [localai, ollama, tabbyapi, llamacpp, koboldcpp, lmstudio, sglang, vllm, exo, mlxlm, jan, openAiCompatible];
+
+export function providerFor(kind: EngineKind): EngineProvider {
+  const p = PROVIDERS.find((x) => x.kind === kind);
+  if (!p) throw new Error(`no provider for ${kind}`);
+  return p;
+}
+
+export interface DetectOptions {
+  dispatcher?: Dispatcher;
+  signal?: AbortSignal;
+  probeTimeoutMs?: number;
+  snapshotTimeoutMs?: number;
+  maxBytes?: number;
+  /** Read a full snapshot of each engine found (default true). */
+  snapshot?: boolean;
+}
+
+export interface DetectedError {
+  kind: ProviderErrorKind;
+  path: string;
+  status?: number;
+  message: string;
+}
+
+export interface Detection {
+  endpoint: string;
+  source: EndpointSource;
+  hardware?: string;
+  /** Set when the endpoint was identified. */
+  engine?: EngineKind;
+  version?: string;
+  evidence?: string;
+  snapshot?: EngineSnapshot;
+  /** Why the endpoint was not identified, or why its snapshot failed. */
+  error?: DetectedError;
+  /** Wall time for this endpoint, ms. */
+  ms: number;
+}
+
+function asDetectedError(err: unknown): DetectedError {
+  if (err instanceof ProviderError) {
+    const message = err.message.slice(`${err.endpoint}${err.path}: `.length) || err.message;
+    return { kind: err.kind, path: err.path, ...(err.status !== undefined ? { status: err.status } : {}), message };
+  }
+  return { kind: 'schema', path: '', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Probes one endpoint and, when identified, reads its snapshot. Never rejects. */
+export async function detectEndpoint(cfg: EndpointConfig, opts: DetectOptions = {}): Promise<Detection> {
+  const t0 = performance.now();
+  const base: Detection = { endpoint: cfg.url, source: cfg.source, ...(cfg.hardware ? { hardware: cfg.hardware } : {}), ms: 0 };
+  const done = (d: Partial<Detection>): Detection => ({ ...base, ...d, ms: Math.round((performance.now() - t0) * 10) / 10 });
+  const headers = cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : undefined;
+  const cache: ResponseCache = new Map();
+  const common = { dispatcher: opts.dispatcher, signal: opts.signal, headers };
+  const probeCtx = createContext({ ...common, timeoutMs: opts.probeTimeoutMs ?? PROBE_DEFAULTS.timeoutMs, maxBytes: opts.maxBytes ?? PROBE_DEFAULTS.maxBytes }, cache);
+  try {
+    // Nearly every engine serves /v1/models (or refuses it with 401): one request tells a live
+    // server from a closed port, so idle ports cost a single refused connection.
+    await probeCtx.get(cfg.url, '/v1/models');
+  } catch (err) {
+    return done({ error: asDetectedError(err) });
+  }
+  const results = await Promise.all(PROVIDERS.map((p) => p.probe(cfg.url, probeCtx).catch(() => undefined)));
+  const hit = results.find((r) => r !== undefined);
+  if (!hit) {
+    // Distinguish "answered, but like nothing we know" from a transport failure on the probes.
+    const errors = await Promise.all([...cache.values()].map((p) => p.then(() => undefined, (e: unknown) => e)));
+    const transport = errors.find((e) => e instanceof ProviderError);
+    return done({ error: transport ? asDetectedError(transport) : { kind: 'schema', path: '', message: 'answers HTTP, but not like any known engine' } });
+  }
+  const found: Partial<Detection> = { engine: hit.engine, version: hit.version, evidence: hit.evidence };
+  if (opts.snapshot === false) return done(found);
+  const snapCtx = createContext({ ...common, timeoutMs: opts.snapshotTimeoutMs ?? SNAPSHOT_DEFAULTS.timeoutMs, maxBytes: opts.maxBytes ?? SNAPSHOT_DEFAULTS.maxBytes }, cache);
+  try {
+    const snap = await providerFor(hit.engine).snapshot(cfg.url, snapCtx);
+    if (cfg.hardware) snap.hardwareProfileId = cfg.hardware;
+    return done({ ...found, version: snap.version ?? hit.version, snapshot: snap });
+  } catch (err) {
+    return done({ ...found, error: asDetectedError(err) });
+  }
+}
+
+/** Probes all endpoints concurrently; results keep the input order. */
+export async function detect(endpoints: EndpointConfig[], opts: DetectOptions = {}): Promise<Detection[]> {
+  return Promise.all(endpoints.map((e) => detectEndpoint(e, opts)));
+}
