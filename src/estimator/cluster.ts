@@ -4,6 +4,8 @@
 // boundary crossing. A cluster lets a model fit; it rarely makes a single stream faster.
 import type { HardwareProfile, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { activationBytes, hopSeconds, type LinkSpec } from './interconnect';
+import { SPEED_PARAMS } from './speed';
+import type { HardwareSpec } from './hardware';
 
 export type ClusterEngine = 'exo' | 'llama.cpp-rpc';
 
@@ -27,8 +29,8 @@ export interface ClusterOptions {
   depth?: number;
   /** Stack efficiency η per node (share of peak bandwidth a decode step achieves). */
   efficiency?: (hw: HardwareProfile) => number;
-  /** Fixed per-token cost (sampling, kernel launches), seconds; paid once per token. */
-  fixedCostSec?: number;
+  /** Fixed cost per layer per token on a node (kernel launches, sync), seconds; each stage pays it for its layers. */
+  perLayerSec?: (hw: HardwareProfile) => number;
 }
 
 /** How each engine moves a token through the stages. */
@@ -101,6 +103,12 @@ export interface ClusterPlan {
 /** Anchors: η ≈ 0.6–0.88 for dense decode on healthy stacks; the middle is used when nothing better is known. */
 export const DEFAULT_EFFICIENCY = 0.75;
 
+const backendOf = (hw: HardwareProfile) => ('backend' in hw ? SPEED_PARAMS[(hw as HardwareSpec).backend] : undefined);
+/** The calibrated speed model's η for the node's backend (speed.ts), else the anchors' middle. */
+export const calibratedEfficiency = (hw: HardwareProfile): number => backendOf(hw)?.eta ?? DEFAULT_EFFICIENCY;
+/** The calibrated per-layer cost τ for the node's backend (speed.ts), else 0. */
+export const calibratedPerLayerSec = (hw: HardwareProfile): number => (backendOf(hw)?.tauMsPerLayer ?? 0) / 1000;
+
 function available(n: ClusterNodeSpec): number {
   return n.availableBytes ?? n.hardware.capacityBytes * n.hardware.usableFraction;
 }
@@ -135,8 +143,8 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   if (nodes.length === 0) throw new RangeError('a cluster needs at least one node');
   const { spec, weights, memory } = model;
   const depth = Math.max(0, opts.depth ?? 0);
-  const eta = opts.efficiency ?? (() => DEFAULT_EFFICIENCY);
-  const fixedSec = Math.max(0, opts.fixedCostSec ?? 0);
+  const eta = opts.efficiency ?? calibratedEfficiency;
+  const perLayer = opts.perLayerSec ?? calibratedPerLayerSec;
   const traffic = ENGINE_TRAFFIC[engine];
   const notes: string[] = [];
 
@@ -203,6 +211,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   const overheadSec = remoteStages * traffic.overheadPerRemoteSec;
   const memorySec = shards.reduce((a, s) => a + s.secondsPerToken, 0);
   const ceilingMemorySec = shards.reduce((a, s, i) => a + (s.layers > 0 ? s.bytesPerToken / (nodes[i]!.hardware.bandwidthGBps * 1e9) : 0), 0);
+  const fixedSec = nodes.reduce((a, n, i) => a + layers[i]! * perLayer(n.hardware), 0);
   const total = memorySec + interconnectSec + overheadSec + fixedSec;
   const networkSec = interconnectSec + overheadSec;
 
@@ -217,7 +226,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   let singleNode: ClusterPlan['singleNode'];
   nodes.forEach((n, i) => {
     if (memory.totalBytes > avail[i]!) return;
-    const t = (weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + fixedSec;
+    const t = (weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + spec.nLayers * perLayer(n.hardware);
     if (!singleNode || 1 / t > singleNode.tokPerSec) singleNode = { nodeId: n.id, tokPerSec: 1 / t };
   });
   if (singleNode && singleNode.tokPerSec > 1 / total) {

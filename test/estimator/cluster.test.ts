@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { planCluster, splitLayers, ENGINE_TRAFFIC, type ClusterModel } from '../../src/estimator/cluster';
 import { LINKS, customLink, findLink, hopSeconds } from '../../src/estimator/interconnect';
 import { findHardware } from '../../src/estimator/hardware';
+import { SPEED_PARAMS } from '../../src/estimator/speed';
 import type { HardwareProfile, ModelSpec } from '../../src/estimator/types';
 
 const GiB = 1024 ** 3;
@@ -43,7 +44,7 @@ const moe: ClusterModel = {
 
 test('llama.cpp RPC over 1 GbE: the interconnect, not memory bandwidth, bounds decode', () => {
   const nodes = ['a', 'b', 'c', 'd'].map((id) => ({ id, hardware: hw('rtx-5090') }));
-  const plan = planCluster('llama.cpp-rpc', nodes, LINKS['1gbe'], moe, { efficiency: () => 1 });
+  const plan = planCluster('llama.cpp-rpc', nodes, LINKS['1gbe'], moe, { efficiency: () => 1, perLayerSec: () => 0 });
   // Four equal 5090s → 12 layers each.
   assert.deepEqual(plan.shards.map((s) => s.layers), [12, 12, 12, 12]);
   // Memory: each stage reads 2.0e9 / 4 at 1792 GB/s, in turn → 2.0e9 / 1.792e12 = 1.11607 ms.
@@ -69,14 +70,14 @@ test('exo over 1 GbE with eight fast nodes: link latency alone outweighs memory 
   // = 929.376 + 100.064 = 1029.44 µs > 992 µs → interconnect-bound, with no engine overhead assumed at all.
   const small: ClusterModel = { ...moe, weights: { ...moe.weights, activeBytes: 1.0e9 } };
   const nodes = Array.from({ length: 8 }, (_, i) => ({ id: `n${i}`, hardware: hw('rtx-4090') }));
-  const plan = planCluster('exo', nodes, LINKS['1gbe'], small, { efficiency: () => 1 });
+  const plan = planCluster('exo', nodes, LINKS['1gbe'], small, { efficiency: () => 1, perLayerSec: () => 0 });
   assert.equal(plan.decode.hops, 8);
   close(plan.decode.interconnectSec, 7 * (100e-6 + 4096 / 0.125e9) + (100e-6 + 8 / 0.125e9));
   close(plan.decode.memorySec, 1e9 / 1.008e12);
   assert.equal(plan.decode.overheadSec, 0);
   assert.equal(plan.decode.bound, 'interconnect');
   // The same ring over Thunderbolt 5 RDMA (10 GB/s, 50 µs): 7 × 50.41 µs + 50 µs = 402.9 µs → memory-bound.
-  const tb5 = planCluster('exo', nodes, LINKS['tb5-rdma'], small, { efficiency: () => 1 });
+  const tb5 = planCluster('exo', nodes, LINKS['tb5-rdma'], small, { efficiency: () => 1, perLayerSec: () => 0 });
   assert.equal(tb5.decode.bound, 'memory-bandwidth');
   close(tb5.decode.interconnectSec, 7 * (50e-6 + 4096 / 10e9) + (50e-6 + 8 / 10e9));
 });
@@ -89,7 +90,7 @@ test('exo, DeepSeek-V3 4-bit on two M3 Ultra over TB5 RDMA: pooled capacity, per
     memory: { weightsBytes: 377.4375e9, kvBytes: 4.6e9, computeBytes: 1e9, otherBytes: 0.5e9, totalBytes: 383.5375e9, allocatedCtx: 65536, kvBytesPerToken: 70272 },
   };
   const nodes = [{ id: 'studio-1', hardware: hw('m3-ultra-512') }, { id: 'studio-2', hardware: hw('m3-ultra-512') }];
-  const plan = planCluster('exo', nodes, LINKS['tb5-rdma'], ds, { efficiency: () => 1 });
+  const plan = planCluster('exo', nodes, LINKS['tb5-rdma'], ds, { efficiency: () => 1, perLayerSec: () => 0 });
   // Usable per node: 512 GiB × 0.75 = 384 GiB; pooled 768 GiB.
   close(plan.pooledAvailableBytes, 768 * GiB);
   assert.equal(plan.pooledCapacityBytes, 1024 * GiB);
@@ -130,4 +131,14 @@ test('links: seeds, aliases, custom, and bad values', () => {
   assert.throws(() => customLink(1, Number.NaN), RangeError);
   assert.throws(() => planCluster('exo', [], LINKS.wifi, moe), RangeError);
   assert.equal(ENGINE_TRAFFIC['llama.cpp-rpc'].source.includes('LLMKube#1423'), true);
+});
+
+test('by default each node uses the calibrated speed model of its backend (η, per-layer cost)', () => {
+  // Two RTX 5090 (CUDA η and τ from speed.ts), 24 layers each, 2.0e9 active bytes:
+  // memory = 2.0e9 / (η × 1.792e12); fixed = 48 layers × τ.
+  const { eta, tauMsPerLayer } = SPEED_PARAMS.cuda;
+  const nodes = ['a', 'b'].map((id) => ({ id, hardware: hw('rtx-5090') }));
+  const plan = planCluster('exo', nodes, LINKS['tb5-rdma'], moe);
+  close(plan.decode.memorySec, 2.0e9 / (eta * 1.792e12));
+  close(plan.decode.fixedSec, (48 * tauMsPerLayer) / 1000);
 });
