@@ -72,6 +72,7 @@ export interface ParseOptions {
 }
 
 const MAGIC = 0x46554747; // "GGUF" read little-endian
+const MAX_PLAUSIBLE_HEADER = 1024 * 1024 * 1024; // real headers are a few MiB; DeepSeek-size tables stay far below
 const MAX_PLAUSIBLE_STRING = 64 * 1024 * 1024; // longest real metadata strings (chat templates, merges) are far below
 const MAX_DIMS = 8; // GGML_MAX_DIMS is 4; allow a little slack, refuse nonsense
 const SCALAR_SIZE: Partial<Record<GgufValueType, number>> = {
@@ -157,9 +158,7 @@ class Cursor {
   /** A u64 count, refused when even minimal entries could not fit in the bytes that exist. */
   private count(what: string, minEntryBytes: number): number {
     const n = this.u64Safe(`${what} count`);
-    if (n * minEntryBytes > this.available - this.pos) {
-      throw new GgufError('corrupt', `absurd ${what} count ${n} for a ${this.available}-byte header`);
-    }
+    this.checkFits(n * minEntryBytes, `${what} count ${n}`);
     return n;
   }
 
@@ -225,9 +224,7 @@ class Cursor {
     }
     const minItem = size ?? 8; // a string is at least its u64 length
     const n = this.u64Safe(`metadata ${key} array length`);
-    if (n * minItem > this.available - this.pos) {
-      throw new GgufError('corrupt', `metadata ${key}: absurd array length ${n}`);
-    }
+    this.checkFits(n * minItem, `metadata ${key}: array length ${n}`);
     const keep = n <= this.maxArrayItems;
     if (!keep && size !== undefined) {
       // Fixed-size items: skip without decoding.
@@ -250,6 +247,15 @@ class Cursor {
     this.checkStringLength(len);
     this.need(len);
     this.pos += len;
+  }
+
+  /** `bytes` more must exist: if not, a plausible size means the file was cut short, an implausible one that it is corrupt. */
+  private checkFits(bytes: number, what: string): void {
+    if (bytes <= this.available - this.pos) return;
+    if (bytes <= MAX_PLAUSIBLE_HEADER) {
+      throw new GgufError('truncated', `GGUF header is truncated: ${what} needs ${bytes} bytes after byte ${this.pos}, only ${this.available - this.pos} exist`);
+    }
+    throw new GgufError('corrupt', `absurd ${what} (would need ${bytes} bytes) at byte ${this.pos}`);
   }
 
   /** A plausible length cut off by the end of the bytes is truncation; an implausible one is corruption. */
