@@ -21,6 +21,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The panel webview's script: browser code, loaded from media/ (the webview's only resource root).
+  { ...common, entryPoints: ['src/views/webview/main.ts'], outfile: 'media/build/panel.js', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true, sourcemap: false },
 ];
 
 if (watch) {

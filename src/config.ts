@@ -1,7 +1,7 @@
 // Settings, read in ONE typed place. Pure: the extension hands in the raw `headroom.*` values
 // (VS Code fills in package.json defaults); this module validates, clamps and returns a frozen snapshot.
 // A bad value never throws: it falls back (or is clamped) and a note says what happened, for the log.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One remote or local engine endpoint, optionally with the hardware it runs on (a LAN box ≠ this laptop). */
 export interface EndpointSetting {
