@@ -3,6 +3,7 @@
 import type { Dispatcher } from 'undici';
 import { createContext, PROBE_DEFAULTS, SNAPSHOT_DEFAULTS, type ResponseCache } from './context';
 import { ProviderError, type ProviderErrorKind } from './errors';
+import type { RawResponse } from './http';
 import type { EndpointConfig, EndpointSource } from './endpoints';
 import { exo } from './exo';
 import { jan } from './jan';
@@ -70,6 +71,26 @@ function asDetectedError(err: unknown): DetectedError {
   return { kind: 'schema', path: '', message: err instanceof Error ? err.message : String(err) };
 }
 
+/**
+ * Why nothing matched: a transport failure on some probe, else a 2xx body that is not JSON where
+ * JSON was due, else "answers, but like no known engine".
+ */
+async function explainMiss(cache: ResponseCache): Promise<DetectedError> {
+  const settled = await Promise.all([...cache.entries()].map(async ([url, p]) => ({ url, res: await p.catch((e: unknown) => e) })));
+  const transport = settled.find((x) => x.res instanceof ProviderError);
+  if (transport) return asDetectedError(transport.res);
+  for (const { url, res } of settled) {
+    const r = res as RawResponse;
+    if (r.status < 200 || r.status > 299 || !/json/i.test(r.headers['content-type'] ?? '')) continue;
+    try {
+      JSON.parse(r.body);
+    } catch (err) {
+      return { kind: 'bad-json', path: new URL(url).pathname, status: r.status, message: `response is not valid JSON (${(err as Error).message})` };
+    }
+  }
+  return { kind: 'schema', path: '', message: 'answers HTTP, but not like any known engine' };
+}
+
 /** Probes one endpoint and, when identified, reads its snapshot. Never rejects. */
 export async function detectEndpoint(cfg: EndpointConfig, opts: DetectOptions = {}): Promise<Detection> {
   const t0 = performance.now();
@@ -88,12 +109,7 @@ export async function detectEndpoint(cfg: EndpointConfig, opts: DetectOptions = 
   }
   const results = await Promise.all(PROVIDERS.map((p) => p.probe(cfg.url, probeCtx).catch(() => undefined)));
   const hit = results.find((r) => r !== undefined);
-  if (!hit) {
-    // Distinguish "answered, but like nothing we know" from a transport failure on the probes.
-    const errors = await Promise.all([...cache.values()].map((p) => p.then(() => undefined, (e: unknown) => e)));
-    const transport = errors.find((e) => e instanceof ProviderError);
-    return done({ error: transport ? asDetectedError(transport) : { kind: 'schema', path: '', message: 'answers HTTP, but not like any known engine' } });
-  }
+  if (!hit) return done({ error: await explainMiss(cache) });
   const found: Partial<Detection> = { engine: hit.engine, version: hit.version, evidence: hit.evidence };
   if (opts.snapshot === false) return done(found);
   const snapCtx = createContext({ ...common, timeoutMs: opts.snapshotTimeoutMs ?? SNAPSHOT_DEFAULTS.timeoutMs, maxBytes: opts.maxBytes ?? SNAPSHOT_DEFAULTS.maxBytes }, cache);

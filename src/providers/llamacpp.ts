@@ -57,16 +57,17 @@ function basename(p: string): string {
 export const llamacpp: EngineProvider = {
   kind: 'llama.cpp',
   async probe(endpoint, ctx) {
+    const res = await ctx.get(endpoint, '/props').catch(() => undefined);
+    if (!res) return undefined;
     const props = await tryJson(ctx, endpoint, '/props', llamaProps);
-    if (!props) return undefined;
-    const header = isLlamaServer((await ctx.get(endpoint, '/props')).headers);
-    // TabbyAPI serves a llama.cpp-shaped /props too, but without the Server header or build info.
-    if (!header && !(props.build_info && props.model_path)) return undefined;
-    return {
-      engine: 'llama.cpp',
-      version: props.build_info,
-      evidence: header ? 'Server: llama.cpp header and GET /props with slots' : 'GET /props with build_info, model_path and slots',
-    };
+    // The Server header is the strong mark: with it, a /props JSON object of the wrong shape still
+    // means llama.cpp (the snapshot then reports which field is off). Without it, TabbyAPI's
+    // llama.cpp-shaped /props must not match, so ask for llama.cpp's build info too.
+    if (isLlamaServer(res.headers) && res.status === 200 && /^\s*\{/.test(res.body)) {
+      return { engine: 'llama.cpp', version: props?.build_info, evidence: 'Server: llama.cpp header and GET /props' };
+    }
+    if (props?.build_info && props.model_path) return { engine: 'llama.cpp', version: props.build_info, evidence: 'GET /props with build_info, model_path and slots' };
+    return undefined;
   },
 
   async snapshot(endpoint, ctx): Promise<EngineSnapshot> {

@@ -67,9 +67,10 @@ export const ollama: EngineProvider = {
   kind: 'ollama',
   async probe(endpoint, ctx) {
     // LocalAI answers /api/version with a fixed 0.9.0 and emulates /api/ps: rule it out by its own well-known file.
+    // /api/ps only has to be a `models` object here: a wrong shape inside is the snapshot's error to report.
     const [v, p, localai] = await Promise.all([
       tryJson(ctx, endpoint, '/api/version', version),
-      tryJson(ctx, endpoint, '/api/ps', ps),
+      tryJson(ctx, endpoint, '/api/ps', z.looseObject({ models: z.unknown() }).refine((x) => x.models !== undefined && x.models !== null)),
       localAiDiscovery(ctx, endpoint),
     ]);
     if (!v || !p || localai) return undefined;

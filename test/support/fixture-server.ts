@@ -29,7 +29,7 @@ export interface TestServer {
 }
 
 /** Starts a server for the given routes; closes hard (destroys sockets) so hanging tests never leak. */
-export async function startServer(routes: Routes, notFound: Reply = { status: 404, body: '{"error":"not found"}' }, port = 0): Promise<TestServer> {
+export async function startServer(routes: Routes, notFound: Reply | Handler = { status: 404, body: '{"error":"not found"}' }, port = 0): Promise<TestServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
