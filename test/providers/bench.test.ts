@@ -1,0 +1,193 @@
+// runBench against small real HTTP servers on 127.0.0.1 replaying recorded engine bodies, plus the hostile
+// cases (hang, cancel, refused, dropped connection, half a stream). The real llama-server runs are in
+// test/real-engine/bench.test.ts.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchError, plannedDepths, runBench } from '../../src/providers/bench';
+
+const FIX = process.env.HEADROOM_FIXTURES ?? '/work/shared/fixtures';
+const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
+
+type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+async function serve(t: TestContext, routes: Record<string, Route>): Promise<{ url: string; bodies: { path: string; body: unknown }[] }> {
+  const bodies: { path: string; body: unknown }[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      const key = `${req.method} ${req.url}`;
+      if (req.method === 'POST') bodies.push({ path: req.url ?? '', body: JSON.parse(raw || 'null') });
+      const r = routes[key];
+      if (r) r(req, res, raw);
+      else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+}
+
+const json = (body: string, status = 200): Route => (_q, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+
+/** Ollama: recorded /api/ps and a /api/generate NDJSON stream made of the recorded chunk and final objects. */
+function ollamaRoutes(generate?: Route): Record<string, Route> {
+  const chunk = JSON.stringify(JSON.parse(fixture('ollama/api_generate_stream_chunk.json')));
+  const final = JSON.stringify(JSON.parse(fixture('ollama/api_generate_final.json')));
+  return {
+    'GET /api/version': json(fixture('ollama/api_version.json')),
+    'GET /api/ps': json(fixture('ollama/api_ps.json')),
+    'POST /api/generate':
+      generate ??
+      ((_q, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write(chunk + '\n');
+        res.write(chunk + '\n');
+        res.end(final + '\n');
+      }),
+  };
+}
+
+test('plannedDepths caps to the context, drops depths that collapse, and says so', () => {
+  const small = plannedDepths([0, 8192, 32768], 2048, 64);
+  assert.deepEqual(small.runs, [{ target: 0, tokens: 16 }, { target: 8192, tokens: 2048 - 64 - 8 }]);
+  assert.equal(small.notes.length, 2);
+  assert.match(small.notes.join('\n'), /8192 capped to 1976/);
+  assert.match(small.notes.join('\n'), /32768 skipped/);
+  const big = plannedDepths([32768, 0, 8192], 131072, 64);
+  assert.deepEqual(big.runs.map((r) => r.tokens), [16, 8192, 32768]);
+  assert.deepEqual(big.notes, []);
+  const unknown = plannedDepths([0, 8192], undefined, 64);
+  assert.deepEqual(unknown.runs.map((r) => r.tokens), [16, 4096]);
+  assert.match(unknown.notes[0]!, /did not report its context/);
+  assert.throws(() => plannedDepths([0], 40, 64), BenchError);
+});
+
+test('Ollama: model, quant and context from /api/ps; rates from eval_count/eval_duration (ns)', async (t) => {
+  const s = await serve(t, ollamaRoutes());
+  const m = await runBench({ endpoint: s.url, depths: [0, 2048], outputTokens: 32 });
+  assert.equal(m.engine, 'ollama');
+  assert.equal(m.model, 'gemma4');
+  assert.equal(m.quant, 'Q4_K_M');
+  assert.equal(m.nCtx, 4096);
+  assert.equal(m.runs.length, 2);
+  const final = JSON.parse(fixture('ollama/api_generate_final.json')) as Record<string, number>;
+  for (const r of m.runs) {
+    assert.equal(r.timing, 'engine');
+    assert.equal(r.outputTokens, final.eval_count);
+    assert.equal(r.promptTokens, final.prompt_eval_count);
+    assert.ok(Math.abs(r.decodeTokPerSec! - (final.eval_count! / final.eval_duration!) * 1e9) < 1e-6);
+    assert.ok(Math.abs(r.prefillTokPerSec! - (final.prompt_eval_count! / final.prompt_eval_duration!) * 1e9) < 1e-6);
+  }
+  // Warm-up + two measured runs; each asks for a fixed output, deterministic sampling, the loaded model.
+  const gens = s.bodies.filter((b) => b.path === '/api/generate').map((b) => b.body as { model: string; prompt: string; options: { num_predict: number } });
+  assert.equal(gens.length, 3);
+  assert.deepEqual(gens.map((g) => g.options.num_predict), [4, 32, 32]);
+  assert.ok(gens.every((g) => g.model === 'gemma4'));
+  // Prompts differ from run to run (no prefix-cache reuse) and grow with depth (~1 token per word).
+  assert.equal(new Set(gens.map((g) => g.prompt.split(' ')[0])).size, 3);
+  assert.equal(gens[2]!.prompt.split(' ').length, 2048);
+});
+
+test('an engine that reports no timings is timed client-side from the stream', async (t) => {
+  // OpenAI-compatible SSE with usage but no timings: rates come from our clock.
+  const s = await serve(t, {
+    'GET /v1/models': json('{"object":"list","data":[{"id":"m1","object":"model"}]}'),
+    'POST /v1/completions': (_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      const tick = setInterval(() => {
+        if (i < 5) res.write(`data: {"choices":[{"index":0,"text":"t${i}","finish_reason":null}]}\n\n`);
+        else {
+          clearInterval(tick);
+          res.write('data: {"choices":[{"index":0,"text":"","finish_reason":"length"}]}\n\n');
+          res.end('data: {"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":5}}\n\ndata: [DONE]\n\n');
+        }
+        i++;
+      }, 40);
+    },
+  });
+  const m = await runBench({ endpoint: s.url, engine: 'openai-compatible', depths: [0], outputTokens: 5 });
+  assert.equal(m.model, 'm1');
+  const r = m.runs[0]!;
+  assert.equal(r.timing, 'client');
+  assert.equal(r.outputTokens, 5);
+  assert.equal(r.promptTokens, 20);
+  // 5 token events 40 ms apart → 4 intervals over ~160 ms ≈ 25 tok/s (timer jitter allowed).
+  assert.ok(r.decodeTokPerSec! > 12 && r.decodeTokPerSec! < 30, `decode ${r.decodeTokPerSec}`);
+  assert.ok(r.ttftMs! >= 0 && r.ttftMs! < r.wallMs);
+  assert.match(m.notes.join('\n'), /did not report its context/);
+});
+
+test('cancel aborts the in-flight request promptly and yields no result', async (t) => {
+  let closed = false;
+  const s = await serve(t, ollamaRoutes((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write(fixture('ollama/api_generate_stream_chunk.json').replace(/\s+/g, ' ') + '\n');
+    req.socket.on('close', () => (closed = true)); // never finishes on its own
+  }));
+  const ctl = new AbortController();
+  const started = performance.now();
+  setTimeout(() => ctl.abort(), 150);
+  await assert.rejects(runBench({ endpoint: s.url, signal: ctl.signal }), (e: unknown) => e instanceof BenchError && e.kind === 'aborted');
+  assert.ok(performance.now() - started < 1500, 'rejected promptly');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(closed, 'the HTTP request was actually aborted (server saw the socket close)');
+});
+
+test('a hanging engine hits the time budget', async (t) => {
+  const s = await serve(t, ollamaRoutes(() => undefined));
+  const started = performance.now();
+  await assert.rejects(runBench({ endpoint: s.url, timeoutMs: 400 }), (e: unknown) => e instanceof BenchError && e.kind === 'timeout');
+  assert.ok(performance.now() - started < 2000);
+});
+
+test('nothing listening → unreachable, with the endpoint in the message', async () => {
+  // Bind a port, release it: nothing listens there any more.
+  const srv = createServer();
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((ok) => srv.close(ok));
+  await assert.rejects(
+    runBench({ endpoint: `http://127.0.0.1:${port}`, engine: 'ollama', timeoutMs: 3000 }),
+    (e: unknown) => e instanceof BenchError && e.kind === 'unreachable' && e.message.includes(`127.0.0.1:${port}`),
+  );
+});
+
+test('the engine dropping the connection mid-stream is an engine error, not a result', async (t) => {
+  let calls = 0;
+  const s = await serve(t, ollamaRoutes((req, res) => {
+    calls++;
+    if (calls === 1) return ollamaRoutes()['POST /api/generate']!(req, res, ''); // warm-up succeeds
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.write(fixture('ollama/api_generate_stream_chunk.json').replace(/\s+/g, ' ') + '\n');
+    setTimeout(() => req.socket.destroy(), 50);
+  }));
+  await assert.rejects(runBench({ endpoint: s.url, timeoutMs: 5000 }), (e: unknown) => e instanceof BenchError && e.kind === 'engine' && /closed the connection|ended before/.test(e.message));
+});
+
+test('a stream that ends without the final object is rejected (no half-measured run)', async (t) => {
+  const s = await serve(t, ollamaRoutes((_q, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.end(fixture('ollama/api_generate_stream_chunk.json').replace(/\s+/g, ' ') + '\n');
+  }));
+  await assert.rejects(runBench({ endpoint: s.url }), (e: unknown) => e instanceof BenchError && e.kind === 'engine' && /ended before the engine finished/.test(e.message));
+});
+
+test('a context-exceeded error body is reported in numbers, without echoing the engine text', async (t) => {
+  const body = '{"error":{"code":400,"message":"request (40000 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":40000,"n_ctx":4096}}';
+  const s = await serve(t, { 'GET /v1/models': json('{"data":[{"id":"x"}]}'), 'POST /v1/completions': json(body, 400) });
+  await assert.rejects(runBench({ endpoint: s.url, engine: 'openai-compatible' }), (e: unknown) => e instanceof BenchError && e.kind === 'engine' && /40000 tokens exceeds the 4096-token context/.test(e.message));
+});
+
+test('no model loaded and none named → a clear no-model error', async (t) => {
+  const s = await serve(t, { 'GET /api/ps': json('{"models":[]}') });
+  await assert.rejects(runBench({ endpoint: s.url }), (e: unknown) => e instanceof BenchError && e.kind === 'no-model' && /--model/.test(e.message));
+});
