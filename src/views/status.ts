@@ -35,8 +35,9 @@ export function statusSeverity(state: DashboardState): Severity {
 }
 
 function gbPair(used: number, usable: number): string {
-  // "41.2 / 96 GB": the unit once, at the end.
-  return `${formatBytes(used).replace(/ GB$/, '')} / ${formatBytes(usable, 0)}`;
+  // "41.2 / 96 GB": the unit once, at the end; always GB so the label does not jump between units.
+  const GiB = 1024 ** 3;
+  return `${(used / GiB).toFixed(used >= 100 * GiB ? 0 : 1)} / ${(usable / GiB).toFixed(0)} GB`;
 }
 
 /** The status bar label, e.g. `$(server) 41.2 / 96 GB · 38 tok/s`. */

@@ -1,0 +1,122 @@
+// Detections + estimates + live readings → the DashboardState every view renders. Pure: everything that
+// changes over time (live speed, horizons, the chosen model) comes in as arguments.
+import { findHardware, usableBytes, type HardwareSpec } from '../estimator/hardware';
+import type { Detection } from '../providers/detect';
+import type { EngineSnapshot, LoadedModel } from '../providers/types';
+import { deriveAlerts, type AlertThresholds } from './alerts';
+import { estimateLoaded, speedAt, type LoadedEstimate } from './estimate';
+import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+
+export function modelKey(endpoint: string, name: string): string {
+  return `${endpoint}|${name}`;
+}
+
+export interface LiveReading {
+  decodeTokPerSec: number;
+  source: 'engine' | 'measured';
+}
+
+export interface AssembleInput {
+  detections: readonly Detection[];
+  /** This machine's profile (already with any capacity override). */
+  hardware: HardwareSpec;
+  chosenBy: HardwareView['chosenBy'];
+  capacityOverridden?: boolean;
+  /** Live decode per model key. */
+  live?: ReadonlyMap<string, LiveReading>;
+  horizons?: ReadonlyMap<string, HorizonView>;
+  /** Warnings from the hysteresis book; when absent, instant alerts are derived here. */
+  alerts?: AlertView[];
+  thresholds: AlertThresholds;
+  activeKey?: string;
+}
+
+export interface Assembled {
+  state: DashboardState;
+  /** Per model key: the estimate behind the numbers (for the panel, horizons and warnings). */
+  estimates: Map<string, { estimate?: LoadedEstimate; loaded: LoadedModel; snapshot: EngineSnapshot; hardware: HardwareSpec }>;
+}
+
+export function hardwareView(hw: HardwareSpec, chosenBy: HardwareView['chosenBy'], overridden = false): HardwareView {
+  return { id: hw.id, name: hw.name, capacityBytes: hw.capacityBytes, usableBytes: usableBytes(hw), bandwidthGBps: hw.bandwidthGBps, chosenBy, ...(overridden ? { capacityOverridden: true } : {}) };
+}
+
+const sourced = (value: number, source: Sourced['source']): Sourced => ({ value, source });
+
+/** Tokens in the KV now: the engine's figure, else the fullest slot. */
+function usedTokens(lm: LoadedModel, snap: EngineSnapshot): Sourced | undefined {
+  if (lm.contextUsed) return sourced(lm.contextUsed.value, lm.contextUsed.source);
+  const inUse = (snap.slots ?? []).map((s) => s.tokensInUse).filter((t): t is number => t !== undefined);
+  return inUse.length ? sourced(Math.max(...inUse), 'engine') : undefined;
+}
+
+function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined): ModelView {
+  const key = modelKey(snap.endpoint, lm.name);
+  const used = usedTokens(lm, snap);
+  const weights = lm.weightsBytes ? sourced(lm.weightsBytes.value, lm.weightsBytes.source) : est ? sourced(est.weights.totalBytes, 'estimated') : sourced(lm.residentBytes?.value ?? 0, 'estimated');
+  const kv = sourced(est?.memory.kvBytes ?? 0, 'estimated');
+  const overhead = sourced(est ? est.memory.computeBytes + est.memory.otherBytes : 0, 'estimated');
+  const total = lm.residentBytes ? sourced(lm.residentBytes.value, lm.residentBytes.source) : sourced(weights.value + kv.value + overhead.value, 'estimated');
+  const speed: ModelView['speed'] = {};
+  if (live) speed.decode = sourced(live.decodeTokPerSec, live.source);
+  if (est) {
+    const s = speedAt(est, hw, used?.value ?? 0);
+    speed.predicted = s.decodeTokPerSec;
+    speed.ceiling = s.ceilingTokPerSec;
+  }
+  const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
+  return {
+    key,
+    name: lm.name,
+    engine: snap.engine,
+    endpoint: snap.endpoint,
+    hardwareId: hw.id,
+    ...(lm.quant || est ? { quant: lm.quant?.value ?? est!.quant } : {}),
+    memory: { weights, kv, overhead, total },
+    ...(lm.cpuBytes && lm.cpuBytes.value > 0 ? { cpuBytes: sourced(lm.cpuBytes.value, lm.cpuBytes.source) } : {}),
+    context: {
+      ...(configured ? { configured } : {}),
+      ...(used ? { used } : {}),
+      parallel: lm.parallel?.value ?? est?.ctx.parallel ?? 1,
+      ...(lm.contextTrain || est ? { trained: lm.contextTrain?.value ?? est!.spec.contextTrain } : {}),
+    },
+    ...(horizon ? { horizon } : {}),
+    speed,
+  };
+}
+
+export function assemble(i: AssembleInput): Assembled {
+  const estimates: Assembled['estimates'] = new Map();
+  const models: ModelView[] = [];
+  const engines: DashboardState['engines'] = [];
+  for (const d of i.detections) {
+    const snap = d.snapshot;
+    if (!d.engine || !snap) continue;
+    engines.push({ endpoint: d.endpoint, engine: d.engine, ...(d.version ? { version: d.version } : {}), ...(snap.notes.length ? { notes: snap.notes } : {}) });
+    const hw = (snap.hardwareProfileId && findHardware(snap.hardwareProfileId)) || i.hardware;
+    for (const lm of snap.loaded) {
+      const key = modelKey(snap.endpoint, lm.name);
+      let est: LoadedEstimate | undefined;
+      try {
+        est = estimateLoaded(lm);
+      } catch {
+        est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
+      }
+      estimates.set(key, { estimate: est, loaded: lm, snapshot: snap, hardware: hw });
+      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key)));
+    }
+  }
+  const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);
+  const phase: DashboardState['phase'] = engines.length === 0 ? 'idle' : 'ready';
+  const base = { models, hardware };
+  const state: DashboardState = {
+    phase,
+    hardware,
+    engines,
+    models,
+    alerts: i.alerts ?? deriveAlerts(base, i.thresholds),
+    ...(i.activeKey && models.some((m) => m.key === i.activeKey) ? { activeKey: i.activeKey } : {}),
+    probed: i.detections.map((d) => d.endpoint),
+  };
+  return { state, estimates };
+}
