@@ -19,6 +19,7 @@ const SWA_PATTERN: Record<string, { n: number; denseFirst: boolean }> = {
   'gemma-embedding': { n: 6, denseFirst: false },
   gemma3n: { n: 5, denseFirst: false },
   'gpt-oss': { n: 2, denseFirst: false },
+  gemma4: { n: 6, denseFirst: false }, // real files carry the per-layer array; this is the fallback for model_info
   cohere2: { n: 4, denseFirst: false },
   llama4: { n: 4, denseFirst: false },
   olmo2: { n: 4, denseFirst: false },
@@ -44,8 +45,8 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, tensors: Ten
   const nHeads = Math.max(0, ...headsArr);
   if (!nHeads) throw new SpecError(`${id}: metadata lacks ${arch}.attention.head_count`);
   let kvHeads = k('attention.head_count_kv') === undefined ? headsArr.slice() : perLayer(k('attention.head_count_kv'), nLayers);
-  const headDimK = int(k('attention.key_length')) || Math.floor(hiddenSize / nHeads);
-  const headDimV = int(k('attention.value_length')) || headDimK;
+  let headDimK = int(k('attention.key_length')) || Math.floor(hiddenSize / nHeads);
+  let headDimV = int(k('attention.value_length')) || headDimK;
 
   // Hybrid linear attention: only every `interval`-th layer keeps a KV cache.
   let recurrentStateBytesPerSeq: number | undefined;
@@ -81,6 +82,20 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, tensors: Ten
       else swaLayers = Array.from({ length: nLayers }, () => true);
     }
   }
+
+  // Gemma 4: SWA layers use smaller heads than global ones. ModelSpec has one head dim, so store the SWA
+  // dim and scale the global layers' head count by the ratio (KV bytes = heads × dim are then exact).
+  const kSwa = int(k('attention.key_length_swa'));
+  const vSwa = int(k('attention.value_length_swa')) || kSwa;
+  if (swaLayers && kSwa && kSwa < headDimK && headDimK % kSwa === 0 && headDimV / vSwa === headDimK / kSwa) {
+    const ratio = headDimK / kSwa;
+    kvHeads = kvHeads.map((h, il) => (swaLayers![il] ? h : h * ratio));
+    headDimK = kSwa;
+    headDimV = vSwa;
+  }
+  // Gemma 3n/4: the last `shared_kv_layers` layers reuse earlier layers' KV and allocate none.
+  const sharedKv = int(k('attention.shared_kv_layers'));
+  if (sharedKv > 0 && sharedKv < nLayers) kvHeads = kvHeads.map((h, il) => (il >= nLayers - sharedKv ? 0 : h));
 
   // MLA (DeepSeek-V2/V3, Kimi K2, GLM-4.7-Flash): the cache holds the compressed latent + rope key.
   let mla: MlaSpec | undefined;
@@ -118,7 +133,10 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, tensors: Ten
   const tiedEmbeddings = tensors && tensors.length > 0 ? !byName.has('output.weight') : undefined;
   const ffnSize = firstInt(k('feed_forward_length'));
 
-  const { totalParams, activeParams } = tensors && tensors.length > 0 ? paramsFromTensors(tensors, moe) : { totalParams: 0, activeParams: 0 };
+  // Without a tensor table (Ollama model_info) the parameter count is all we get; active params then need the catalog.
+  const counted = int(meta['general.parameter_count']);
+  const { totalParams, activeParams } =
+    tensors && tensors.length > 0 ? paramsFromTensors(tensors, moe) : { totalParams: counted, activeParams: moe ? 0 : counted };
 
   const spec: ModelSpec = {
     id,
