@@ -21,8 +21,8 @@ export interface ContextTrack {
 }
 
 export interface TrackerOptions {
-  /** A prompt smaller than this fraction of the last one is a drop (reset or side request). Default 0.5. */
-  dropFraction?: number;
+  /** A prompt below this fraction of the last one leaves the conversation (side request or reset). Default 0.9. */
+  continueFraction?: number;
   maxPoints?: number;
 }
 
@@ -33,11 +33,12 @@ export function newTrack(): ContextTrack {
 /** Adds one request's prompt size. Returns a new track (the old one is not modified). */
 export function observeTurn(track: ContextTrack, p: TurnPoint, opts: TrackerOptions = {}): ContextTrack {
   if (!Number.isFinite(p.promptTokens) || p.promptTokens < 0) return track;
-  const drop = opts.dropFraction ?? 0.5;
+  const keep = opts.continueFraction ?? 0.9;
   const max = opts.maxPoints ?? 64;
   const t: ContextTrack = { ...track, points: track.points.slice() };
   const last = t.points[t.points.length - 1];
-  const continues = (from: TurnPoint | undefined) => !from || p.promptTokens >= from.promptTokens * drop;
+  // Within a conversation the prompt only grows (agents resend everything), give or take a little.
+  const continues = (from: TurnPoint | undefined) => !from || p.promptTokens >= from.promptTokens * keep;
   if (continues(last)) {
     // Back on the main conversation after a drop: that drop was a side request.
     if (t.pending) {
@@ -45,7 +46,7 @@ export function observeTurn(track: ContextTrack, p: TurnPoint, opts: TrackerOpti
       delete t.pending;
     }
     t.points.push(p);
-  } else if (t.pending && p.promptTokens >= t.pending.promptTokens * drop) {
+  } else if (t.pending && continues(t.pending)) {
     // Two in a row below the old episode: a new conversation (or a compaction) has started.
     t.points = [t.pending, p];
     delete t.pending;

@@ -65,12 +65,12 @@ export function maxFittingCtx(bytesAt: (ctx: number) => number, budget: number, 
   if (bytesAt(hi) <= budget) return hi;
   let a = lo;
   let b = hi;
-  while (b - a > step) {
+  while (b - a > 1) {
     const mid = Math.floor((a + b) / 2);
     if (bytesAt(mid) <= budget) a = mid;
     else b = mid;
   }
-  return Math.floor(a / step) * step || a;
+  return Math.max(lo, Math.floor(a / step) * step);
 }
 
 export interface MemoryHorizonInput {
@@ -87,5 +87,6 @@ export interface MemoryHorizonInput {
 export function maxFittingWindow(i: MemoryHorizonInput): number {
   const budget = i.usableBytes - i.otherResidentBytes;
   const at = (ctxPerSeq: number) => estimateMemory(i.spec, i.weights, { ...i.ctx, ctxPerSeq }).totalBytes;
-  return Math.max(0, maxFittingCtx(at, budget, 256, Math.max(256, i.spec.contextTrain)));
+  const n = maxFittingCtx(at, budget, 256, Math.max(256, i.spec.contextTrain));
+  return n < 256 ? 0 : n;
 }
