@@ -21,8 +21,14 @@ export function startUiProbe(page) {
         background: getComputedStyle(el).backgroundColor,
       })));
     },
-    async hoverStatus({ idContains }) {
-      const item = page.locator(STATUS_ITEMS).filter({ has: page.locator(`xpath=self::*[contains(@id, ${JSON.stringify(idContains)})]`) }).first();
+    async hoverStatus({ idContains = 'headroom' } = {}) {
+      // Headroom's item: its id names the extension, or its accessible label starts with "Headroom".
+      const items = page.locator(STATUS_ITEMS);
+      const index = await items.evaluateAll((els, needle) => els.findIndex((el) =>
+        el.id.toLowerCase().includes(needle.toLowerCase()) ||
+        /^Headroom/.test(el.querySelector('[aria-label]')?.getAttribute('aria-label') ?? el.getAttribute('aria-label') ?? '')), idContains);
+      if (index < 0) throw new Error('no Headroom status bar item');
+      const item = items.nth(index);
       await page.mouse.move(0, 0);
       await item.hover();
       const hover = page.locator('.workbench-hover, .monaco-hover').filter({ visible: true }).first();
@@ -53,6 +59,7 @@ export function startUiProbe(page) {
       }
     },
     async dialogs() { return { dialogs }; },
+    async press({ key }) { await page.keyboard.press(key); return {}; },
     async screenshot({ path }) { await page.screenshot({ path }); return { path }; },
   };
 
