@@ -1,0 +1,124 @@
+// `headroom fit` as users run it: the bundled CLI in a child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { runCli } from '../support/cli-bundle';
+import { parseCsv } from '../support/speed-calibration';
+
+const GiB = 1024 ** 3;
+const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
+
+test('JSON has the contract fields (camelCase, integer bytes)', async () => {
+  const r = await runCli(['fit', '--model', 'qwen3:30b-a3b', '--ctx', '32768', '--hardware', 'rtx-4090', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const k of ['id', 'arch', 'quant', 'totalParams', 'activeParams', 'source']) assert.ok(k in j.model, `model.${k}`);
+  for (const k of ['id', 'capacityBytes', 'usableBytes', 'bandwidthGBps']) assert.ok(k in j.hardware, `hardware.${k}`);
+  for (const k of ['requested', 'allocated', 'parallel', 'kvType']) assert.ok(k in j.context, `context.${k}`);
+  for (const k of ['weightsBytes', 'kvBytes', 'computeBytes', 'otherBytes', 'totalBytes']) assert.ok(isInt(j.memory[k]), `memory.${k}`);
+  for (const k of ['decodeTokPerSec', 'ceilingTokPerSec', 'bytesPerToken']) assert.equal(typeof j.speed[k], 'number', `speed.${k}`);
+  assert.ok(isInt(j.headroomBytes) && isInt(j.maxContext) && isInt(j.hardware.capacityBytes) && isInt(j.speed.bytesPerToken));
+  assert.equal(typeof j.fits, 'boolean');
+  assert.ok(Array.isArray(j.suggestions));
+  assert.equal(j.model.id, 'Qwen/Qwen3-30B-A3B');
+  assert.equal(j.model.quant, 'Q4_K_M');
+  assert.equal(j.hardware.capacityBytes, 24 * GiB);
+  // The parts add up, and headroom is usable − total.
+  const m = j.memory;
+  assert.equal(m.weightsBytes + m.kvBytes + m.computeBytes + m.otherBytes, m.totalBytes);
+  assert.equal(j.headroomBytes, j.hardware.usableBytes - m.totalBytes);
+  // MoE: memory holds all 30.5B params, decode reads ~3.3B.
+  assert.ok(j.model.totalParams > 9 * j.model.activeParams);
+  assert.ok(j.speed.ceilingTokPerSec > j.speed.decodeTokPerSec);
+});
+
+test('flags change the answer the way physics says', async () => {
+  const base = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--ctx', '32k', '--json'])).stdout);
+  const q8kv = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--ctx', '32k', '--kv-type', 'q8_0', '--json'])).stdout);
+  // q8_0 KV = 34/64 of f16 (block of 32 values: 32 bytes + 2-byte scale vs 64 bytes).
+  assert.equal(q8kv.memory.kvBytes, (base.memory.kvBytes * 34) / 64);
+  const deep = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--ctx', '32k', '--depth', '16384', '--json'])).stdout);
+  assert.ok(deep.speed.decodeTokPerSec < base.speed.decodeTokPerSec);
+  // 16k tokens × 256 KiB/token more read per token.
+  assert.equal(deep.speed.bytesPerToken - base.speed.bytesPerToken, 16384 * 64 * 8 * 128 * 2 * 2);
+  const par = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--ctx', '32k', '--parallel', '4', '--json'])).stdout);
+  assert.equal(par.context.allocated, 4 * 32768);
+  assert.equal(par.memory.kvBytes, 4 * base.memory.kvBytes);
+  const cap = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--capacity-gb', '16', '--hardware', 'rtx-4090', '--json'])).stdout);
+  assert.equal(cap.hardware.capacityBytes, 16 * GiB);
+  assert.equal(cap.fits, false);
+  assert.ok(cap.suggestions.length > 0);
+  const q8 = JSON.parse((await runCli(['fit', '--model', 'Qwen/Qwen2.5-Coder-32B-Instruct', '--quant', 'q8_0', '--json'])).stdout);
+  assert.equal(q8.model.quant, 'Q8_0');
+  assert.ok(q8.memory.weightsBytes > 1.6 * base.memory.weightsBytes);
+});
+
+test('human output: a readable report with units, the word "decode" and a speed word', async () => {
+  const r = await runCli(['fit', '--model', 'llama3.1:70b', '--hardware', 'rtx-4090']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /DOES NOT FIT/);
+  assert.match(r.stdout, /decode\s+\d+(\.\d)? tok\/s \((wet cement|very slow|slow|usable|comfortable|fast)\)/);
+  assert.match(r.stdout, /GB/);
+  assert.match(r.stdout, /suggestions:/);
+  assert.match(r.stdout, /bandwidth-bound/);
+});
+
+test('errors are one line on stderr with a non-zero exit, never a stack trace', async () => {
+  const cases: [string[], RegExp][] = [
+    [['fit', '--model', 'qwen3:31b-a3b'], /unknown model 'qwen3:31b-a3b' — did you mean: .*Qwen3-30B-A3B/],
+    [['fit', '--model', 'qwen3:8b', '--quant', 'Q9_K'], /unknown quant 'Q9_K'/],
+    [['fit', '--model', 'qwen3:8b', '--bogus'], /Unknown option '--bogus'/],
+    [['fit', '--model', 'qwen3:8b', '--ctx', 'lots'], /--ctx expects a whole number/],
+    [['fit', '--model', 'qwen3:8b', '--ctx', '99999999999'], /--ctx must be between/],
+    [['fit', '--model', 'qwen3:8b', '--kv-type', 'q3_k'], /--kv-type must be one of/],
+    [['fit', '--model', 'qwen3:8b', '--hardware', 'rtx-9090'], /unknown hardware 'rtx-9090'/],
+    [['fit', '--model', 'qwen3:8b', '--capacity-gb', '0'], /--capacity-gb must be a number/],
+    [['fit', '--model', 'qwen3:8b', '--capacity-gb', '-3'], /--capacity-gb/],
+    [['fit', '--model', 'qwen3:8b', '--ctx', '4096', '--depth', '8192'], /--depth \(8192\) cannot exceed --ctx/],
+    [['fit'], /--model is required/],
+    [['fit', '--model', 'google/gemma-4-31b-it'], /too incomplete to estimate \(missing: .*head_dim/],
+    [['fit', '--model', '/nonexistent/model-Q4_K_M.gguf'], /unknown model .*no such file/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runCli(args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.match(r.stderr, /^headroom: /, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
+
+test('a header-only GGUF path: weights from its tensor table equal the real file\'s tensor data', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-gguf-'));
+  const rows = parseCsv(readFileSync('/work/shared/groundtruth/llamacpp-groundtruth.csv', 'utf8'));
+  const files: [string, string, string][] = [
+    ['qwen3-30b-a3b-shape-4L-Q4_K_M', 'qwen3moe', 'Q4_K_M'],
+    ['gemma3-12b-shape-6L-Q4_K_M', 'gemma3', 'Q4_K_M'],
+    ['llama31-8b-shape-4L-F16', 'llama', 'F16'],
+  ];
+  for (const [name, arch, quant] of files) {
+    const path = join(dir, `${name}.gguf`);
+    writeFileSync(path, gunzipSync(readFileSync(`/work/shared/groundtruth/gguf-headers/${name}.header.gguf.gz`)));
+    const r = await runCli(['fit', '--model', path, '--ctx', '4096', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.model.source, 'gguf');
+    assert.equal(j.model.arch, arch);
+    assert.equal(j.model.quant, quant);
+    const row = rows.find((x) => x.arch === arch && x.quant === quant)!;
+    // tensor_data_bytes = the real file's size minus its header: what the weights occupy.
+    assert.equal(j.memory.weightsBytes, Number(row.tensor_data_bytes), name);
+  }
+  // Garbage with a .gguf name: a clear one-line error.
+  const bad = join(dir, 'broken.gguf');
+  writeFileSync(bad, Buffer.from('GGUF\x03\x00\x00\x00garbage'));
+  const r = await runCli(['fit', '--model', bad]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^headroom: cannot read GGUF: /);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
