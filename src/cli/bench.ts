@@ -1,0 +1,162 @@
+// `headroom bench`: measure a running engine's prefill and decode speed at a few context depths and rate
+// decode against the bandwidth roofline of the hardware it runs on.
+import { benchRows, type BenchResult, type BenchRow } from '../estimator/bench-result';
+import { formatBytes, formatTokPerSec, speedWord } from '../estimator/format';
+import { effectiveBandwidthGBps, findHardware, HARDWARE_PROFILES, type HardwareSpec } from '../estimator/hardware';
+import { BenchError, DEFAULT_DEPTHS, runBench, type BenchEngine, type BenchMeasurement } from '../providers/bench';
+import { intFlag, numFlag, parseFlags } from './args';
+import { CliError } from './errors';
+import { renderTable } from './table';
+
+const HELP = `usage: headroom bench [--endpoint URL] [--model M] [--json]
+
+Runs a short fixed generation at near-empty, ~8k and ~32k tokens of context (capped by the engine's
+context) and reports prefill tok/s (compute-bound), decode tok/s (bandwidth-bound), time to first token
+and stack efficiency (measured decode ÷ the bandwidth ceiling).
+
+options:
+  --endpoint URL        engine to measure (default http://127.0.0.1:8080)
+  --model M             model to run (default: the loaded one)
+  --engine E            llama.cpp | ollama | openai-compatible (default: detected)
+  --tokens N            tokens generated per depth (default 64)
+  --depths A,B,C        prompt depths in tokens (default 0,8192,32768; 8k/32k suffixes ok)
+  --ctx N               context per sequence, when the engine does not report it
+  --hardware ID         hardware profile the engine runs on (for the ceiling); see \`headroom hardware\`
+  --bandwidth-gbps N    memory bandwidth for the ceiling, overriding the profile
+  --timeout S           give up after S seconds (default 600)
+  --json                print the result as JSON
+`;
+
+const ENGINES: BenchEngine[] = ['llama.cpp', 'ollama', 'openai-compatible'];
+
+function parseDepths(raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0 || parts.length > 6) throw new CliError(`--depths expects 1 to 6 comma-separated token counts, got '${raw}'`);
+  return parts.map((p) => (p === '0' ? 0 : intFlag('depths', p, 0, 0, 1 << 22)));
+}
+
+/** The bandwidth ceiling at a depth: weights streamed once per token (KV reads are not counted, so it is optimistic deep in context). */
+function ceilingFn(m: BenchMeasurement, bandwidthGBps: number | undefined): ((depth: number) => number | undefined) | undefined {
+  if (!bandwidthGBps || !m.weightsBytes) return undefined;
+  const ceiling = (bandwidthGBps * 1e9) / m.weightsBytes;
+  return () => ceiling;
+}
+
+function fmtMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '—';
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function render(m: BenchMeasurement, rows: BenchRow[], hw: HardwareSpec | undefined, bw: number | undefined): string {
+  const head = [
+    `${m.engine} at ${m.endpoint}: ${m.model}${m.quant ? ` (${m.quant})` : ''}${m.weightsBytes ? `, ${formatBytes(m.weightsBytes)} of weights` : ''}${m.nCtx ? `, context ${m.nCtx}/sequence` : ''}`,
+  ];
+  const table = renderTable(
+    [
+      { header: 'depth', align: 'right' },
+      { header: 'prompt tok', align: 'right' },
+      { header: 'prefill', align: 'right' },
+      { header: 'TTFT', align: 'right' },
+      { header: 'decode', align: 'right' },
+      { header: 'feels' },
+      { header: 'ceiling', align: 'right' },
+      { header: 'efficiency', align: 'right' },
+    ],
+    rows.map((r) => [
+      String(r.targetDepth),
+      String(r.promptTokens),
+      r.prefillTokPerSec ? formatTokPerSec(r.prefillTokPerSec) : '—',
+      fmtMs(r.ttftMs),
+      r.decodeTokPerSec ? formatTokPerSec(r.decodeTokPerSec) : '—',
+      r.decodeTokPerSec ? speedWord(r.decodeTokPerSec) : '',
+      r.ceilingTokPerSec ? formatTokPerSec(r.ceilingTokPerSec) : '—',
+      r.efficiency !== undefined ? `${Math.round(r.efficiency * 100)}%` : '—',
+    ]),
+  );
+  const timing = rows.every((r) => r.timing === 'engine') ? "rates from the engine's own timings" : 'some rates timed client-side from the stream';
+  const foot = [
+    `Prefill is compute-bound; decode is bandwidth-bound (${m.runs[0]?.outputTokens ?? '?'} tokens per depth; ${timing}).`,
+    bw && m.weightsBytes
+      ? `Ceiling = ${bw} GB/s${hw ? ` (${hw.name})` : ''} ÷ weight bytes per token; KV reads not counted, so it is optimistic at depth.`
+      : 'No ceiling: pass --hardware ID or --bandwidth-gbps N (and the engine must report its weight size).',
+    ...m.notes.map((n) => `note: ${n}`),
+  ];
+  return [...head, '', table, '', ...foot].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    endpoint: { type: 'string' },
+    model: { type: 'string' },
+    engine: { type: 'string' },
+    tokens: { type: 'string' },
+    depths: { type: 'string' },
+    ctx: { type: 'string' },
+    hardware: { type: 'string' },
+    'bandwidth-gbps': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const endpoint = values.endpoint ?? 'http://127.0.0.1:8080';
+  try {
+    const u = new URL(endpoint);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new CliError(`--endpoint expects an http(s) URL, got '${endpoint}'`);
+  }
+  if (values.engine !== undefined && !ENGINES.includes(values.engine as BenchEngine)) {
+    throw new CliError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
+  }
+  let hw: HardwareSpec | undefined;
+  if (values.hardware !== undefined) {
+    hw = findHardware(values.hardware);
+    if (!hw) throw new CliError(`unknown --hardware '${values.hardware}' (known: ${HARDWARE_PROFILES.map((h) => h.id).join(', ')})`);
+  }
+  const bw = numFlag('bandwidth-gbps', values['bandwidth-gbps'], 1, 100_000) ?? (hw ? effectiveBandwidthGBps(hw) : undefined);
+
+  // Ctrl-C cancels the in-flight request instead of leaving the engine generating for nobody.
+  const ctl = new AbortController();
+  const onSigint = () => ctl.abort();
+  process.once('SIGINT', onSigint);
+  let m: BenchMeasurement;
+  try {
+    m = await runBench({
+      endpoint,
+      ...(values.model !== undefined ? { model: values.model } : {}),
+      ...(values.engine !== undefined ? { engine: values.engine as BenchEngine } : {}),
+      outputTokens: intFlag('tokens', values.tokens, 64, 2, 1024),
+      depths: parseDepths(values.depths) ?? DEFAULT_DEPTHS,
+      ...(values.ctx !== undefined ? { nCtx: intFlag('ctx', values.ctx, 0, 64, 1 << 24) } : {}),
+      timeoutMs: intFlag('timeout', values.timeout, 600, 1, 86_400) * 1000,
+      signal: ctl.signal,
+      onRun: ({ index, total, targetDepth }) => {
+        if (!values.json) process.stderr.write(`bench: run ${index + 1}/${total} at depth ${targetDepth}...\n`);
+      },
+    });
+  } catch (err) {
+    if (err instanceof BenchError) throw new CliError(`bench failed (${err.kind}): ${err.message}`, 1);
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+
+  const result: BenchResult = {
+    key: { endpoint: m.endpoint, model: m.model, ...(m.quant ? { quant: m.quant } : {}), ...(hw ? { hardwareId: hw.id } : {}) },
+    engine: m.engine,
+    measuredAt: new Date().toISOString(),
+    runs: m.runs,
+    ...(m.nCtx ? { nCtx: m.nCtx } : {}),
+  };
+  const rows = benchRows(result, ceilingFn(m, bw));
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ result, rows, weightsBytes: m.weightsBytes ?? null, bandwidthGBps: bw ?? null, notes: m.notes }, null, 2) + '\n');
+  } else {
+    process.stdout.write(render(m, rows, hw, bw) + '\n');
+  }
+  return 0;
+}
