@@ -11,8 +11,8 @@ const commands: Record<string, () => Promise<Command>> = {
   models: async () => ({ summary: 'the model catalog ranked for a machine: best quant that fits, memory, tok/s', run: (await import('./models.js')).run }),
   bench: async () => ({ summary: 'measure prefill/decode tok/s and TTFT at several context depths vs the bandwidth ceiling', run: (await import('./bench.js')).run }),
   proxy: async () => ({ summary: 'metering proxy: per-request tokens, tok/s and truncation for any engine', run: (await import('./proxy')).run }),
-  detect: async () => ({ summary: 'find running local engines (Ollama, llama.cpp, LM Studio, vLLM, ...) and their loaded models', run: (await import('./detect')).run }),
-  status: async () => ({ summary: 'loaded models per engine: memory estimate, context configured vs used, offload split', run: (await import('./status')).run }),
+  detect: async () => ({ summary: 'find running local engines (Ollama, llama.cpp, LM Studio, vLLM, ...) and their loaded models', run: (await import('./detect.js')).run }),
+  status: async () => ({ summary: 'loaded models per engine: memory estimate, context configured vs used, offload split', run: (await import('./status.js')).run }),
 };
 
 function usage(): string {

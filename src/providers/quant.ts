@@ -33,3 +33,12 @@ export function quantFromName(name: string): string | undefined {
   if (bits) return `${bits[1]}bit`;
   return undefined;
 }
+
+/**
+ * vLLM / SGLang: the checkpoint's format, from the repo id (`…-AWQ`, `…-FP8`), else BF16 — what
+ * they serve an unquantised checkpoint in. Always an estimate.
+ */
+export function servedQuantFromRepo(repo: string): string {
+  const m = /(?:^|[-_/.])(AWQ|GPTQ|FP8|NVFP4|MXFP4|INT8|INT4|W4A16|W8A8)(?=$|[-_/.])/i.exec(repo);
+  return m ? m[1]!.toUpperCase() : 'BF16';
+}

@@ -2,7 +2,8 @@
 // the KV pool size in tokens and per-rank memory use; `/metrics` (with --enable-metrics) the live KV use.
 import { z } from 'zod';
 import { getJsonVia, joinUrl, optional, tryJson } from './context';
-import { maybe, reported } from './facts';
+import { estimated, maybe, reported } from './facts';
+import { servedQuantFromRepo } from './quant';
 import { getText } from './http';
 import { metricValue, parsePrometheus } from './prometheus';
 import { count, tokens } from './schemas';
@@ -53,12 +54,14 @@ export const sglang: EngineProvider = {
     const loaded: LoadedModel = {
       name,
       repoId: info.model_path,
-      quant: maybe(server?.quantization, 'GET /get_server_info quantization'),
+      quant: server?.quantization
+        ? reported(server.quantization, 'GET /get_server_info quantization')
+        : estimated(servedQuantFromRepo(info.model_path), 'no quantization in server args: from the repo id, else BF16'),
       kvCacheType: maybe(server?.kv_cache_dtype, 'GET /get_server_info kv_cache_dtype'),
       weightsBytes: mem?.weight !== undefined ? reported(Math.round(mem.weight * GIB), 'GET /get_server_info internal_states[0].memory_usage.weight (GiB)') : undefined,
       contextPerSlot: ctxLen !== undefined ? reported(ctxLen, server?.context_length != null ? 'GET /get_server_info context_length' : 'GET /v1/models max_model_len') : undefined,
       contextUsed: usedTokens !== undefined && usedTokens >= 0 ? reported(Math.round(usedTokens), 'GET /metrics sglang:num_used_tokens') : undefined,
-      parallel: maybe(server?.max_running_requests, 'GET /get_server_info max_running_requests'),
+      contextTotal: maybe(server?.max_total_num_tokens, 'GET /get_server_info max_total_num_tokens (KV pool)'),
     };
     return {
       engine: 'sglang',

@@ -5,6 +5,7 @@ import { getJsonVia, joinUrl, optional, tryJson } from './context';
 import { estimated, maybe, reported } from './facts';
 import { getText } from './http';
 import { metricLabels, metricValue, parsePrometheus } from './prometheus';
+import { servedQuantFromRepo } from './quant';
 import { tokens } from './schemas';
 import type { EngineProvider, EngineSnapshot, Fact } from './types';
 
@@ -47,7 +48,9 @@ export const vllm: EngineProvider = {
     const loaded = list.data.map((m) => ({
       name: m.id,
       repoId: m.root ?? undefined,
+      quant: estimated(servedQuantFromRepo(m.root ?? m.id), 'vLLM does not report it: from the repo id, else the BF16 checkpoint default'),
       contextPerSlot: maybe(m.max_model_len, 'GET /v1/models max_model_len'),
+      contextTotal: kvCapacityTokens,
       contextUsed: kvUsage && kvCapacityTokens ? estimated(Math.round(kvUsage.value * kvCapacityTokens.value), 'kv_cache_usage_perc × KV pool tokens') : undefined,
     }));
     return {

@@ -1,0 +1,170 @@
+// `headroom status`: per running engine, each loaded model with the estimator's memory breakdown,
+// configured vs used context, the engine's own memory split, and where every number came from.
+import { parseFlags, intFlag } from './args';
+import { renderPairs } from './table';
+import { gatherEndpoints, reportable } from './detect';
+import { resolveHardwareFlag } from './hardware';
+import { detect, type Detection } from '../providers/detect';
+import { estimateLoaded, type LoadedEstimate } from '../providers/estimate';
+import type { Fact, LoadedModel } from '../providers/types';
+import { formatBytes, formatTokens } from '../estimator/format';
+import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+
+export const STATUS_USAGE = `usage: headroom status [--endpoint URL ...] [--hardware ID] [--json]
+
+  --endpoint URL    also probe this endpoint (repeatable); URL#hardware-id names the machine it runs on
+  --hardware ID     hardware profile for every endpoint (default: the endpoint's #id, else this machine for loopback)
+  --no-defaults     probe only the given endpoints
+  --timeout MS      per-request probe deadline (default 1200)
+  --json            machine-readable output`;
+
+function isLoopback(url: string): boolean {
+  const h = new URL(url).hostname;
+  return h === 'localhost' || h === '[::1]' || h.startsWith('127.');
+}
+
+type Src = { value: number | string; source: string; via: string } | null;
+const fact = (f: Fact<number> | Fact<string> | undefined): Src => (f ? { value: f.value, source: f.source, via: f.via } : null);
+
+export interface StatusModelJson {
+  name: string;
+  quant: Src;
+  spec: LoadedEstimate['spec'] | null;
+  weights: LoadedEstimate['weights'] | null;
+  memory: LoadedEstimate['memory'] | null;
+  engineMemory: { residentBytes: Src; acceleratorBytes: Src; cpuBytes: Src };
+  context: { perSlot: Src; total: Src; used: Src; trained: Src; parallel: Src; kvType: string | null };
+  modelPath: string | null;
+  problems: string[];
+}
+
+export interface StatusJson {
+  endpoint: string;
+  engine: string;
+  version: string | null;
+  hardware: { id: string; usableBytes: number; source: string } | null;
+  kvUsage: Src;
+  kvCapacityTokens: Src;
+  models: StatusModelJson[];
+  notes: string[];
+  error: Detection['error'] | null;
+}
+
+async function modelStatus(m: LoadedModel, local: boolean): Promise<StatusModelJson> {
+  const e = await estimateLoaded(m, { local });
+  return {
+    name: m.name,
+    quant: fact(m.quant),
+    spec: e.spec ?? null,
+    weights: e.weights ?? null,
+    memory: e.memory ?? null,
+    engineMemory: { residentBytes: fact(m.residentBytes), acceleratorBytes: fact(m.acceleratorBytes), cpuBytes: fact(m.cpuBytes) },
+    context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e.context?.kvType ?? null },
+    modelPath: m.modelPath ?? null,
+    problems: e.problems,
+  };
+}
+
+const tag = (s: Src): string => (s ? (s.source === 'engine' ? 'engine' : s.source) : '');
+const bytes = (s: Src): string => (s && typeof s.value === 'number' ? `${formatBytes(s.value)} (${tag(s)})` : '—');
+
+function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
+  const pairs: [string, string][] = [];
+  pairs.push(['quant', m.quant ? `${m.quant.value} (${tag(m.quant)}: ${m.quant.via})` : '—']);
+  pairs.push(['architecture', m.spec ? `${m.spec.arch} from ${m.spec.via}` : '—']);
+  const c = m.context;
+  const per = c.perSlot && typeof c.perSlot.value === 'number' ? formatTokens(c.perSlot.value) : '?';
+  const slots = c.parallel && typeof c.parallel.value === 'number' ? c.parallel.value : 1;
+  pairs.push(['context', `${per} per slot × ${slots} slot(s)${c.perSlot ? ` (${tag(c.perSlot)}: ${c.perSlot.via})` : ''}`]);
+  if (c.used && typeof c.used.value === 'number') pairs.push(['context in use', `${formatTokens(c.used.value)} tokens (${tag(c.used)}: ${c.used.via})`]);
+  if (c.trained && typeof c.trained.value === 'number') pairs.push(['trained context', formatTokens(c.trained.value)]);
+  if (m.memory) {
+    const mem = m.memory;
+    pairs.push([
+      'memory (estimated)',
+      `${formatBytes(mem.totalBytes)} = weights ${formatBytes(mem.weightsBytes)} + KV ${formatBytes(mem.kvBytes)} (${c.kvType ?? 'f16'}) + compute ${formatBytes(mem.computeBytes)} + other ${formatBytes(mem.otherBytes)}`,
+    ]);
+    if (m.weights) pairs.push(['weights from', `${m.weights.via} (${m.weights.source})`]);
+    if (hw) pairs.push(['headroom', `${formatBytes(hw.usableBytes - mem.totalBytes)} of ${formatBytes(hw.usableBytes)} usable on ${hw.id}`]);
+  }
+  const em = m.engineMemory;
+  if (em.residentBytes) pairs.push(['engine reports', `resident ${bytes(em.residentBytes)}`]);
+  if (em.acceleratorBytes && em.cpuBytes && typeof em.cpuBytes.value === 'number') {
+    const split = em.cpuBytes.value > 0 ? `PARTIAL OFFLOAD: ${formatBytes(em.cpuBytes.value)} in system RAM (decode slows to RAM bandwidth)` : 'fully in accelerator memory';
+    pairs.push(['offload', `${formatBytes(em.acceleratorBytes.value as number)} accelerator / ${formatBytes(em.cpuBytes.value)} CPU — ${split}`]);
+  }
+  if (m.modelPath) pairs.push(['model file', m.modelPath]);
+  for (const p of m.problems) pairs.push(['note', p]);
+  return renderPairs(pairs)
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    endpoint: { type: 'string', multiple: true },
+    hardware: { type: 'string' },
+    'no-defaults': { type: 'boolean' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(STATUS_USAGE + '\n');
+    return 0;
+  }
+  const timeout = intFlag('timeout', values.timeout, 1200, 50, 60_000);
+  const { endpoints, warnings } = gatherEndpoints(values.endpoint ?? [], process.env, !values['no-defaults']);
+  for (const w of warnings) process.stderr.write(`headroom: ${w}\n`);
+  const forced = values.hardware ? (await resolveHardwareFlag(values.hardware, undefined, 'local')).hw : undefined;
+  const found = await detect(endpoints, { probeTimeoutMs: timeout, snapshotTimeoutMs: Math.max(timeout, 4000) });
+  const { hits, misses } = reportable(found);
+  for (const m of misses) process.stderr.write(`headroom: ${m.endpoint}: ${m.error ? `${m.error.kind}: ${m.error.message}` : 'no engine found'}\n`);
+
+  let localHw: HardwareSpec | undefined;
+  const out: StatusJson[] = [];
+  for (const d of hits) {
+    const local = isLoopback(d.endpoint);
+    let hw: HardwareSpec | undefined = forced;
+    let hwSource = forced ? '--hardware' : '';
+    if (!hw && d.hardware) {
+      hw = (await resolveHardwareFlag(d.hardware, undefined, 'local').catch(() => undefined))?.hw;
+      hwSource = 'endpoint #id';
+    }
+    if (!hw && local) {
+      localHw ??= (await resolveHardwareFlag('local', undefined, 'local')).hw;
+      hw = localHw;
+      hwSource = 'this machine';
+    }
+    const snap = d.snapshot;
+    out.push({
+      endpoint: d.endpoint,
+      engine: d.engine!,
+      version: d.version ?? null,
+      hardware: hw ? { id: hw.id, usableBytes: usableBytes(hw), source: hwSource } : null,
+      kvUsage: fact(snap?.kvUsage),
+      kvCapacityTokens: fact(snap?.kvCapacityTokens),
+      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local))) : [],
+      notes: snap?.notes ?? [],
+      error: d.error ?? null,
+    });
+  }
+
+  if (values.json) {
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return misses.length ? 1 : 0;
+  }
+  if (out.length === 0) process.stdout.write('No engine found. Try `headroom detect --endpoint URL`.\n');
+  for (const e of out) {
+    process.stdout.write(`${e.endpoint}  ${e.engine}${e.version ? ` ${e.version}` : ''}${e.hardware ? `  [${e.hardware.id}, ${e.hardware.source}]` : '  [hardware unknown: add #profile-id to the endpoint]'}\n`);
+    if (e.error) process.stdout.write(`  error: ${e.error.kind} ${e.error.path}: ${e.error.message}\n`);
+    if (e.kvUsage && typeof e.kvUsage.value === 'number') {
+      const cap = e.kvCapacityTokens && typeof e.kvCapacityTokens.value === 'number' ? ` of ${formatTokens(e.kvCapacityTokens.value)} tokens` : '';
+      process.stdout.write(`  KV pool in use: ${(e.kvUsage.value * 100).toFixed(1)}%${cap} (engine)\n`);
+    }
+    if (e.models.length === 0 && !e.error) process.stdout.write('  no model loaded\n');
+    for (const m of e.models) process.stdout.write(`  ${m.name}\n${renderModel(m, e.hardware)}\n`);
+    for (const n of e.notes) process.stdout.write(`  note: ${n}\n`);
+  }
+  return misses.length ? 1 : 0;
+}
