@@ -145,5 +145,11 @@ export function resolveModelName(input: string): ResolvedName {
     const hits = idx.byKey.get(nameKey(candidate));
     if (hits && hits.length === 1) return { model: hits[0]!, via: 'name', ...q };
   }
+  // Re-releases with the same architecture: `Qwen3-30B-A3B-Instruct-2507`, `-Thinking-2507`, `-0528`.
+  const stripped = rest.replace(/([-_. ](thinking|\d{4}))+$/, '');
+  if (stripped !== rest) {
+    const hits = idx.byKey.get(nameKey(stripped));
+    if (hits && hits.length === 1) return { model: hits[0]!, via: 'name', ...q };
+  }
   throw new UnknownModelError(raw, suggestNames(rest || base));
 }

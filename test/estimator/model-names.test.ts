@@ -27,6 +27,12 @@ const cases: [string, string, string | undefined][] = [
   ['mlx-community/Qwen3-30B-A3B-4bit', 'Qwen/Qwen3-30B-A3B', 'MLX-4bit'],
   ['qwen3-30b-a3b', 'Qwen/Qwen3-30B-A3B', undefined],
   ['deepseek-v4-flash', 'deepseek-ai/DeepSeek-V4-Flash', undefined],
+  // Same-architecture re-releases and LM Studio / hf.co keys
+  ['qwen/qwen3-30b-a3b-2507', 'Qwen/Qwen3-30B-A3B', undefined],
+  ['Qwen3-30B-A3B-Thinking-2507-Q8_0.gguf', 'Qwen/Qwen3-30B-A3B', 'Q8_0'],
+  ['hf.co/unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M', 'Qwen/Qwen3-30B-A3B', 'Q4_K_M'],
+  ['mistralai/Devstral-Small-2507', 'mistralai/Devstral-Small-2507', undefined],
+  ['Mistral-Small-24B-Instruct-2501-Q6_K.gguf', 'mistralai/Mistral-Small-24B-Instruct-2501', 'Q6_K'],
 ];
 
 test('resolves ids, Ollama tags, file names and short names', () => {
