@@ -10,6 +10,7 @@ import { specFromGgufMetadata } from '../src/estimator/gguf-spec';
 import { weightsForQuant, weightsFromTensors } from '../src/estimator/weights';
 import { defaultContextOptions, estimateMemory } from '../src/estimator/memory';
 import type { KvType, ModelSpec } from '../src/estimator/types';
+import type { GgufInsights } from 'node-llama-cpp';
 import { HEADERS, MIB, loadGroundtruth, type GroundtruthRow } from '../test/support/llamacpp-groundtruth';
 
 interface Stats {
@@ -53,7 +54,7 @@ export async function run(): Promise<void> {
   const v1 = stats();
   const v2 = stats();
   const specs = new Map<string, ModelSpec>();
-  const insights = new Map<string, unknown>();
+  const insights = new Map<string, GgufInsights>();
   const lines: string[] = [];
   for (const row of rows) {
     const q4 = HEADERS[row.arch]!.q4km;
@@ -83,7 +84,7 @@ export async function run(): Promise<void> {
     let cells = `${row.caseName.padEnd(36)} truth ${(truth / MIB).toFixed(1).padStart(8)} MiB  ours ${e.toFixed(2).padStart(6)} %`;
     if (header && nlc) {
       add(oursHeaderOnly, e);
-      let ins = insights.get(header) as InstanceType<typeof nlc.GgufInsights> | undefined;
+      let ins = insights.get(header);
       if (!ins) {
         const info = await nlc.readGgufFileInfo(plain.get(header)!);
         ins = await nlc.GgufInsights.from(info, llama);
