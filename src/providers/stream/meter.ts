@@ -1,7 +1,7 @@
 // Watches one response body go by and reports usage, timings and engine errors from it. Picks the decoder by
 // content type (SSE, NDJSON or a whole JSON body). Time comes in as arguments, so this stays deterministic.
 import { extractEngineError, type EngineError } from './engine-error';
-import { NdjsonDecoder } from './ndjson';
+import { LineSplitter } from './lines';
 import { SseDecoder } from './sse';
 import { extractUsage, mergeUsage, type UsagePatch } from './usage';
 
@@ -33,6 +33,12 @@ export interface ResponseMeterOptions {
   maxJsonBytes?: number;
 }
 
+// Objects that may carry usage, timings, a final flag or an error (non-null values only).
+const USAGE_RE = /"(?:usage|timings|stats|generation_stats|model_info|eval_count|prompt_eval_count|error)"\s*:\s*[^n\s]|"(?:done|stop)"\s*:\s*true|"finish_reason"\s*:\s*"|"object"\s*:\s*"error"/;
+// Generated output: a non-empty text field or a tool call.
+const TOKEN_RE = /"(?:content|text|response|thinking|reasoning_content|reasoning|partial_json)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[\s*\{/;
+const MODEL_RE = /"model"\s*:\s*"([^"\\]{1,256})"/;
+
 /** Non-empty string, without copying it anywhere. */
 function has(v: unknown): boolean {
   return (typeof v === 'string' && v.length > 0) || (Array.isArray(v) && v.length > 0);
@@ -60,7 +66,7 @@ function carriesToken(o: Record<string, unknown>): boolean {
 export class ResponseMeter {
   readonly format: BodyFormat;
   private readonly sse?: SseDecoder;
-  private readonly nd?: NdjsonDecoder;
+  private readonly nd?: LineSplitter;
   private readonly maxJsonBytes: number;
   private json: Buffer[] = [];
   private jsonBytes = 0;
@@ -76,14 +82,14 @@ export class ResponseMeter {
     this.format = bodyFormat(contentType);
     this.maxJsonBytes = opts.maxJsonBytes ?? 8 << 20;
     if (this.format === 'sse') this.sse = new SseDecoder();
-    else if (this.format === 'ndjson') this.nd = new NdjsonDecoder();
+    else if (this.format === 'ndjson') this.nd = new LineSplitter({ maxLineChars: 4 << 20, crIsNewline: false });
   }
 
   push(chunk: Uint8Array, now: number): void {
     if (this.sse) {
-      for (const ev of this.sse.push(chunk)) this.onSse(ev.data, now);
+      for (const ev of this.sse.push(chunk)) this.onText(ev.data, now);
     } else if (this.nd) {
-      for (const o of this.nd.push(chunk)) this.onObject(o, now);
+      for (const line of this.nd.push(chunk)) this.onText(line, now);
     } else if (this.format === 'json' && !this.jsonOverflow) {
       this.jsonBytes += chunk.byteLength;
       if (this.jsonBytes > this.maxJsonBytes) {
@@ -95,7 +101,7 @@ export class ResponseMeter {
 
   end(now: number): MeterResult {
     if (this.sse) this.sse.end();
-    if (this.nd) for (const o of this.nd.end()) this.onObject(o, now);
+    if (this.nd) for (const line of this.nd.end()) this.onText(line, now);
     if (this.format === 'json' && !this.jsonOverflow && this.jsonBytes > 0) {
       try {
         const o: unknown = JSON.parse(Buffer.concat(this.json).toString('utf8'));
@@ -105,7 +111,7 @@ export class ResponseMeter {
       }
       this.json = [];
     }
-    const bad = this.bad + (this.sse ? this.sse.droppedEvents + this.sse.droppedLines : 0) + (this.nd ? this.nd.badLines + this.nd.droppedLines : 0);
+    const bad = this.bad + (this.sse ? this.sse.droppedEvents + this.sse.droppedLines : 0) + (this.nd ? this.nd.droppedLines : 0);
     const r: MeterResult = { format: this.format, usage: this.usage, tokenEvents: this.tokenEvents, badObjects: bad };
     if (this.error) r.error = this.error;
     if (this.firstTokenAt !== undefined) r.firstTokenAt = this.firstTokenAt;
@@ -113,8 +119,25 @@ export class ResponseMeter {
     return r;
   }
 
-  private onSse(data: string, now: number): void {
-    if (data === '[DONE]') return;
+  /**
+   * One SSE event's data or one NDJSON line. Most are plain token deltas: those are recognised by pattern and
+   * never parsed (this runs per token on the proxy's hot path). JSON string escaping guarantees the patterns
+   * can't match inside generated text (a quote there is always `\"`).
+   */
+  private onText(data: string, now: number): void {
+    if (data.length === 0 || data === '[DONE]') return;
+    if (!USAGE_RE.test(data)) {
+      if (TOKEN_RE.test(data)) {
+        this.tokenEvents++;
+        this.firstTokenAt ??= now;
+        this.lastTokenAt = now;
+      }
+      if (this.usage.model === undefined) {
+        const m = MODEL_RE.exec(data);
+        if (m) this.usage = { ...this.usage, model: m[1]! };
+      }
+      return;
+    }
     let o: unknown;
     try {
       o = JSON.parse(data);
@@ -127,17 +150,40 @@ export class ResponseMeter {
 
   private onObject(o: unknown, now: number, streaming = true): void {
     if (o === null || typeof o !== 'object') return;
-    const err = extractEngineError(o);
-    if (err) {
-      this.error = err;
-      return;
+    const r = o as Record<string, unknown>;
+    // Cheap key checks first: most stream objects are plain token deltas, and schema validation is kept for
+    // the few that can carry errors or usage (this runs once per token on the proxy's hot path).
+    if (r.error !== undefined || r.object === 'error') {
+      const err = extractEngineError(o);
+      if (err) {
+        this.error = err;
+        return;
+      }
     }
-    if (streaming && carriesToken(o as Record<string, unknown>)) {
+    if (streaming && carriesToken(r)) {
       this.tokenEvents++;
       this.firstTokenAt ??= now;
       this.lastTokenAt = now;
     }
-    const u = extractUsage(o);
-    if (u) this.usage = mergeUsage(this.usage, u);
+    if (!streaming || mayCarryUsage(r)) {
+      const u = extractUsage(o);
+      if (u) this.usage = mergeUsage(this.usage, u);
+    } else if (this.usage.model === undefined && typeof r.model === 'string') this.usage = { ...this.usage, model: r.model };
   }
+}
+
+/** Stream objects worth a full usage parse: finals and anything with usage/timing fields. */
+function mayCarryUsage(r: Record<string, unknown>): boolean {
+  return (
+    (r.usage !== undefined && r.usage !== null) ||
+    r.timings !== undefined ||
+    r.stats !== undefined ||
+    r.generation_stats !== undefined ||
+    r.done === true ||
+    r.stop === true ||
+    r.eval_count !== undefined ||
+    r.prompt_eval_count !== undefined ||
+    r.model_info !== undefined ||
+    (Array.isArray(r.choices) && (r.choices as { finish_reason?: unknown }[]).some((c) => c && typeof c === 'object' && c.finish_reason))
+  );
 }

@@ -97,3 +97,21 @@ test('request inspection: truncated capture, garbage, wrong types', () => {
   assert.equal(m.maxTokens, undefined);
   assert.equal(m.promptChars, 2);
 });
+
+test('Python-style spacing (json.dumps ": ") is recognised on the fast path too', () => {
+  const ev = (o: unknown) => `data: ${JSON.stringify(o, null, 1).replace(/\n\s*/g, ' ')}\n\n`;
+  const body =
+    ev({ model: 'mlx-community/Qwen3-4B-4bit', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }) +
+    ev({ model: 'mlx-community/Qwen3-4B-4bit', choices: [{ index: 0, delta: { content: 'He said \\"usage\\": {' }, finish_reason: null }] }) +
+    ev({ model: 'mlx-community/Qwen3-4B-4bit', choices: [{ index: 0, delta: { content: 'llo' }, finish_reason: null }] }) +
+    ev({ model: 'mlx-community/Qwen3-4B-4bit', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 9, completion_tokens: 2 } }) +
+    'data: [DONE]\n\n';
+  assert.match(body, /"content": "llo"/);
+  const r = meterBytes('text/event-stream', Buffer.from(body), 11);
+  assert.equal(r.tokenEvents, 2);
+  assert.equal(r.usage.model, 'mlx-community/Qwen3-4B-4bit');
+  assert.equal(r.usage.promptTokens, 9);
+  assert.equal(r.usage.outputTokens, 2);
+  assert.equal(r.usage.finishReason, 'stop');
+  assert.equal(r.badObjects, 0);
+});

@@ -1,0 +1,142 @@
+// Metering proxy overhead: proxied vs direct, measured in one run against a local streaming server.
+// Three processes, as in real use: the engine stand-in, the proxy (the real `headroom proxy` CLI) and the
+// client (this process). Each chunk carries the engine's send time (CLOCK_MONOTONIC, shared by processes),
+// so the client sees per-chunk latency; the proxy's added latency is proxied minus direct.
+//   paced:    every stream gets a token every 5 ms (200 tok/s, faster than local engines decode) for 2 s —
+//             the goal: ≥ 99 % of direct throughput and < 1 ms added p99 latency.
+//   flat-out: the engine writes as fast as the socket takes it (a stress figure: CPU-bound on 2 cores).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+
+// The stand-in engine (plain JS in a child process): SSE streams of ~180-byte chunks.
+const SERVER = `
+const http = require('node:http');
+const pad = 'x'.repeat(96);
+const chunk = (i) => 'data: {"choices":[{"index":0,"delta":{"content":"tok' + i + '"}}],"pad":"' + pad + '","t":' + process.hrtime.bigint() + '}\\n\\n';
+const paced = new Set();
+setInterval(() => {
+  for (const s of paced) {
+    s.res.write(chunk(s.i++));
+    if (s.i >= s.n) { paced.delete(s); s.res.end('data: [DONE]\\n\\n'); }
+  }
+}, 5).unref();
+const srv = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  const n = Number(u.searchParams.get('n'));
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    if (u.searchParams.get('mode') === 'paced') { paced.add({ res, i: 0, n }); return; }
+    let i = 0;
+    const pump = () => { while (i < n) { if (!res.write(chunk(i++))) { res.once('drain', pump); return; } } res.end('data: [DONE]\\n\\n'); };
+    pump();
+  });
+});
+srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
+`;
+
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((ok, fail) => {
+    let buf = '';
+    child[stream]!.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const m = re.exec(buf);
+      if (m) ok(m);
+    });
+    child.once('exit', (code) => fail(new Error(`child exited (${code}): ${buf}`)));
+  });
+}
+
+interface StreamResult {
+  bytes: number;
+  chunks: number;
+  latenciesMs: number[];
+}
+
+function stream(base: string, agent: Agent, mode: string, n: number): Promise<StreamResult> {
+  return new Promise((ok, fail) => {
+    const body = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'go' }] });
+    const req = request(`${base}/v1/chat/completions?mode=${mode}&n=${n}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const r: StreamResult = { bytes: 0, chunks: 0, latenciesMs: [] };
+      let tail = '';
+      res.on('data', (b: Buffer) => {
+        const now = process.hrtime.bigint();
+        r.bytes += b.length;
+        const text = tail + b.toString('latin1');
+        const events = text.split('\n\n');
+        tail = events.pop()!;
+        for (const e of events) {
+          const m = /"t":(\d+)/.exec(e);
+          if (!m) continue;
+          r.chunks++;
+          r.latenciesMs.push(Number(now - BigInt(m[1]!)) / 1e6);
+        }
+      });
+      res.on('end', () => ok(r));
+      res.on('error', fail);
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+async function measure(base: string, mode: string, streams: number, n: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const t0 = process.hrtime.bigint();
+  const rs = await Promise.all(Array.from({ length: streams }, () => stream(base, agent, mode, n)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  agent.destroy();
+  const lat = rs.flatMap((r) => r.latenciesMs);
+  const bytes = rs.reduce((s, r) => s + r.bytes, 0);
+  const chunks = rs.reduce((s, r) => s + r.chunks, 0);
+  if (chunks !== streams * n) throw new Error(`lost chunks: ${chunks} of ${streams * n}`);
+  return { chunksPerSec: chunks / secs, mbPerSec: bytes / secs / 1e6, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+export async function run(): Promise<void> {
+  const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let proxy: ChildProcess | undefined;
+  try {
+    const port = Number((await waitFor(server, 'stdout', /port (\d+)/))[1]);
+    const direct = `http://127.0.0.1:${port}`;
+    proxy = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', direct, '--json-log'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proxied = (await waitFor(proxy, 'stderr', /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    // Warm up both paths (JIT, keep-alive sockets).
+    await measure(direct, 'flat', 4, 200);
+    await measure(proxied, 'flat', 4, 200);
+
+    const rows: string[] = [];
+    const fmt = (x: number, d = 2) => x.toFixed(d);
+    rows.push('mode      streams  direct chunks/s  proxied chunks/s  throughput ratio  p50 direct→proxied ms  p99 direct→proxied ms  added p99 ms');
+    for (const [mode, n] of [['paced', 400], ['flat', 3000]] as const) {
+      for (const streams of [1, 8, 32]) {
+        const count = mode === 'flat' ? Math.max(200, Math.floor(n / Math.sqrt(streams))) : n;
+        // Alternate direct and proxied twice; keep the better run of each (less scheduler noise).
+        const d = [await measure(direct, mode, streams, count), await measure(direct, mode, streams, count)];
+        const p = [await measure(proxied, mode, streams, count), await measure(proxied, mode, streams, count)];
+        const bestD = d.reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
+        const bestP = p.reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
+        const p99d = Math.min(...d.map((x) => x.p99));
+        const p99p = Math.min(...p.map((x) => x.p99));
+        const p50d = Math.min(...d.map((x) => x.p50));
+        const p50p = Math.min(...p.map((x) => x.p50));
+        rows.push(
+          `${mode.padEnd(8)}  ${String(streams).padStart(7)}  ${fmt(bestD.chunksPerSec, 0).padStart(15)}  ${fmt(bestP.chunksPerSec, 0).padStart(16)}  ${(fmt((100 * bestP.chunksPerSec) / bestD.chunksPerSec, 1) + ' %').padStart(16)}  ${`${fmt(p50d)} → ${fmt(p50p)}`.padStart(21)}  ${`${fmt(p99d)} → ${fmt(p99p)}`.padStart(21)}  ${fmt(p99p - p99d).padStart(12)}`,
+        );
+      }
+    }
+    process.stdout.write(rows.join('\n') + '\n');
+    process.stdout.write('goal (paced rows): throughput ratio ≥ 99 %, added p99 < 1 ms. flat-out rows are a CPU stress figure (client, proxy and engine share 2 cores).\n');
+  } finally {
+    proxy?.kill('SIGTERM');
+    server.kill('SIGTERM');
+  }
+}
