@@ -1,0 +1,119 @@
+// `headroom plan` as users run it: the bundled CLI in a child process (async, so an exo API served from
+// this process on 127.0.0.1 can answer it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cliBundle } from '../support/cli-bundle';
+import { startServer } from '../support/fixture-server';
+
+const GiB = 1024 ** 3;
+
+async function cli(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = await cliBundle();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+test('stack JSON: per-model memory, resident or not, KV-quantization remedy, swap warning', async () => {
+  const r = await cli(['plan', '--model', 'orchestrator=Qwen/Qwen3-32B:Q4_K_M@32k', '--model', 'qwen2.5-coder:14b@96k', '--model', 'nomic-embed-text', '--model', 'bge-reranker-v2-m3', '--hardware', 'm4-pro-64', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.hardware.id, 'm4-pro-64');
+  assert.equal(j.hardware.usableBytes, 48 * GiB);
+  assert.deepEqual(j.members.map((m: { role: string }) => m.role), ['orchestrator', 'coder', 'embedding', 'reranker']);
+  // Encoders default to an 8k window and keep no KV; the 96k coder: 196,608 B/token × 98,304 = 19,327,352,832.
+  assert.equal(j.members[2].ctx, 8192);
+  assert.equal(j.members[1].memory.kvBytes, 19_327_352_832);
+  assert.equal(j.fitsResident, false);
+  assert.equal(j.totalBytes, j.members.reduce((a: number, m: { memory: { totalBytes: number } }) => a + m.memory.totalBytes, 0));
+  assert.equal(j.remedies[0].kind, 'kv-q8_0');
+  assert.ok(j.remedies[0].fits);
+  assert.deepEqual(j.swap.secondsPerSwap, [30, 90]);
+  // The human table says the same in words.
+  const h = await cli(['plan', '--model', 'orchestrator=Qwen/Qwen3-32B:Q4_K_M@32k', '--model', 'qwen2.5-coder:14b@96k', '--hardware', 'm4-pro-64', '--kv-type', 'q8_0']);
+  assert.equal(h.code, 0, h.stderr);
+  assert.match(h.stdout, /all resident: .* headroom/);
+  assert.match(h.stdout, /decode alone/);
+  assert.match(h.stdout, /bandwidth-bound/);
+});
+
+test('RPC cluster JSON: per-node layers, and the interconnect bounding decode', async () => {
+  const r = await cli(['plan', '--model', 'qwen3:30b-a3b@32k', '--cluster', 'rtx-5090*4', '--link', '1gbe', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.plan.engine, 'llama.cpp-rpc');
+  assert.deepEqual(j.plan.shards.map((s: { layers: number }) => s.layers), [12, 12, 12, 12]);
+  assert.equal(j.plan.decode.hops, 6);
+  assert.equal(j.plan.decode.bound, 'interconnect');
+  assert.equal(j.plan.singleNode.nodeId, 'host:rtx-5090');
+  // Llama-3.1-70B over three 24 GB cards: fits only pooled, memory-bound on 10 GbE.
+  const big = JSON.parse((await cli(['plan', '--model', 'meta-llama/Llama-3.1-70B-Instruct@32k', '--cluster', 'rtx-4090*3', '--json'])).stdout);
+  assert.equal(big.plan.fits, true);
+  assert.equal(big.plan.singleNode, undefined);
+  assert.equal(big.plan.decode.bound, 'memory-bandwidth');
+  assert.equal(big.plan.pooledCapacityBytes, 72 * GiB);
+});
+
+test('exo cluster read from its API on 127.0.0.1', async (t) => {
+  const M = (gib: number) => ({ inBytes: gib * GiB });
+  const state = {
+    topology: { nodes: ['n-a', 'n-b'], connections: [['n-a', 'n-b', { sinkMultiaddr: { address: '/ip4/169.254.3.2/tcp/52415' } }]] },
+    nodeIdentities: { 'n-a': { chipId: 'Apple M4 Max', friendlyName: 'mbp' }, 'n-b': { chipId: 'Apple M4 Pro', friendlyName: 'mini' } },
+    nodeMemory: { 'n-a': { ramTotal: M(128), ramAvailable: M(110) }, 'n-b': { ramTotal: M(64), ramAvailable: M(60) } },
+  };
+  const srv = await startServer({ 'GET /state': { body: JSON.stringify(state) } });
+  t.after(() => srv.close());
+  const r = await cli(['plan', '--model', 'meta-llama/Llama-3.1-70B-Instruct@16k', '--exo', srv.url, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.source, 'exo');
+  assert.equal(j.model.quant, 'MLX-4bit');
+  assert.deepEqual(j.plan.shards.map((s: { hardwareId: string }) => s.hardwareId), ['m4-max-128', 'm4-pro-64']);
+  // Offered: min(usable, free) = min(96, 110) and min(48, 60) GiB → 80 layers split 96 : 48 → 53.3 / 26.7 → 53 / 27.
+  assert.deepEqual(j.plan.shards.map((s: { layers: number }) => s.layers), [53, 27]);
+  assert.equal(j.plan.link.kind, 'tb-bridge');
+  assert.deepEqual(srv.requests, ['GET /state']);
+});
+
+test('bad input: one clear line on stderr, non-zero exit', async () => {
+  const cases: [string[], RegExp][] = [
+    [['plan'], /--model is required/],
+    [['plan', '--model', 'no-such-model-xyz'], /unknown model/],
+    [['plan', '--model', 'qwen3-8b@lots'], /not a context/],
+    [['plan', '--model', 'qwen3-8b', '--kv-type', 'q3'], /--kv-type must be/],
+    [['plan', '--model', 'qwen3-8b', '--cluster', 'rtx-9999*2'], /unknown hardware 'rtx-9999'/],
+    [['plan', '--model', 'qwen3-8b', '--cluster', 'rtx-4090*500'], /between 1 and 64/],
+    [['plan', '--model', 'qwen3-8b', '--model', 'qwen3-4b', '--cluster', 'rtx-4090*2'], /exactly one --model/],
+    [['plan', '--model', 'qwen3-8b', '--cluster', 'rtx-4090', '--link', 'carrier-pigeon'], /--link must be one of/],
+    [['plan', '--model', 'qwen3-8b', '--exo', 'not a url'], /--exo expects an http/],
+    [['plan', '--model', 'qwen3-8b', '--link', '10gbe'], /apply to cluster plans/],
+    [['plan', '--model', 'qwen3-8b', '--bogus'], /bogus/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, re, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  // A dead exo endpoint: a clear error naming it, promptly.
+  const dead = await startServer({});
+  const url = dead.url;
+  await dead.close();
+  const r = await cli(['plan', '--model', 'qwen3-8b', '--exo', url]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot read the exo cluster: .*\/state/);
+  const help = await cli(['plan', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--cluster NODES/);
+});
