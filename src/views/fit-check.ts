@@ -1,0 +1,237 @@
+// "Check Model Fit" and the panel's content: evaluate one configuration on one machine, chart memory against
+// context, and lay out the alternatives with what each costs. Pure (estimator only).
+import { catalogModels } from '../estimator/catalog';
+import { evaluate, type Evaluation } from '../estimator/fit';
+import { formatBytes, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
+import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import { defaultContextOptions, estimateMemory } from '../estimator/memory';
+import { parseQuant } from '../estimator/quant-recipes';
+import { estimateSpeed } from '../estimator/speed';
+import { suggest, type Suggestion } from '../estimator/suggestions';
+import type { ContextOptions, KvType, ModelSpec, Provenance, WeightsInfo } from '../estimator/types';
+import type { Verdict } from '../estimator/verdict';
+import { weightsForQuant } from '../estimator/weights';
+import { llamaServerLine, ollamaServeLine } from './command-lines';
+import { fitMark, type ModelCandidate } from './pick-items';
+import type { AlternativeRow, CurvePoint, Fact, PanelData, SpeedPoint } from './protocol';
+import { sourceLabel } from './status';
+
+export interface FitTarget {
+  /** Catalog id or engine model name. */
+  modelId: string;
+  title: string;
+  spec: ModelSpec;
+  quant: string;
+  /** Engine-reported weights, when the model is loaded; else derived from the quant. */
+  weights?: WeightsInfo;
+  ctx: ContextOptions;
+  /** Largest context the model supports. */
+  contextMax: number;
+  /** Engine kind, for command lines (`ollama`, `llama.cpp` ...). */
+  engine?: string;
+  /** Tokens in context now (current marker, speed depth). */
+  depth?: number;
+  /** Engine-reported figures to show next to our estimate. */
+  engineFacts?: { residentBytes?: number; cpuBytes?: number };
+  live?: { history: SpeedPoint[]; decodeTokPerSec?: number; source?: Provenance };
+  verdict?: Verdict;
+  /** Other loaded models the user can switch the panel to. */
+  others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
+}
+
+export interface FitResult {
+  evaluation: Evaluation;
+  suggestions: Suggestion[];
+  data: PanelData;
+}
+
+const GGUF_LADDER = ['Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q3_K_M', 'Q2_K'];
+const MLX_LADDER = ['MLX-8bit', 'MLX-6bit', 'MLX-4bit', 'MLX-3bit'];
+
+/** Memory at context sizes from 1k (doubling) to the model's max, plus the configured size. */
+export function memoryCurve(spec: ModelSpec, weights: WeightsInfo, ctx: ContextOptions, contextMax: number): CurvePoint[] {
+  const top = Math.max(2048, Math.min(contextMax, 1 << 20));
+  const sizes = new Set<number>();
+  for (let c = 1024; c <= top; c *= 2) sizes.add(c);
+  sizes.add(top);
+  if (ctx.ctxPerSeq >= 1024 && ctx.ctxPerSeq <= top) sizes.add(ctx.ctxPerSeq);
+  return [...sizes]
+    .sort((a, b) => a - b)
+    .map((c) => {
+      const m = estimateMemory(spec, weights, { ...ctx, ctxPerSeq: c });
+      return { ctx: c, weights: m.weightsBytes, kv: m.kvBytes, overhead: m.computeBytes + m.otherBytes };
+    });
+}
+
+function weightsFor(t: FitTarget, quant: string): WeightsInfo {
+  return quant === t.quant && t.weights ? t.weights : weightsForQuant(t.spec, quant);
+}
+
+function copyAction(t: FitTarget, quant: string, ctx: ContextOptions, kvType: KvType, kind: AlternativeRow['kind']): AlternativeRow['action'] {
+  const c = { model: t.modelId, quant, ctxPerSeq: ctx.ctxPerSeq, parallel: ctx.parallel, kvType };
+  // Ollama chooses quants by tag, so only server-level changes get an Ollama line.
+  if (t.engine === 'ollama' && kind !== 'quant') return { kind: 'copy', label: 'Copy ollama serve', text: ollamaServeLine(c) };
+  return { kind: 'copy', label: 'Copy llama-server', text: llamaServerLine(c) };
+}
+
+function row(id: string, kind: AlternativeRow['kind'], label: string, e: Evaluation, cost: string, action?: AlternativeRow['action']): AlternativeRow {
+  return { id, kind, label, memoryBytes: e.memory.totalBytes, fits: e.fits, decodeTokPerSec: e.speed.decodeTokPerSec, cost, ...(action ? { action } : {}) };
+}
+
+const SUGGESTION_KIND: Record<Suggestion['kind'], AlternativeRow['kind']> = {
+  'fewer-slots': 'slots',
+  'context-cap': 'context',
+  'kv-quant': 'kv',
+  'lower-quant': 'quant',
+  combined: 'quant',
+  'moe-alternative': 'moe',
+};
+
+/** The alternatives table: the current setup, other quants, KV-cache quantization, fewer slots, the estimator's suggestions. */
+export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation, suggestions: Suggestion[]): AlternativeRow[] {
+  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax };
+  const rows: AlternativeRow[] = [row('current', 'current', `${t.quant}, ${formatTokens(t.ctx.ctxPerSeq)}${t.ctx.parallel > 1 ? ` × ${t.ctx.parallel} slots` : ''}, KV ${t.ctx.kvTypeK} (now)`, current, '—')];
+  const seen = new Set<string>([`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${t.ctx.kvTypeK}`]);
+  const add = (key: string, r: () => AlternativeRow) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    rows.push(r());
+  };
+  suggestions.forEach((s, i) => {
+    const ctx = { ...t.ctx, ctxPerSeq: s.ctxPerSeq, parallel: s.parallel, kvTypeK: s.kvType, kvTypeV: s.kvType };
+    const kind = SUGGESTION_KIND[s.kind];
+    add(`${s.modelId}|${s.quant}|${s.ctxPerSeq}|${s.parallel}|${s.kvType}`, () => ({
+      id: `s${i}`,
+      kind,
+      label: s.title,
+      memoryBytes: s.totalBytes,
+      fits: s.fits,
+      decodeTokPerSec: s.decodeTokPerSec,
+      cost: s.cost,
+      action: kind === 'moe' ? { kind: 'checkFit', label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } : copyAction({ ...t, modelId: s.modelId }, s.quant, ctx, s.kvType, kind),
+    }));
+  });
+  const q = parseQuant(t.quant);
+  const ladder = q?.format === 'gguf' ? GGUF_LADDER : q?.format === 'mlx' ? MLX_LADDER : [];
+  for (const quant of ladder) {
+    if (quant === q?.name) continue;
+    add(`${t.modelId}|${quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${t.ctx.kvTypeK}`, () => {
+      const e = evaluate(t.spec, weightsFor(t, quant), hw, t.ctx, opts);
+      return row(`q-${quant}`, 'quant', quant, e, parseQuant(quant)?.note ?? '', copyAction(t, quant, t.ctx, t.ctx.kvTypeK, 'quant'));
+    });
+  }
+  if (t.ctx.kvTypeK === 'f16') {
+    for (const kv of ['q8_0', 'q4_0'] as const) {
+      const ctx = { ...t.ctx, kvTypeK: kv, kvTypeV: kv, flashAttention: true };
+      add(`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${kv}`, () => {
+        const e = evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts);
+        const cost = kv === 'q8_0' ? 'halves KV memory; needs flash attention; negligible quality loss' : 'quarters KV memory; needs flash attention; measurable quality loss on long contexts';
+        return row(`kv-${kv}`, 'kv', `KV cache ${kv}`, e, cost, copyAction(t, t.quant, ctx, kv, 'kv'));
+      });
+    }
+  }
+  if (t.ctx.parallel > 1) {
+    const ctx = { ...t.ctx, parallel: 1 };
+    add(`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|1|${t.ctx.kvTypeK}`, () => row('slots-1', 'slots', '1 slot', evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts), 'one request at a time', copyAction(t, t.quant, ctx, t.ctx.kvTypeK, 'slots')));
+  }
+  for (const o of t.others ?? []) {
+    rows.push({ id: `m-${rows.length}`, kind: 'model', label: o.name, memoryBytes: o.totalBytes, fits: o.fits, cost: 'another loaded model', action: { kind: 'setActive', label: 'Show this model', modelKey: o.key } });
+  }
+  return rows;
+}
+
+function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
+  const w = e.weights.source;
+  const out: Fact[] = [
+    { label: 'Weights', value: `${formatBytes(e.memory.weightsBytes)} (${e.weights.quant})`, source: sourceLabel(w) },
+    { label: 'KV cache', value: `${formatBytes(e.memory.kvBytes)} for ${formatTokens(e.ctx.ctxPerSeq)}${e.ctx.parallel > 1 ? ` × ${e.ctx.parallel}` : ''} (${e.ctx.kvTypeK})`, source: 'estimated' },
+    { label: 'Buffers', value: formatBytes(e.memory.computeBytes + e.memory.otherBytes), source: 'estimated' },
+    { label: 'Total', value: formatBytes(e.memory.totalBytes), source: 'estimated' },
+  ];
+  if (t.engineFacts?.residentBytes) out.push({ label: 'Engine reports', value: `${formatBytes(t.engineFacts.residentBytes)} resident`, source: 'engine' });
+  if (t.engineFacts?.cpuBytes) out.push({ label: 'On CPU', value: `${formatBytes(t.engineFacts.cpuBytes)} (partial offload)`, source: 'engine' });
+  out.push(
+    { label: 'Usable', value: `${formatBytes(e.usableBytes)} of ${formatBytes(hw.capacityBytes)}` },
+    { label: e.fits ? 'Headroom' : 'Short by', value: formatBytes(Math.abs(e.headroomBytes)), source: 'estimated' },
+    { label: 'Max context', value: e.maxContext > 0 ? `${formatTokens(e.maxContext)} per slot` : 'none fits', source: 'estimated' },
+  );
+  if (t.live?.decodeTokPerSec) out.push({ label: 'Decode now', value: `${formatTokPerSec(t.live.decodeTokPerSec)} (${speedWord(t.live.decodeTokPerSec)})`, source: sourceLabel(t.live.source ?? 'measured') });
+  out.push(
+    { label: 'Decode', value: `~${formatTokPerSec(e.speed.decodeTokPerSec)} (${speedWord(e.speed.decodeTokPerSec)}), bandwidth-bound`, source: 'predicted' },
+    { label: 'Ceiling', value: `${formatTokPerSec(e.speed.ceilingTokPerSec)} = ${hw.bandwidthGBps} GB/s ÷ ${formatBytes(e.speed.bytesPerToken)} per token` },
+  );
+  if (e.speed.prefillTokPerSec) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });
+  return out;
+}
+
+export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
+  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax };
+  const weights = weightsFor(t, t.quant);
+  const evaluation = evaluate(t.spec, weights, hw, t.ctx, opts);
+  const suggestions = suggest({ current: evaluation, hw, quant: t.quant, depth: t.depth ?? 0, contextMax: t.contextMax, limit: 8 });
+  const subtitle = [t.engine, t.quant, `${formatTokens(t.ctx.ctxPerSeq)} context${t.ctx.parallel > 1 ? ` × ${t.ctx.parallel} slots` : ''}`, hw.name].filter(Boolean).join(' · ');
+  const verdict = t.verdict ? { kind: `${t.verdict.bottleneck}-bound`, summary: t.verdict.headline, confidence: t.verdict.confidence } : undefined;
+  const data: PanelData = {
+    title: t.title,
+    subtitle,
+    hardware: { name: hw.name, usableBytes: usableBytes(hw), capacityBytes: hw.capacityBytes, bandwidthGBps: hw.bandwidthGBps },
+    curve: memoryCurve(t.spec, weights, t.ctx, t.contextMax),
+    markers: {
+      ...(t.depth ? { currentCtx: t.depth } : {}),
+      configuredCtx: t.ctx.ctxPerSeq,
+      ...(evaluation.maxContext > 0 && evaluation.maxContext < t.contextMax ? { maxFitCtx: evaluation.maxContext } : {}),
+    },
+    facts: facts(t, evaluation, hw),
+    alternatives: alternatives(t, hw, evaluation, suggestions).slice(0, 200),
+    speed: {
+      history: (t.live?.history ?? []).slice(-600),
+      ceilingTokPerSec: evaluation.speed.ceilingTokPerSec,
+      predictedTokPerSec: evaluation.speed.decodeTokPerSec,
+    },
+    ...(verdict ? { verdict } : {}),
+    notes: [
+      'Memory and speed are Headroom estimates unless marked "engine" or "measured". Decode speed is bandwidth-bound (bytes read per token); prefill is compute-bound.',
+    ],
+  };
+  return { evaluation, suggestions, data };
+}
+
+/** Default quant for a catalog model: the first published GGUF size, else Q4_K_M (the practitioners' default). */
+export function defaultQuantFor(modelId: string): string {
+  const m = catalogModels().find((c) => c.id === modelId);
+  return m?.ggufSizes.find((g) => parseQuant(g.quant)?.name === 'Q4_K_M')?.quant ?? 'Q4_K_M';
+}
+
+// Synthesizing a tensor table per quant costs ~3 ms; weights depend only on (model, quant), so keep them.
+const weightsMemo = new Map<string, WeightsInfo>();
+function catalogWeights(id: string, spec: ModelSpec, quant: string): WeightsInfo {
+  const key = `${id}|${quant}`;
+  let w = weightsMemo.get(key);
+  if (!w) weightsMemo.set(key, (w = weightsForQuant(spec, quant)));
+  return w;
+}
+
+/** Every catalog model with a spec, evaluated at `ctxPerSeq` with its default quant: fit mark, size, speed. */
+export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
+  const usable = usableBytes(hw);
+  const out: ModelCandidate[] = [];
+  for (const m of catalogModels()) {
+    if (!m.spec) {
+      out.push({ id: m.id, label: m.name, section: 'catalog', note: `not enough published data to estimate (missing ${m.missing.slice(0, 3).join(', ')})` });
+      continue;
+    }
+    const quant = defaultQuantFor(m.id);
+    try {
+      const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, m.contextMax) });
+      const w = catalogWeights(m.id, m.spec, quant);
+      const mem = estimateMemory(m.spec, w, ctx);
+      // Speed only (no max-context search): this runs for every catalog entry while the picker opens.
+      const speed = estimateSpeed(m.spec, w, hw, { depth: 0 });
+      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, mark: fitMark(mem.totalBytes, usable) });
+    } catch {
+      out.push({ id: m.id, label: m.name, section: 'catalog' });
+    }
+  }
+  const order = { fits: 0, tight: 1, no: 2 } as const;
+  return out.sort((a, b) => (order[a.mark ?? 'no'] - order[b.mark ?? 'no']) || a.label.localeCompare(b.label));
+}

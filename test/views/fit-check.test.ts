@@ -1,0 +1,122 @@
+// Check Model Fit on real catalog models and published hardware, and the panel data it produces.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findCatalogModel } from '../../src/estimator/catalog';
+import { findHardware, usableBytes } from '../../src/estimator/hardware';
+import { defaultContextOptions } from '../../src/estimator/memory';
+import { llamaServerLine, ollamaServeLine, ggufFileName, shellWord } from '../../src/views/command-lines';
+import { catalogCandidates, checkFit, memoryCurve } from '../../src/views/fit-check';
+import { describeCandidate, fitMark, groupCandidates, parseContextInput } from '../../src/views/pick-items';
+import { parseHostMessage } from '../../src/views/protocol';
+
+const GiB = 1024 ** 3;
+const llama70 = findCatalogModel('meta-llama/Llama-3.1-70B-Instruct')!;
+const qwen30 = findCatalogModel('Qwen/Qwen3-30B-A3B')!;
+
+function target(m = llama70, quant = 'Q4_K_M', ctxPerSeq = 32768, engine?: string) {
+  return { modelId: m.id, title: m.name, spec: m.spec!, quant, ctx: defaultContextOptions({ ctxPerSeq }), contextMax: m.contextMax, ...(engine ? { engine } : {}) };
+}
+
+test('Llama-3.1-70B Q4_K_M: does not fit a 24 GB card, fits 128 GB; panel data validates', () => {
+  // 70.6B params × ~4.8 bits ≈ 40+ GB of weights alone: more than a 4090's 23.2 usable, less than 96 GB (M4 Max, 75 %).
+  const small = checkFit(target(), findHardware('rtx-4090')!);
+  assert.equal(small.evaluation.fits, false);
+  assert.ok(small.evaluation.memory.weightsBytes > 38 * GiB && small.evaluation.memory.weightsBytes < 45 * GiB);
+  assert.equal(small.evaluation.maxContext, 0);
+  assert.equal(small.data.markers.maxFitCtx, undefined); // nothing fits: the chart says so itself
+  const big = checkFit(target(), findHardware('m4-max-128')!);
+  assert.equal(big.evaluation.fits, true);
+  for (const r of [small, big]) assert.equal(parseHostMessage({ type: 'show', data: r.data }).ok, true);
+  // The facts say what is estimated; decode is labelled bandwidth-bound, prefill compute-bound.
+  const facts = Object.fromEntries(big.data.facts.map((f) => [f.label, f]));
+  assert.equal(facts['KV cache']!.source, 'estimated');
+  assert.match(facts['Decode']!.value, /bandwidth-bound/);
+  assert.match(facts['Prefill']!.value, /compute-bound/);
+  assert.match(facts['Ceiling']!.value, /^\d+(\.\d)? tok\/s = 546 GB\/s ÷ \d+\.\d GB per token$/);
+});
+
+test('alternatives: current first, quants ordered by memory, KV quantization halves KV, copy actions are valid command lines', () => {
+  const r = checkFit(target(qwen30, 'Q4_K_M', 65536), findHardware('rtx-4090')!);
+  const rows = r.data.alternatives;
+  assert.equal(rows[0]!.kind, 'current');
+  const byId = Object.fromEntries(rows.map((x) => [x.id, x]));
+  // The estimator's own KV suggestion replaces our what-if row for the same configuration (deduplicated).
+  byId['kv-q8_0'] = rows.find((x) => x.kind === 'kv' && x.label.includes('q8_0'))!;
+  assert.equal(rows.filter((x) => x.kind === 'kv' && x.label.includes('q8_0')).length, 1);
+  assert.ok(byId['q-Q8_0']!.memoryBytes > byId['current']!.memoryBytes);
+  assert.ok(byId['q-Q3_K_M']!.memoryBytes < byId['current']!.memoryBytes);
+  // KV q8_0 costs 8.5 bits per element vs 16: the KV part shrinks to 8.5/16 (≈ 53 %).
+  const kvNow = r.evaluation.memory.kvBytes;
+  const saved = byId['current']!.memoryBytes - byId['kv-q8_0']!.memoryBytes;
+  assert.ok(Math.abs(saved - kvNow * (1 - 8.5 / 16)) / kvNow < 0.05, `${saved} vs ${kvNow}`);
+  assert.equal(byId['kv-q8_0']!.action?.kind, 'copy');
+  assert.equal(byId['kv-q8_0']!.action!.kind === 'copy' && byId['kv-q8_0']!.action!.text, 'llama-server -m Qwen3-30B-A3B-Q4_K_M.gguf -c 65536 -np 1 -fa on -ctk q8_0 -ctv q8_0');
+  // Faster when smaller: decode is bandwidth-bound.
+  assert.ok(byId['q-Q3_K_M']!.decodeTokPerSec! > byId['q-Q8_0']!.decodeTokPerSec!);
+  // Ollama users get server variables for non-quant changes.
+  const o = checkFit(target(qwen30, 'Q4_K_M', 65536, 'ollama'), findHardware('rtx-4090')!);
+  const kv = o.data.alternatives.find((x) => x.kind === 'kv' && x.label.includes('q8_0'))!;
+  assert.equal(kv.action!.kind === 'copy' && kv.action!.text, 'OLLAMA_CONTEXT_LENGTH=65536 OLLAMA_NUM_PARALLEL=1 OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE=q8_0 ollama serve');
+});
+
+test('a model that does not fit gets the estimator suggestions, including an MoE alternative with a Check fit action', () => {
+  const r = checkFit(target(findCatalogModel('Qwen/Qwen3-32B')!, 'Q4_K_M', 32768), findHardware('rtx-4090')!);
+  assert.equal(r.evaluation.fits, false);
+  assert.ok(r.suggestions.length > 0);
+  const moe = r.data.alternatives.find((x) => x.kind === 'moe');
+  assert.ok(moe, 'an MoE alternative is offered');
+  assert.equal(moe!.action?.kind, 'checkFit');
+  assert.ok(r.data.alternatives.some((x) => x.fits));
+});
+
+test('memory curve: monotone in context, includes the configured size, log-doubling points', () => {
+  const m = qwen30;
+  const t = target(m, 'Q4_K_M', 40000);
+  const c = memoryCurve(t.spec, checkFit(t, findHardware('m5-max-128')!).evaluation.weights, t.ctx, m.contextMax);
+  assert.ok(c.some((p) => p.ctx === 40000));
+  assert.equal(c[0]!.ctx, 1024);
+  for (let i = 1; i < c.length; i++) {
+    assert.ok(c[i]!.ctx > c[i - 1]!.ctx);
+    assert.ok(c[i]!.kv >= c[i - 1]!.kv);
+    assert.equal(c[i]!.weights, c[0]!.weights);
+  }
+});
+
+test('catalog candidates: marks by usable memory, incomplete entries listed with the reason, grouped sections', () => {
+  const hw = findHardware('rtx-4090')!;
+  const c = catalogCandidates(hw, 32768);
+  const l70 = c.find((x) => x.id === llama70.id)!;
+  assert.equal(l70.mark, 'no');
+  const small = c.find((x) => x.id === 'Qwen/Qwen3-4B')!;
+  assert.equal(small.mark, 'fits');
+  assert.ok(c.findIndex((x) => x.mark === 'no') > c.findIndex((x) => x.mark === 'fits'));
+  for (const x of c) if (x.mark) assert.equal(x.mark, fitMark(x.totalBytes!, usableBytes(hw)));
+  const incomplete = c.find((x) => !x.mark);
+  if (incomplete) assert.match(describeCandidate(incomplete).detail!, /not enough published data/);
+  const item = describeCandidate(l70);
+  assert.match(item.description!, /^✗ · Q4_K_M · 70\.6B$/);
+  assert.match(item.detail!, /^\$\(error\) does not fit · \d+\.\d GB at 32k context · ~\d+(\.\d)? tok\/s decode$/);
+  const groups = groupCandidates([{ id: 'a', label: 'a', section: 'catalog' }, { id: 'b', label: 'b', section: 'loaded', engine: 'ollama' }]);
+  assert.deepEqual(groups.map((g) => g.section), ['loaded', 'catalog']);
+  assert.equal(groups[0]!.items[0]!.detail, 'loaded in ollama');
+});
+
+test('fit marks and context input', () => {
+  assert.equal(fitMark(50, 100), 'fits');
+  assert.equal(fitMark(95, 100), 'tight');
+  assert.equal(fitMark(101, 100), 'no');
+  assert.deepEqual(parseContextInput('32k', 131072), { value: 32768 });
+  assert.deepEqual(parseContextInput(' 40,000 ', 131072), { value: 40000 });
+  assert.deepEqual(parseContextInput('1m', 2 ** 21), { value: 2 ** 20 });
+  assert.match((parseContextInput('lots', 1e6) as { error: string }).error, /token count/);
+  assert.match((parseContextInput('100', 1e6) as { error: string }).error, /At least 256/);
+  assert.match((parseContextInput('512k', 131072) as { error: string }).error, /At most 128k/);
+  assert.match((parseContextInput('-5', 1e6) as { error: string }).error, /token count/);
+});
+
+test('command lines: total context for llama.cpp, quoting, file names', () => {
+  assert.equal(llamaServerLine({ model: 'Qwen/Qwen3-32B', quant: 'Q4_K_M', ctxPerSeq: 16384, parallel: 4, kvType: 'f16' }), 'llama-server -m Qwen3-32B-Q4_K_M.gguf -c 65536 -np 4 -fa on');
+  assert.equal(ggufFileName('unsloth/Qwen3-30B-A3B-GGUF/Qwen3-30B-A3B-Q8_0.gguf', 'Q4_K_M'), 'Qwen3-30B-A3B-Q4_K_M.gguf');
+  assert.equal(shellWord("it's; rm -rf /"), `'it'\\''s; rm -rf /'`);
+  assert.equal(ollamaServeLine({ ctxPerSeq: 8192, parallel: 2, kvType: 'f16' }), 'OLLAMA_CONTEXT_LENGTH=8192 OLLAMA_NUM_PARALLEL=2 ollama serve');
+});
