@@ -64,5 +64,8 @@ test('incomplete entries say what is missing instead of crashing', () => {
   const partial = catalogModels().filter((m) => !m.spec);
   assert.ok(partial.length >= 5);
   for (const m of partial) assert.ok(m.missing.length > 0, m.id);
-  assert.ok(findCatalogModel('mistralai/Codestral-22B-v0.1')!.missing.includes('n_layers'));
+  assert.ok(findCatalogModel('google/gemma-4-31b-it')!.missing.includes('head_dim'));
+  // Codestral's gaps were filled from a secondary source: estimable, but flagged low confidence.
+  assert.equal(findCatalogModel('mistralai/Codestral-22B-v0.1')!.confidence, 'low');
+  assert.ok(findCatalogModel('mistralai/Codestral-22B-v0.1')!.spec);
 });
