@@ -10,7 +10,7 @@ import { specFromGgufMetadata } from '../src/estimator/gguf-spec';
 import { weightsForQuant, weightsFromTensors } from '../src/estimator/weights';
 import { defaultContextOptions, estimateMemory } from '../src/estimator/memory';
 import type { KvType, ModelSpec } from '../src/estimator/types';
-import type { GgufInsights } from 'node-llama-cpp';
+import type { GgufInsights } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { HEADERS, MIB, loadGroundtruth, type GroundtruthRow } from '../test/support/llamacpp-groundtruth';
 
 interface Stats {
