@@ -99,6 +99,17 @@ function usable(hw: HardwareProfile): number {
   return hw.capacityBytes * hw.usableFraction;
 }
 
+/**
+ * macOS lets the GPU wire only ~75 % of unified memory by default; `iogpu.wired_limit_mb` raises it
+ * (anchors §5). Offered when the model fits under the physical memory minus ~8 GiB for the system.
+ */
+function wiredLimitFix(hw: HardwareProfile, totalBytes: number): string[] {
+  const reserve = 8 * 1024 ** 3;
+  if (hw.kind !== 'apple' || totalBytes > hw.capacityBytes - reserve) return [];
+  const mb = Math.ceil((totalBytes + 1024 ** 3) / 1024 ** 2 / 1024) * 1024;
+  return [`or let the GPU wire more of the unified memory: sudo sysctl iogpu.wired_limit_mb=${mb} (leave the system ≥ 8 GB)`];
+}
+
 function capacityFindings(s: Situation): Finding[] {
   const out: Finding[] = [];
   const cap = usable(s.hardware);
@@ -111,6 +122,7 @@ function capacityFindings(s: Situation): Finding[] {
       numbers: { totalBytes: s.memory.totalBytes, usableBytes: Math.round(cap), overBytes: Math.round(over), weightsBytes: s.memory.weightsBytes, kvBytes: s.memory.kvBytes },
       fixes: [
         s.memory.kvBytes > over ? `shrink the KV cache: quantize it (q8_0 ≈ half of f16) or cap the context — KV is ${gb(s.memory.kvBytes)}` : 'a lower quant or a smaller / MoE model: the weights alone do not fit',
+        ...wiredLimitFix(s.hardware, s.memory.totalBytes),
         'or hardware with more memory',
       ],
       confidence: s.memory.totalBytes > cap * 1.1 ? 'high' : 'medium',

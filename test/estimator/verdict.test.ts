@@ -165,6 +165,23 @@ test('does not fit: capacity-bound with the overage (Llama-3.1-70B Q4_K_M on 24 
   assert.match(v.headline, /^Capacity-bound/);
 });
 
+test('Apple unified memory: over the default GPU share but under physical memory → the wired-limit fix', () => {
+  // M4 Pro 48 GB: the GPU gets 48 GiB × 0.75 = 38.65 GB by default; 40 GB needed is over that but under
+  // 48 GiB − 8 GiB = 42.9 GB, so raising iogpu.wired_limit_mb to (40 GB + 1 GiB), rounded up to whole GiB, is offered.
+  const need = 40e9;
+  const v = diagnose({
+    engine: 'llama.cpp',
+    hardware: hw('m4-pro-48'),
+    model: { id: 'x' },
+    memory: { weightsBytes: 34e9, kvBytes: 6e9, computeBytes: 0, otherBytes: 0, totalBytes: need, allocatedCtx: 32768, kvBytesPerToken: 1 },
+  });
+  assert.equal(v.findings[0]!.code, 'does-not-fit');
+  const mb = Math.ceil((need + GiB) / 2 ** 20 / 1024) * 1024;
+  assert.ok(v.findings[0]!.fixes.includes(`or let the GPU wire more of the unified memory: sudo sysctl iogpu.wired_limit_mb=${mb} (leave the system ≥ 8 GB)`));
+  // Not on a discrete GPU.
+  assert.ok(!diagnose({ engine: 'llama.cpp', hardware: hw('rtx-4090'), model: { id: 'x' }, memory: { weightsBytes: 30e9, kvBytes: 0, computeBytes: 0, otherBytes: 0, totalBytes: 30e9, allocatedCtx: 1, kvBytesPerToken: 1 } }).findings[0]!.fixes.some((f) => f.includes('wired_limit')));
+});
+
 test('predicted only: fits → bandwidth-bound, low confidence; config problems still named', () => {
   const v = diagnose({
     engine: 'llama.cpp',
