@@ -8,6 +8,7 @@ export function formatBytes(bytes: number, digits = 1): string {
   if (!Number.isFinite(bytes)) return '—';
   const sign = bytes < 0 ? '-' : '';
   const b = Math.abs(bytes);
+  if (b < 10 * MiB) return `${sign}${(b / MiB).toFixed(1)} MB`;
   if (b < GiB) return `${sign}${Math.round(b / MiB)} MB`;
   return `${sign}${(b / GiB).toFixed(b >= 100 * GiB ? 0 : digits)} GB`;
 }
