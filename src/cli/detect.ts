@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   const rows = hits.map((d) => {
     const loaded = d.snapshot?.loaded ?? [];
     const desc = loaded.length
-      ? loaded.map((m) => [m.name, m.quant?.value, m.contextPerSlot ? `${formatTokens(m.contextPerSlot.value)} ctx${m.parallel && m.parallel.value > 1 ? ` × ${m.parallel.value}` : ''}` : undefined].filter(Boolean).join(' ')).join('; ')
+      ? loaded.map((m) => [m.name, m.quant && (m.quant.source === 'engine' ? m.quant.value : `${m.quant.value} (est.)`), m.contextPerSlot ? `${formatTokens(m.contextPerSlot.value)} ctx${m.parallel && m.parallel.value > 1 ? ` × ${m.parallel.value}` : ''}` : undefined].filter(Boolean).join(' ')).join('; ')
       : d.snapshot
         ? `none loaded (${d.snapshot.models.length} available)`
         : `error: ${d.error?.message ?? 'no snapshot'}`;
