@@ -115,3 +115,35 @@ export function quantLabelFromTensors(tensors: readonly TensorInfo[], fileType?:
   for (const [ty, b] of bytesByType) if (b > bestBytes) [best, bestBytes] = [ty, b];
   return ggmlType(best)?.name ?? 'unknown';
 }
+
+/** CPU feature level that decides which tensor types llama.cpp's CPU backend repacks. */
+export type CpuRepackIsa = 'x86-avx2' | 'x86-avx512' | 'arm-i8mm' | 'arm-dotprod' | 'none';
+
+const REPACKED: Record<CpuRepackIsa, readonly string[]> = {
+  // ggml-cpu repack.cpp `ggml_repack_get_optimal_repack_type` (rows must be a multiple of 8 / 4).
+  'x86-avx2': ['Q4_0', 'Q4_K', 'IQ4_NL', 'MXFP4'],
+  'x86-avx512': ['Q4_0', 'Q4_K', 'IQ4_NL', 'MXFP4', 'Q2_K'],
+  'arm-i8mm': ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_NL', 'MXFP4', 'Q8_0'],
+  'arm-dotprod': ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_NL', 'MXFP4', 'Q8_0'],
+  none: [],
+};
+
+/**
+ * Bytes the CPU backend copies into its `CPU_REPACK` buffer when weights run on the CPU. The mmap'ed
+ * originals stay resident, so process memory on CPU is tensor data + this (e.g. 400.50 MiB more for a
+ * 4-layer Llama-3.1-8B-shape Q4_K_M). GPU backends don't repack. Embedding tables are only gathered
+ * (get_rows), never multiplied, so they are not repacked.
+ */
+export function cpuRepackBytes(tensors: readonly TensorInfo[], isa: CpuRepackIsa = 'x86-avx2'): number {
+  const types = REPACKED[isa];
+  const rowMultiple = isa.startsWith('x86') ? 8 : 4;
+  let sum = 0;
+  for (const t of tensors) {
+    if (t.name === 'token_embd.weight' || t.name === 'per_layer_token_embd.weight') continue;
+    const name = ggmlType(t.type)?.name;
+    if (!name || !types.includes(name) || t.shape.length < 2) continue;
+    if ((t.shape[1] ?? 0) % rowMultiple !== 0) continue;
+    sum += tensorBytes(t.type, t.shape);
+  }
+  return sum;
+}

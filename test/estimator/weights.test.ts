@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readGgufHeader } from '../../src/gguf/read';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
-import { UnknownQuantError, weightsForQuant, weightsFromTensors } from '../../src/estimator/weights';
+import { UnknownQuantError, cpuRepackBytes, weightsForQuant, weightsFromTensors } from '../../src/estimator/weights';
 import { KNOWN_QUANTS, applyGgufRecipe, lowerQuants, parseQuant } from '../../src/estimator/quant-recipes';
 import { catalogModels } from '../../src/estimator/catalog';
 import { ggmlType } from '../../src/estimator/ggml-types';
-import { HEADERS } from '../support/llamacpp-groundtruth';
+import { readFileSync } from 'node:fs';
+import { HEADERS, MIB, loadGroundtruth } from '../support/llamacpp-groundtruth';
 
 async function headerSpec(path: string) {
   const h = await readGgufHeader(path);
@@ -116,3 +117,13 @@ function minimalSpec() {
     nHeads: 4, nKvHeadsPerLayer: [4, 4], headDimK: 64, headDimV: 64, vocabSize: 1000, contextTrain: 4096, ffnSize: 512,
   };
 }
+
+test('CPU repack buffer: exactly the CPU_REPACK sizes llama-server reported for each Q4_K_M file', async () => {
+  const csv = readFileSync('/work/shared/groundtruth/llamacpp-groundtruth.csv', 'utf8');
+  for (const row of loadGroundtruth().filter((r) => r.quant === 'Q4_K_M')) {
+    const line = csv.split('\n').find((l) => l.includes(`,${row.caseName},`))!;
+    const repack = Number(/CPU_REPACK=([\d.]+)/.exec(line)![1]);
+    const spec = await headerSpec(HEADERS[row.arch]!.q4km);
+    assert.ok(Math.abs(cpuRepackBytes(spec.tensors!) / MIB - repack) <= 0.0051, `${row.caseName}: ${cpuRepackBytes(spec.tensors!) / MIB} vs ${repack}`);
+  }
+});
