@@ -62,7 +62,7 @@ test('per-token f16 KV implied by the specs matches the catalog\'s derived figur
 
 test('incomplete entries say what is missing instead of crashing', () => {
   const partial = catalogModels().filter((m) => !m.spec);
-  assert.ok(partial.length >= 5);
+  assert.ok(partial.length >= 3);
   for (const m of partial) assert.ok(m.missing.length > 0, m.id);
   assert.ok(findCatalogModel('google/gemma-4-31b-it')!.missing.includes('head_dim'));
   // Codestral's gaps were filled from a secondary source: estimable, but flagged low confidence.
