@@ -118,7 +118,18 @@ export class StackMemberError extends Error {
   }
 }
 
-function resolveMember(m: StackMember): Resolved {
+/**
+ * Resolves names the catalog does not know (e.g. a model an engine has loaded, sized from its GGUF keys).
+ * Return undefined to fall back to the catalog.
+ */
+export type ModelResolver = (member: StackMember) => { spec: ModelSpec; weights: WeightsInfo; contextMax?: number } | undefined;
+
+function resolveMember(m: StackMember, custom?: ModelResolver): Resolved {
+  const own = custom?.(m);
+  if (own) {
+    const role: StackRole = m.role ?? (own.spec.totalParams >= 30e9 ? 'orchestrator' : 'coder');
+    return { spec: own.spec, weights: own.weights, quant: own.weights.quant, role, encoder: false, ...(own.contextMax ? { contextMax: own.contextMax } : {}) };
+  }
   const enc = findEncoder(m.model);
   if (enc) {
     const quant = (m.quant ?? enc.defaultQuant).toUpperCase();
@@ -156,10 +167,10 @@ function usable(hw: HardwareProfile): number {
   return Math.floor(hw.capacityBytes * hw.usableFraction);
 }
 
-function planMembers(members: StackMember[], hw: HardwareProfile, predict: DecodePredictor): MemberPlan[] {
+function planMembers(members: StackMember[], hw: HardwareProfile, predict: DecodePredictor, resolve?: ModelResolver): MemberPlan[] {
   return members.map((m) => {
     validate(m);
-    const r = resolveMember(m);
+    const r = resolveMember(m, resolve);
     const ctx = contextFor(m);
     const memory = estimateMemory(r.spec, r.weights, ctx);
     const notes: string[] = [];
@@ -266,10 +277,10 @@ function candidates(members: StackMember[], plans: MemberPlan[], overBytes: numb
   return out;
 }
 
-export function planStack(stack: Stack, hw: HardwareProfile, predict: DecodePredictor = calibratedDecode): StackPlan {
+export function planStack(stack: Stack, hw: HardwareProfile, predict: DecodePredictor = calibratedDecode, resolve?: ModelResolver): StackPlan {
   if (stack.members.length === 0) throw new StackMemberError(stack.name, 'a stack needs at least one model');
   const cap = usable(hw);
-  const plans = planMembers(stack.members, hw, predict);
+  const plans = planMembers(stack.members, hw, predict, resolve);
   const totalBytes = total(plans);
   const fitsResident = totalBytes <= cap;
   const notes: string[] = [];
@@ -278,7 +289,7 @@ export function planStack(stack: Stack, hw: HardwareProfile, predict: DecodePred
   if (!fitsResident) {
     const over = totalBytes - cap;
     const tried = candidates(stack.members, plans, over).map((c): Remedy => {
-      const t = total(planMembers(c.members, hw, predict));
+      const t = total(planMembers(c.members, hw, predict, resolve));
       return { kind: c.kind, steps: [c.kind], change: c.change, cost: c.cost, totalBytes: t, headroomBytes: cap - t, savedBytes: totalBytes - t, fits: t <= cap, members: c.members };
     });
     const single = tried.filter((r) => r.fits);
@@ -287,14 +298,14 @@ export function planStack(stack: Stack, hw: HardwareProfile, predict: DecodePred
     let members = stack.members;
     const steps: { kind: RemedyKind; change: string; cost: string }[] = [];
     for (const kind of ['kv-q8_0', 'single-slot', 'lower-quant', 'kv-q4_0', 'cap-context'] as RemedyKind[]) {
-      const cur = planMembers(members, hw, predict);
+      const cur = planMembers(members, hw, predict, resolve);
       const c = candidates(members, cur, total(cur) - cap).find((x) => x.kind === kind);
       if (!c) continue;
       members = c.members;
       // q4_0 KV supersedes the q8_0 step.
       if (kind === 'kv-q4_0') steps.splice(0, steps.length, ...steps.filter((x) => x.kind !== 'kv-q8_0'));
       steps.push(c);
-      const t = total(planMembers(members, hw, predict));
+      const t = total(planMembers(members, hw, predict, resolve));
       if (t > cap) continue;
       const severity = Math.max(...steps.map((x) => SEVERITY[x.kind]));
       if (steps.length > 1 && severity < mildestSingle) {

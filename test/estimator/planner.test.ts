@@ -8,6 +8,8 @@ import { weightsForQuant } from '../../src/estimator/weights';
 import { parseQuant } from '../../src/estimator/quant-recipes';
 import { findHardware, withCapacityOverride } from '../../src/estimator/hardware';
 import { UnknownModelError } from '../../src/estimator/model-names';
+import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
+import { readFileSync } from 'node:fs';
 import type { HardwareProfile } from '../../src/estimator/types';
 
 const GiB = 1024 ** 3;
@@ -128,6 +130,18 @@ test('embedder and reranker specs land on their published sizes', () => {
   // Qwen3-Embedding is a causal decoder: it does keep KV (28 × 8 × 256 × 2 B = 114,688 B/token).
   const p = planStack({ name: 'e', members: [{ model: 'qwen3-embedding:0.6b', ctx: 8192 }] }, hw('m4-max-128'));
   assert.equal(p.members[0]!.memory.kvBytes, 114_688 * 8192);
+});
+
+test('models the catalog does not know come in through a resolver (an engine-loaded model sized from its GGUF keys)', () => {
+  // Recorded Ollama /api/show for a llama 8B (32 layers, 8 KV heads × 128): KV 32 × 8 × 256 × 2 B = 131,072 B/token.
+  const show = JSON.parse(readFileSync('/work/shared/fixtures/ollama/api_show_llama.json', 'utf8')) as { model_info: Record<string, unknown> };
+  const spec = specFromGgufMetadata(show.model_info, undefined, 'my-llama:latest');
+  const resolve = (m: { model: string }) => (m.model === 'my-llama:latest' ? { spec, weights: weightsForQuant(spec, 'Q4_0') } : undefined);
+  const p = planStack({ name: 'engine', members: [{ model: 'my-llama:latest', ctx: 16384 }, { model: 'nomic-embed-text', ctx: 8192 }] }, hw('rtx-4090'), undefined, resolve);
+  assert.equal(p.members[0]!.memory.kvBytes, 131_072 * 16384);
+  assert.equal(p.members[0]!.quant, 'Q4_0');
+  assert.equal(p.fitsResident, true);
+  assert.throws(() => planStack({ name: 'x', members: [{ model: 'other:latest', ctx: 4096 }] }, hw('rtx-4090'), undefined, resolve), UnknownModelError);
 });
 
 test('member syntax: MODEL[:QUANT][@CTX][xN] with optional role=, Ollama tags keep their colon', () => {
