@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -115,25 +116,32 @@ export async function run(): Promise<void> {
 
     const rows: string[] = [];
     const fmt = (x: number, d = 2) => x.toFixed(d);
+    rows.push('(medians of 3 interleaved rounds)');
     rows.push('mode      streams  direct chunks/s  proxied chunks/s  throughput ratio  p50 direct→proxied ms  p99 direct→proxied ms  added p99 ms');
     for (const [mode, n] of [['paced', 400], ['flat', 3000]] as const) {
       for (const streams of [1, 8, 32]) {
         const count = mode === 'flat' ? Math.max(200, Math.floor(n / Math.sqrt(streams))) : n;
-        // Alternate direct and proxied twice; keep the better run of each (less scheduler noise).
-        const d = [await measure(direct, mode, streams, count), await measure(direct, mode, streams, count)];
-        const p = [await measure(proxied, mode, streams, count), await measure(proxied, mode, streams, count)];
-        const bestD = d.reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
-        const bestP = p.reduce((a, b) => (b.chunksPerSec > a.chunksPerSec ? b : a));
-        const p99d = Math.min(...d.map((x) => x.p99));
-        const p99p = Math.min(...p.map((x) => x.p99));
-        const p50d = Math.min(...d.map((x) => x.p50));
-        const p50p = Math.min(...p.map((x) => x.p50));
+        // Three interleaved rounds (direct, proxied, direct, ...); medians damp scheduler noise from other load.
+        const d: Awaited<ReturnType<typeof measure>>[] = [];
+        const p: Awaited<ReturnType<typeof measure>>[] = [];
+        for (let round = 0; round < 3; round++) {
+          d.push(await measure(direct, mode, streams, count));
+          p.push(await measure(proxied, mode, streams, count));
+        }
+        const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+        const bestD = { chunksPerSec: med(d.map((x) => x.chunksPerSec)) };
+        const bestP = { chunksPerSec: med(p.map((x) => x.chunksPerSec)) };
+        const p99d = med(d.map((x) => x.p99));
+        const p99p = med(p.map((x) => x.p99));
+        const p50d = med(d.map((x) => x.p50));
+        const p50p = med(p.map((x) => x.p50));
         rows.push(
           `${mode.padEnd(8)}  ${String(streams).padStart(7)}  ${fmt(bestD.chunksPerSec, 0).padStart(15)}  ${fmt(bestP.chunksPerSec, 0).padStart(16)}  ${(fmt((100 * bestP.chunksPerSec) / bestD.chunksPerSec, 1) + ' %').padStart(16)}  ${`${fmt(p50d)} → ${fmt(p50p)}`.padStart(21)}  ${`${fmt(p99d)} → ${fmt(p99p)}`.padStart(21)}  ${fmt(p99p - p99d).padStart(12)}`,
         );
       }
     }
     process.stdout.write(rows.join('\n') + '\n');
+    process.stdout.write(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
     process.stdout.write('goal (paced rows): throughput ratio ≥ 99 %, added p99 < 1 ms. flat-out rows are a CPU stress figure (client, proxy and engine share 2 cores).\n');
   } finally {
     proxy?.kill('SIGTERM');

@@ -1,0 +1,132 @@
+// Live metering against a REAL llama-server (built from source by scripts/build-llama-server.mjs) serving the
+// tiny test GGUF, through the metering proxy: live tok/s from /metrics vs the server's own timings, the
+// truncation warning for a prompt longer than the window, and the horizon's turn prediction on a real
+// growing conversation.
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { llamaServerAvailable, startLlamaServer, type RunningServer } from '../../support/llama-server';
+import { tinyModelPath } from '../../support/tiny-model';
+import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
+import type { MeterRecord } from '../../../src/providers/proxy/record';
+import { parsePrometheus } from '../../../src/providers/prometheus';
+import { countersFromMetrics } from '../../../src/providers/stream/metrics-counters';
+import { speedFromCounters } from '../../../src/estimator/live-speed';
+import { emptyBook, stepWarnings } from '../../../src/estimator/warnings';
+import { truncationCondition } from '../../../src/estimator/warning-rules';
+import { growthPerTurn, newTrack, observeTurn, type ContextTrack } from '../../../src/estimator/context-tracker';
+import { computeHorizon } from '../../../src/estimator/horizon';
+
+const WINDOW = 2048;
+const avail = llamaServerAvailable();
+let srv: RunningServer | undefined;
+let proxy: MeteringProxy | undefined;
+const records: MeterRecord[] = [];
+
+before(async () => {
+  if (!avail.ok) return;
+  srv = await startLlamaServer({ model: tinyModelPath(), ctx: WINDOW, parallel: 1, extraArgs: ['--metrics'] });
+  proxy = await startMeteringProxy({ target: srv.url, onRecord: (r) => records.push(r) });
+});
+after(async () => {
+  await proxy?.close();
+  await srv?.stop();
+});
+
+function ready(t: TestContext): { srv: RunningServer; proxy: MeteringProxy } | undefined {
+  if (!avail.ok) {
+    t.skip(avail.reason);
+    return undefined;
+  }
+  return { srv: srv!, proxy: proxy! };
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function lastRecord(n: number): Promise<MeterRecord> {
+  for (let i = 0; i < 100 && records.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  return records[n - 1]!;
+}
+
+async function counters(url: string, at: number) {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  return countersFromMetrics(parsePrometheus(text).samples, at)!;
+}
+
+test('live decode tok/s from /metrics counters matches the server’s own timings within 10 %', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  const before = await counters(r.srv.url, 0);
+  const n0 = records.length;
+  const { status, json } = await post(`${r.proxy.url}/completion`, { prompt: 'Once upon a time', n_predict: 256, ignore_eos: true, cache_prompt: false });
+  assert.equal(status, 200);
+  const afterC = await counters(r.srv.url, 1000);
+  const timings = json.timings as { predicted_per_second: number; predicted_n: number };
+  assert.equal(timings.predicted_n, 256);
+  const live = speedFromCounters(before, afterC)!;
+  const ratio = live.decodeTokPerSec! / timings.predicted_per_second;
+  t.diagnostic(`metrics ${live.decodeTokPerSec!.toFixed(1)} tok/s vs timings ${timings.predicted_per_second.toFixed(1)} tok/s (ratio ${ratio.toFixed(3)})`);
+  assert.ok(Math.abs(ratio - 1) < 0.1, `ratio ${ratio}`);
+  // The proxy's record carries the same engine figure.
+  const rec = await lastRecord(n0 + 1);
+  assert.equal(rec.decodeTokPerSec, timings.predicted_per_second);
+  assert.equal(rec.outputTokens, 256);
+  assert.equal(rec.speedSource, 'engine');
+});
+
+test('a prompt longer than the window is rejected by the engine and raises the truncation warning', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  const n0 = records.length;
+  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(120); // ~5.4k characters
+  const { status, json } = await post(`${r.proxy.url}/v1/chat/completions`, { model: 'tiny', max_tokens: 8, messages: [{ role: 'user', content: text }] });
+  assert.equal(status, 400);
+  const err = json.error as { type: string; n_prompt_tokens: number; n_ctx: number };
+  assert.equal(err.type, 'exceed_context_size_error');
+  const rec = await lastRecord(n0 + 1);
+  assert.equal(rec.truncated, true);
+  assert.deepEqual(rec.truncation, { reason: 'rejected', sentTokens: err.n_prompt_tokens, limit: err.n_ctx });
+  assert.equal(err.n_ctx, WINDOW);
+  const step = stepWarnings(emptyBook(), [truncationCondition('llama|tiny', 'tiny', rec.truncation ? { truncated: true, ...rec.truncation } : { truncated: false })], 0);
+  assert.equal(step.raised.length, 1);
+  assert.equal(step.raised[0]!.kind, 'truncated');
+  assert.equal(step.raised[0]!.severity, 'error');
+  assert.match(step.raised[0]!.message, /rejected the prompt \(\d[\d,.k]* tokens\) — it exceeds the 2k window/);
+});
+
+test('horizon on a real growing conversation predicts the overflow turn', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  const messages: { role: string; content: string }[] = [{ role: 'system', content: 'You are a coding agent. '.repeat(8) }];
+  let track: ContextTrack = newTrack();
+  const predictions: { turn: number; overflowAt: number }[] = [];
+  let overflowTurn: number | undefined;
+  for (let turn = 0; turn < 80; turn++) {
+    // Tool output of varying size, as an agent reads files.
+    messages.push({ role: 'user', content: `tool result ${turn}: ` + 'const x = 1; '.repeat(5 + (turn % 3) * 3) });
+    const n0 = records.length;
+    const { status, json } = await post(`${r.proxy.url}/v1/chat/completions`, { model: 'tiny', max_tokens: 12, messages });
+    const rec = await lastRecord(n0 + 1);
+    if (status === 400) {
+      assert.equal(rec.truncated, true);
+      overflowTurn = turn;
+      break;
+    }
+    const choice = (json.choices as { message: { content: string } }[])[0]!;
+    messages.push({ role: 'assistant', content: choice.message.content });
+    track = observeTurn(track, { at: turn, promptTokens: rec.promptTokens!, outputTokens: rec.outputTokens! });
+    const g = growthPerTurn(track);
+    if (g !== undefined) {
+      const h = computeHorizon({ usedTokens: rec.promptTokens! + rec.outputTokens!, growthPerTurn: g, window: WINDOW });
+      // turnsLeft more turns fit; the one after overflows.
+      predictions.push({ turn, overflowAt: turn + h.turnsLeft! + 1 });
+    }
+  }
+  assert.ok(overflowTurn !== undefined && overflowTurn > 8, `overflow at ${overflowTurn}`);
+  t.diagnostic(`overflow at turn ${overflowTurn}; predictions ${JSON.stringify(predictions.slice(-6))}`);
+  // Three turns before the overflow, the prediction is within one turn of what happened.
+  const early = predictions.find((p) => p.turn === overflowTurn! - 3)!;
+  assert.ok(Math.abs(early.overflowAt - overflowTurn!) <= 1, JSON.stringify(early));
+});
