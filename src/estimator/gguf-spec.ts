@@ -29,6 +29,9 @@ const SWA_PATTERN: Record<string, { n: number; denseFirst: boolean }> = {
   plamo3: { n: 8, denseFirst: false },
 };
 
+const MAX_LAYERS = 10_000;
+const MAX_DIM = 1 << 20;
+
 /** Hybrid linear-attention architectures: recurrent layers unless (i+1) % interval == 0 (default 4). */
 const HYBRID_RECURRENT = new Set(['qwen3next', 'qwen35', 'qwen35moe']);
 
@@ -41,9 +44,14 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, tensors: Ten
   const nLayers = int(k('block_count'));
   const hiddenSize = int(k('embedding_length'));
   if (!nLayers || !hiddenSize) throw new SpecError(`${id}: metadata lacks ${arch}.block_count / embedding_length`);
+  // Hostile or corrupt values must not drive per-layer allocations or nonsense estimates.
+  if (nLayers > MAX_LAYERS || hiddenSize > MAX_DIM) {
+    throw new SpecError(`${id}: implausible ${arch}.block_count ${nLayers} / embedding_length ${hiddenSize}`);
+  }
   const headsArr = perLayer(k('attention.head_count'), nLayers);
   const nHeads = Math.max(0, ...headsArr);
   if (!nHeads) throw new SpecError(`${id}: metadata lacks ${arch}.attention.head_count`);
+  if (nHeads > MAX_DIM) throw new SpecError(`${id}: implausible ${arch}.attention.head_count ${nHeads}`);
   let kvHeads = k('attention.head_count_kv') === undefined ? headsArr.slice() : perLayer(k('attention.head_count_kv'), nLayers);
   let headDimK = int(k('attention.key_length')) || Math.floor(hiddenSize / nHeads);
   let headDimV = int(k('attention.value_length')) || headDimK;
