@@ -81,6 +81,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
       ...(lm.contextTrain || est ? { trained: lm.contextTrain?.value ?? est!.spec.contextTrain } : {}),
     },
     ...(horizon ? { horizon } : {}),
+    ...(est ? {} : { shapeUnknown: true }),
     speed,
   };
 }

@@ -59,6 +59,8 @@ export interface ModelView {
     trained?: number;
   };
   horizon?: HorizonView;
+  /** Neither the engine nor the catalog describes the architecture: KV and buffers are not estimated. */
+  shapeUnknown?: boolean;
   speed: {
     /** Live decode tok/s (engine metrics, response timings or the proxy). */
     decode?: Sourced;
@@ -77,7 +79,7 @@ export interface EngineView {
   notes?: string[];
 }
 
-export type AlertKind = 'truncation' | 'oom' | 'offload' | 'over-capacity';
+export type AlertKind = 'truncation' | 'truncated' | 'oom' | 'offload' | 'over-capacity' | 'slow-decode';
 
 /** One active warning, as data (the metering engineer's warnings feed these). */
 export interface AlertView {

@@ -132,8 +132,8 @@ function modelSection(m: ModelView, remote: boolean): string[] {
     '| | | |',
     '|---|--:|---|',
     `| Weights | ${formatBytes(mem.weights.value)} | ${src(mem.weights)} |`,
-    `| KV cache | ${formatBytes(mem.kv.value)} | ${src(mem.kv)} |`,
-    `| Overhead | ${formatBytes(mem.overhead.value)} | ${src(mem.overhead)} |`,
+    m.shapeUnknown ? '| KV cache | — | _architecture unknown_ |' : `| KV cache | ${formatBytes(mem.kv.value)} | ${src(mem.kv)} |`,
+    m.shapeUnknown ? '| Overhead | — | _architecture unknown_ |' : `| Overhead | ${formatBytes(mem.overhead.value)} | ${src(mem.overhead)} |`,
     `| **Total** | **${formatBytes(mem.total.value)}** | ${src(mem.total)} |`,
     '',
   ];
