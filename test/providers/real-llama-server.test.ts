@@ -1,0 +1,102 @@
+// A REAL llama-server (built from node-llama-cpp's source bundle) serving the tiny GGUF on a random
+// loopback port: detection finds it from an endpoint given by flag or env, the snapshot reads its real
+// props/slots/metrics, and `headroom status` estimates its memory from the GGUF header — checked
+// against the sizes the server itself logs at load. Skips, saying why, when llama-server is not built.
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { llamaServerAvailable, parseMemoryLog, startLlamaServer, type RunningServer } from '../support/llama-server';
+import { tinyModelPath } from '../support/tiny-model';
+import { runCliAsync } from '../support/run-cli';
+import { detectEndpoint } from '../../src/providers/detect';
+
+const avail = llamaServerAvailable();
+const CTX = 2048;
+const NP = 2;
+let srv: RunningServer | undefined;
+const model = avail.ok ? tinyModelPath() : '';
+
+before(async () => {
+  if (avail.ok) srv = await startLlamaServer({ model, ctx: CTX, parallel: NP, extraArgs: ['--metrics', '--slots', '-lv', '4'] }); // -lv 4: this build logs buffer sizes only at verbosity 4
+});
+after(async () => {
+  await srv?.stop();
+});
+
+function server(t: TestContext): RunningServer | undefined {
+  if (!avail.ok) {
+    t.skip(avail.reason);
+    return undefined;
+  }
+  return srv!;
+}
+
+test('snapshot of the real server: slots, per-slot context, model path, metrics; context in use after a request', async (t) => {
+  const s = server(t);
+  if (!s) return;
+  const d = await detectEndpoint({ url: s.url, source: 'option' });
+  assert.equal(d.engine, 'llama.cpp');
+  assert.match(d.version ?? '', /^b\d+-[0-9a-f]+$/);
+  const snap = d.snapshot!;
+  assert.equal(snap.server, 'llama.cpp');
+  const m = snap.loaded[0]!;
+  assert.equal(m.contextPerSlot?.value, CTX / NP);
+  assert.equal(m.parallel?.value, NP);
+  assert.equal(m.modelPath, model);
+  assert.equal(snap.slots?.length, NP);
+  assert.ok(snap.metrics?.some((x) => x.name === 'llamacpp:prompt_tokens_total'));
+
+  // Put tokens in a slot, then read them back from /slots.
+  const res = await fetch(`${s.url}/completion`, { method: 'POST', body: JSON.stringify({ prompt: 'hello world, hello world', n_predict: 8 }), signal: AbortSignal.timeout(30_000) });
+  const body = (await res.json()) as { tokens_evaluated: number; tokens_predicted: number };
+  const after = (await detectEndpoint({ url: s.url, source: 'option' })).snapshot!.loaded[0]!;
+  assert.equal(after.contextUsed?.source, 'engine');
+  // The slot holds the prompt plus all generated tokens but the last (not yet decoded into the cache).
+  const used = after.contextUsed!.value;
+  assert.ok(used >= body.tokens_evaluated && used <= body.tokens_evaluated + body.tokens_predicted, `used ${used}, prompt ${body.tokens_evaluated}, predicted ${body.tokens_predicted}`);
+});
+
+test('headroom detect --json finds it from HEADROOM_ENDPOINTS and from --endpoint', async (t) => {
+  const s = server(t);
+  if (!s) return;
+  for (const [args, env] of [
+    [['detect', '--json', '--no-defaults'], { HEADROOM_ENDPOINTS: s.url }],
+    [['detect', '--json', '--no-defaults', '--endpoint', `127.0.0.1:${s.port}`], {}],
+  ] as Array<[string[], Record<string, string>]>) {
+    const r = await runCliAsync(args, env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Array<{ endpoint: string; engine: string; models: Array<{ name: string; loaded: boolean; contextLength: number; quant: string | null }> }>;
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.endpoint, s.url);
+    assert.equal(out[0]!.engine, 'llama.cpp');
+    assert.equal(out[0]!.models[0]!.loaded, true);
+    assert.equal(out[0]!.models[0]!.contextLength, CTX / NP);
+    assert.equal(out[0]!.models[0]!.quant, 'F16');
+  }
+});
+
+test('headroom status: model, context, slots and a memory estimate that matches the server\'s own load log', async (t) => {
+  const s = server(t);
+  if (!s) return;
+  const r = await runCliAsync(['status', '--json', '--no-defaults', '--hardware', 'rtx-4090', '--endpoint', s.url]);
+  assert.equal(r.code, 0, r.stderr);
+  const [e] = JSON.parse(r.stdout) as Array<Record<string, any>>;
+  const m = e!.models[0];
+  assert.equal(m.spec.source, 'gguf');
+  assert.equal(m.context.perSlot.value, CTX / NP);
+  assert.equal(m.context.parallel.value, NP);
+  const log = parseMemoryLog(s.log());
+  assert.ok(log.kv && log.modelBytes && log.computeBytes, 'memory lines in the server log');
+  // Logged sizes are MiB with 2 decimals: allow that rounding (±0.005 MiB per figure).
+  const slack = 0.01 * 1024 * 1024;
+  assert.ok(Math.abs(m.memory.kvBytes - log.kv.bytes) <= slack, `KV ${m.memory.kvBytes} vs log ${log.kv.bytes}`);
+  assert.equal(m.memory.allocatedCtx, log.kv.cells * log.kv.streams);
+  const wErr = Math.abs(m.memory.weightsBytes - log.modelBytes) / log.modelBytes;
+  assert.ok(wErr < 0.01, `weights ${m.memory.weightsBytes} vs model buffer ${log.modelBytes} (${(wErr * 100).toFixed(2)} %)`);
+  // Reported so the final report can quote the measured figures.
+  t.diagnostic(`kv est ${m.memory.kvBytes} log ${log.kv.bytes}; weights est ${m.memory.weightsBytes} log ${log.modelBytes}; compute est ${m.memory.computeBytes} log ${log.computeBytes}`);
+
+  const text = await runCliAsync(['status', '--no-defaults', '--endpoint', s.url]);
+  assert.match(text.stdout, /llama\.cpp b\d+/);
+  assert.match(text.stdout, new RegExp(`${CTX / NP >= 1024 ? `${(CTX / NP / 1024).toFixed(0)}k` : CTX / NP} per slot × ${NP} slot\\(s\\)`));
+  assert.match(text.stdout, /memory \(estimated\)/);
+});
