@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { SPEED_PARAMS, decodeFromBytes } from '../src/estimator/speed';
 import { weightsForQuant } from '../src/estimator/weights';
+import { validationRows } from '../test/support/speed-validation';
 import { absPctErr, calibrationRows, cpuRows, fitGpuParams, parseCsv, predictRow, CPU_SPEED_CSV } from '../test/support/speed-calibration';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -30,6 +31,12 @@ export async function run(): Promise<void> {
   out.push('');
   out.push(`calibration set (${rows.length} rows): ours ${summary(ours)} | leave-one-out ${summary(loo)} | 0.55 × BW / size ${summary(rule)}`);
   out.push(`  ratio of mean errors (rule / ours): ${(mean(rule) / mean(ours)).toFixed(1)}×`);
+
+  // Out of sample: published runs never used for fitting.
+  const val = validationRows();
+  const vOurs = val.map((r) => absPctErr(predictRow(r, SPEED_PARAMS[r.hardware.backend]), r.measured));
+  const vRule = val.map((r) => absPctErr((0.55 * r.hardware.bandwidthGBps * 1e9) / weightsForQuant(r.spec, r.quant).totalBytes, r.measured));
+  out.push(`out-of-sample (${val.length} XiongjieDai rows: 3090, M2 Ultra, M3 Max, M1 Max): ours ${summary(vOurs)} | 0.55 × BW / size ${summary(vRule)}`);
 
   // CPU groundtruth: llama-bench on this 2-core VM with its measured streaming bandwidth.
   const cpu = cpuRows();
