@@ -8,7 +8,8 @@
 // - FFN peak per token (f32): dense 3·n_ff + 4·n_embd; MoE 2·n_used·(n_embd + n_ff_exp)
 //   (the expert outputs and their weighted copy are live at once);
 // - attention peak without flash attention: the f32 KQ matrix n_kv × n_ubatch × n_head plus Q/KQV
-//   (≈ n_embd + 4·q_dim per token); with flash attention it never exceeds the FFN peak.
+//   (≈ n_embd + 4·q_dim per token); with flash attention it stays below the FFN peak for GQA models,
+//   not for MLA (see below).
 import type { ContextOptions, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { kvBytesPerToken, kvLayout } from './kv';
 
@@ -65,10 +66,19 @@ export function computeBufferBytes(spec: ModelSpec, ctx: ContextOptions, kv: Com
   const ffnPeak = nUb * 4 * Math.max(denseFloats, moeFloats, 4 * e);
 
   let attnPeak = 0;
+  if (spec.mla) {
+    // MLA runs attention in the latent space (weight absorption): per head the query exists as
+    // nope+rope, absorbed (kv_lora_rank), concatenated with rope (kv_lora_rank + rope), and the
+    // output as kv_lora_rank before wv_b — wide enough to beat the FFN peak even with flash attention.
+    // Not yet validated against a measured load.
+    const m = spec.mla;
+    const perHead = (m.qkNopeHeadDim ?? 128) + m.ropeDim + m.kvLoraRank + (m.kvLoraRank + m.ropeDim) + m.kvLoraRank;
+    attnPeak = nUb * 4 * (spec.nHeads * perHead + e);
+  }
   if (!ctx.flashAttention) {
     const qDim = spec.nHeads * (spec.mla ? spec.mla.kvLoraRank + spec.mla.ropeDim : spec.headDimK);
     const nKvMax = hasFull || !hasSwa ? kv.cellsPerStream : kv.swaCellsPerStream!;
-    attnPeak = nUb * 4 * (nKvMax * spec.nHeads + e + 4 * qDim);
+    attnPeak = Math.max(attnPeak, nUb * 4 * (nKvMax * spec.nHeads + e + 4 * qDim));
   }
   return masks + Math.max(ffnPeak, attnPeak);
 }
