@@ -103,7 +103,10 @@ export function buildRecord(base: Pick<MeterRecord, 'endpoint' | 'target' | 'met
     if (u.promptTokens !== undefined) r.truncation.keptTokens = u.promptTokens;
   } else if (r.estimatedPromptTokens !== undefined && u.promptTokens !== undefined) {
     const sent = r.estimatedPromptTokens;
-    if (sent > u.promptTokens * TRUNC_RATIO && sent - u.promptTokens >= TRUNC_MIN_GAP) {
+    // A cut prompt fills the window it was cut to. A small count against a known window is rather an engine
+    // that counts only newly computed tokens (older Ollama with a cached prefix).
+    const fillsWindow = req.numCtx === undefined || u.promptTokens >= req.numCtx * 0.5;
+    if (fillsWindow && sent > u.promptTokens * TRUNC_RATIO && sent - u.promptTokens >= TRUNC_MIN_GAP) {
       r.truncated = true;
       r.truncation = { reason: 'prompt-count-below-sent', sentTokens: sent, keptTokens: u.promptTokens };
       if (req.numCtx !== undefined) r.truncation.limit = req.numCtx;

@@ -210,6 +210,14 @@ test('Ollama truncation: num_ctx 2048, ~9k tokens of text sent, prompt_eval_coun
   assert.equal(r.truncated, true);
   assert.equal(r.truncation?.reason, 'prompt-count-below-sent');
   assert.equal(r.truncation?.limit, 2048);
+  // A count far below the estimate but also far below the window is a cached-prefix count, not a cut.
+  const cached = JSON.stringify({ model: 'gemma4', options: { num_ctx: 32768 }, messages: [{ role: 'system', content: system }] });
+  const before = engine.bodies.length;
+  await fetchRaw(`${proxy.url}/api/chat`, { body: cached });
+  assert.equal(engine.bodies.length, before + 1);
+  const c = await next();
+  assert.equal(c.promptTokens, 2048);
+  assert.equal(c.truncated, false);
   // A prompt that fits is not flagged.
   const small = JSON.stringify({ model: 'gemma4', options: { num_ctx: 2048 }, messages: [{ role: 'user', content: 'x'.repeat(40) }] });
   await fetchRaw(`${proxy.url}/api/chat`, { body: small });
