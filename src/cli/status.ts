@@ -128,7 +128,12 @@ export async function run(argv: string[]): Promise<number> {
     let hw: HardwareSpec | undefined = forced;
     let hwSource = forced ? '--hardware' : '';
     if (!hw && d.hardware) {
-      hw = (await resolveHardwareFlag(d.hardware, undefined, 'local').catch(() => undefined))?.hw;
+      hw = (
+        await resolveHardwareFlag(d.hardware, undefined, 'local').catch((err: unknown) => {
+          process.stderr.write(`headroom: ${d.endpoint}#${d.hardware}: ${(err as Error).message}\n`);
+          return undefined;
+        })
+      )?.hw;
       hwSource = 'endpoint #id';
     }
     if (!hw && local) {

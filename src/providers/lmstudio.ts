@@ -1,7 +1,7 @@
 // LM Studio (port 1234). REST v1 (0.4+) lists loaded instances with their load config; the older v0
 // "beta" REST marks loaded models with `state` and (undocumented) `loaded_context_length`.
 import { z } from 'zod';
-import { getJsonVia, optional, tryJson } from './context';
+import { getJsonVia, tryJson } from './context';
 import { maybe } from './facts';
 import { bytes, count, tokens } from './schemas';
 import type { EngineProvider, EngineSnapshot, LoadedModel, ModelEntry } from './types';
@@ -115,10 +115,10 @@ export const lmstudio: EngineProvider = {
   },
 
   async snapshot(endpoint, ctx): Promise<EngineSnapshot> {
-    const notes: string[] = [];
-    const v1 = await optional(notes, '/api/v1/models', getJsonVia(ctx, endpoint, '/api/v1/models', v1Models));
+    // REST v1 (0.4+) carries the load config; older apps only have v0, which is not worth a note.
+    const v1 = await tryJson(ctx, endpoint, '/api/v1/models', v1Models);
     const view = v1 ? fromV1(v1) : fromV0(await getJsonVia(ctx, endpoint, '/api/v0/models', v0Models));
-    if (v1) notes.length = 0; // v0 fallback was not needed
+    const notes = v1 ? [] : ['LM Studio < 0.4 (REST v0): parallel slots and load config not reported'];
     return { engine: 'lmstudio', endpoint, ...view, notes };
   },
 };
