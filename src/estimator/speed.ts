@@ -21,13 +21,16 @@ export interface SpeedParams {
   prefillEfficiency: number;
 }
 
-// Fitted by grid search on mean |% error| over the calibration rows (leave-one-out checked in test/estimator/speed.test.ts).
-// GPU stacks share η; τ differs by backend: Metal's command-buffer overhead is the largest, Vulkan (RADV) the smallest.
-// CPU: η against the measured streaming peak of the 2-core groundtruth VM; per-layer overhead negligible there.
+// Decode: η and τ fitted by grid search on mean |% error| over the calibration rows (leave-one-out and
+// out-of-sample checked in test/estimator/speed.test.ts). GPU stacks share η; τ differs by backend: Metal's
+// command-buffer overhead is the largest, Vulkan (RADV) the smallest. CPU: η against the measured streaming
+// peak of the 2-core groundtruth VM; per-layer overhead negligible there.
+// Prefill: share of dense FP16 peak, the median over XiongjieDai's pp512 runs (CUDA 4 rows, Metal 9 rows);
+// Vulkan and CPU have no measurements here — rough defaults, treat their prefill as ±50 %.
 export const SPEED_PARAMS: Record<HardwareSpec['backend'], SpeedParams> = {
-  cuda: { eta: 0.81, tauMsPerLayer: 0.05, prefillEfficiency: 0.5 },
-  metal: { eta: 0.81, tauMsPerLayer: 0.175, prefillEfficiency: 0.5 },
-  vulkan: { eta: 0.81, tauMsPerLayer: 0.005, prefillEfficiency: 0.4 },
+  cuda: { eta: 0.81, tauMsPerLayer: 0.05, prefillEfficiency: 0.9 },
+  metal: { eta: 0.81, tauMsPerLayer: 0.175, prefillEfficiency: 0.7 },
+  vulkan: { eta: 0.81, tauMsPerLayer: 0.005, prefillEfficiency: 0.3 },
   cpu: { eta: 0.53, tauMsPerLayer: 0.0, prefillEfficiency: 0.5 },
 };
 

@@ -5,7 +5,8 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { calibrationRows, predictRow, absPctErr, fitGpuParams, cpuRows, type CalRow } from '../support/speed-calibration';
-import { validationRows } from '../support/speed-validation';
+import { validationRows, PREFILL_ROWS } from '../support/speed-validation';
+import { prefillTokPerSec } from '../../src/estimator/speed';
 
 const rows = calibrationRows();
 const paramsFor = (r: CalRow) => SPEED_PARAMS[r.hardware.backend];
@@ -121,4 +122,10 @@ test('sliding-window layers read at most their window; q8_0 KV reads about half 
   assert.equal(at1k, 1024 * 48 * 8 * 256 * 2 * 2);
   const q8 = kvBytesReadAtDepth(gemma, 8192, 'q8_0', 'q8_0');
   assert.ok(Math.abs(q8 / at8k - 34 / 64) < 1e-9);
+});
+
+test('prefill (compute-bound): 2 FLOPs per active parameter vs FP16 peak; efficiency calibrated on 13 published pp512 runs (mean ≤ 20 %)', () => {
+  const errs = PREFILL_ROWS.map(([hw, id, , measured]) => absPctErr(prefillTokPerSec(findCatalogModel(id)!.spec!, findHardware(hw)!), measured));
+  console.log(`  prefill pp512: mean |err| ${mean(errs).toFixed(1)} %, max ${Math.max(...errs).toFixed(1)} %`);
+  assert.ok(mean(errs) <= 20, String(mean(errs)));
 });

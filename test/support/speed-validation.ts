@@ -41,3 +41,20 @@ export function validationRows(): (CalRow & { note: string })[] {
     };
   });
 }
+
+// Prompt processing (pp512, tok/s) from the same README: the compute-bound regime.
+export const PREFILL_ROWS: [hw: string, model: string, quant: string, tokPerSec: number][] = [
+  ['rtx-4090', L8, 'Q4_K_M', 7138.99],
+  ['rtx-4090', L8, 'F16', 9382.0],
+  ['rtx-3090', L8, 'Q4_K_M', 4030.4],
+  ['rtx-3090', L8, 'F16', 4444.65],
+  ['m2-ultra-192', L8, 'Q4_K_M', 994.04],
+  ['m2-ultra-192', L8, 'F16', 1175.4],
+  ['m2-ultra-192', L70, 'Q4_K_M', 118.79],
+  ['m3-max-128', L8, 'Q4_K_M', 693.32],
+  ['m3-max-128', L8, 'F16', 769.84],
+  ['m3-max-128', L70, 'Q4_K_M', 70.19],
+  ['m1-max-64', L8, 'Q4_K_M', 408.23],
+  ['m1-max-64', L8, 'F16', 517.34],
+  ['m1-max-64', L70, 'Q4_K_M', 34.96],
+];
