@@ -106,9 +106,12 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, tensors: Ten
   if (sharedKv > 0 && sharedKv < nLayers) kvHeads = kvHeads.map((h, il) => (il >= nLayers - sharedKv ? 0 : h));
 
   // MLA (DeepSeek-V2/V3, Kimi K2, GLM-4.7-Flash): the cache holds the compressed latent + rope key.
+  // llama.cpp uses the latent cache only when the file says key_length_mla (current conversions); older
+  // DeepSeek GGUFs without it run as plain MHA over decompressed K/V, and the generic formula applies.
   let mla: MlaSpec | undefined;
   const kvLoraRank = int(k('attention.kv_lora_rank'));
-  if (kvLoraRank) {
+  const latentCache = int(k('attention.key_length_mla')) > 0 || headDimK === kvLoraRank + (int(k('rope.dimension_count')) || 64);
+  if (kvLoraRank && latentCache) {
     const ropeDim = int(k('rope.dimension_count')) || 64;
     const keyMla = int(k('attention.key_length_mla'));
     const qkNope = keyMla ? keyMla - ropeDim : headDimK === kvLoraRank + ropeDim ? undefined : headDimK - ropeDim;
