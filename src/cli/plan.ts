@@ -7,7 +7,7 @@ import { resolveHardwareFlag } from './hardware';
 import { resolveModelInput } from './fit';
 import { planStack, parseStackMember, StackMemberError, type StackMember, type StackPlan } from '../estimator/planner';
 import { findEncoder } from '../estimator/encoders';
-import { planCluster, type ClusterEngine, type ClusterNodeSpec, type ClusterPlan } from '../estimator/cluster';
+import { planCluster, planTensorCluster, type ClusterEngine, type ClusterNodeSpec, type ClusterPlan } from '../estimator/cluster';
 import { LINK_KINDS, findLink, type LinkSpec } from '../estimator/interconnect';
 import { findHardware, type HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
@@ -38,6 +38,8 @@ One model sharded across machines (pipeline parallel; exactly one --model):
                     running llama-server, e.g. --cluster m4-max-128,m4-pro-64*2
   --exo URL         an exo cluster: nodes, memory and links read from its API (GET /state)
   --link L          ${LINK_KINDS.join(', ')} (default 10gbe; with --exo: what exo reports)
+  --sharding S      pipeline (default: layers split by memory, stages in turn) or tensor (exo only:
+                    every node holds a slice of every layer; two all-reduces per layer over the link)
   --depth N         tokens already in context for the decode estimate (default 0)
 
   --json            machine-readable output`;
@@ -135,7 +137,7 @@ interface ClusterReport {
 
 function renderCluster(r: ClusterReport): string {
   const p = r.plan;
-  const engine = p.engine === 'exo' ? 'exo (pipeline ring)' : 'llama.cpp RPC (host + RPC servers)';
+  const engine = p.engine === 'exo' ? (p.sharding === 'tensor' ? 'exo (tensor parallel)' : 'exo (pipeline ring)') : 'llama.cpp RPC (host + RPC servers)';
   const rows = p.shards.map((s) => [
     s.name,
     s.hardwareId,
@@ -162,7 +164,7 @@ function renderCluster(r: ClusterReport): string {
     renderPairs([
       ['pooled', `${formatBytes(p.pooledAvailableBytes)} offered of ${formatBytes(p.pooledCapacityBytes)} installed; the model needs ${formatBytes(p.modelBytes)} on one machine`],
       ['fit', p.fits ? 'every shard fits its node' : 'DOES NOT FIT: a shard exceeds its node'],
-      ['decode', `${formatTokPerSec(d.tokPerSec)} (${speedWord(d.tokPerSec)}), ceiling ${formatTokPerSec(d.ceilingTokPerSec)} — one stream visits the stages in turn`],
+      ['decode', `${formatTokPerSec(d.tokPerSec)} (${speedWord(d.tokPerSec)}), ceiling ${formatTokPerSec(d.ceilingTokPerSec)} — ${p.sharding === 'tensor' ? 'nodes read their slices at once, then all-reduce' : 'one stream visits the stages in turn'}`],
       ['per token', `memory ${ms(d.memorySec)} + interconnect ${ms(d.interconnectSec)} (${d.hops} hops × ${d.activationBytes} B)${d.overheadSec > 0 ? ` + RPC overhead ${ms(d.overheadSec)}` : ''} + fixed ${ms(d.fixedSec)}`],
       ['bound', d.bound === 'interconnect' ? 'the INTERCONNECT bounds decode (link time exceeds memory time)' : 'memory bandwidth bounds decode (the link adds little)'],
     ]),
@@ -222,7 +224,11 @@ async function clusterMode(values: Record<string, string | boolean | string[] | 
     link = findLink(values.link as string);
     if (!link) throw new CliError(`--link must be one of ${LINK_KINDS.join(', ')}, got '${values.link}'`);
   }
-  const plan = planCluster(engine, nodes, link ?? findLink('10gbe')!, { spec: input.spec, weights: input.weights, memory }, { depth });
+  const sharding = (values.sharding as string | undefined) ?? 'pipeline';
+  if (sharding !== 'pipeline' && sharding !== 'tensor') throw new CliError(`--sharding must be pipeline or tensor, got '${sharding}'`);
+  if (sharding === 'tensor' && engine !== 'exo') throw new CliError('--sharding tensor is an exo (MLX) mode; llama.cpp RPC splits by layer');
+  const clusterModel = { spec: input.spec, weights: input.weights, memory };
+  const plan = sharding === 'tensor' ? planTensorCluster(nodes, link ?? findLink('10gbe')!, clusterModel, { depth }) : planCluster(engine, nodes, link ?? findLink('10gbe')!, clusterModel, { depth });
   const report: ClusterReport = {
     model: { id: input.spec.id, name: input.spec.name, quant: input.quant, nLayers: input.spec.nLayers, hiddenSize: input.spec.hiddenSize, ctx, kvType },
     source: exoUrl ? 'exo' : 'cli',
@@ -244,6 +250,7 @@ export async function run(argv: string[]): Promise<number> {
     exo: { type: 'string' },
     link: { type: 'string' },
     depth: { type: 'string' },
+    sharding: { type: 'string' },
     name: { type: 'string' },
     json: { type: 'boolean' },
   });
@@ -257,7 +264,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctxDefault = intFlag('ctx', values.ctx, 32768, 256, 16 * 1024 * 1024);
   const kv = kvFlag(values['kv-type']);
   if (values.cluster !== undefined || values.exo !== undefined) return clusterMode(values, specs, ctxDefault, kv, !!values.json);
-  if (values.link !== undefined || values.depth !== undefined) throw new CliError('--link and --depth apply to cluster plans (--cluster or --exo)');
+  if (values.link !== undefined || values.depth !== undefined || values.sharding !== undefined) throw new CliError('--link, --depth and --sharding apply to cluster plans (--cluster or --exo)');
 
   const capacityGb = numFlag('capacity-gb', values['capacity-gb'], 0.5, 65536);
   const { hw } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');

@@ -85,8 +85,11 @@ export interface ClusterDecode {
   bound: 'memory-bandwidth' | 'interconnect';
 }
 
+export type Sharding = 'pipeline' | 'tensor';
+
 export interface ClusterPlan {
   engine: ClusterEngine;
+  sharding: Sharding;
   link: LinkSpec;
   nodes: number;
   pooledCapacityBytes: number;
@@ -133,6 +136,16 @@ export function splitLayers(nLayers: number, weights: number[]): number[] {
 }
 
 /** KV-holding weight of each layer (per-layer KV heads; MLA and uniform models weigh layers equally). */
+function singleNodeBest(nodes: ClusterNodeSpec[], avail: number[], model: ClusterModel, kvReadTotal: number, eta: (hw: HardwareProfile) => number, perLayer: (hw: HardwareProfile) => number): ClusterPlan['singleNode'] {
+  let best: ClusterPlan['singleNode'];
+  nodes.forEach((n, i) => {
+    if (model.memory.totalBytes > avail[i]!) return;
+    const t = (model.weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + model.spec.nLayers * perLayer(n.hardware);
+    if (!best || 1 / t > best.tokPerSec) best = { nodeId: n.id, tokPerSec: 1 / t };
+  });
+  return best;
+}
+
 function kvLayerWeights(spec: ModelSpec): number[] {
   const heads = spec.nKvHeadsPerLayer;
   if (spec.mla || heads.length !== spec.nLayers) return new Array<number>(spec.nLayers).fill(1);
@@ -223,12 +236,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   }
 
   // Would one node alone do? Pipeline parallelism adds capacity, not single-stream speed.
-  let singleNode: ClusterPlan['singleNode'];
-  nodes.forEach((n, i) => {
-    if (memory.totalBytes > avail[i]!) return;
-    const t = (weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + spec.nLayers * perLayer(n.hardware);
-    if (!singleNode || 1 / t > singleNode.tokPerSec) singleNode = { nodeId: n.id, tokPerSec: 1 / t };
-  });
+  const singleNode = singleNodeBest(nodes, avail, model, kvReadTotal, eta, perLayer);
   if (singleNode && singleNode.tokPerSec > 1 / total) {
     notes.push(`the model fits on ${singleNode.nodeId} alone, which decodes one stream faster (${singleNode.tokPerSec.toFixed(1)} vs ${(1 / total).toFixed(1)} tok/s): pipeline stages run in turn`);
   }
@@ -236,6 +244,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
 
   return {
     engine,
+    sharding: 'pipeline',
     link,
     nodes: nodes.length,
     pooledCapacityBytes: nodes.reduce((a, n) => a + n.hardware.capacityBytes, 0),
@@ -253,6 +262,86 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
       hops,
       activationBytes: act,
       bound: networkSec > memorySec ? 'interconnect' : 'memory-bandwidth',
+    },
+    ...(singleNode ? { singleNode } : {}),
+    notes,
+  };
+}
+
+/**
+ * Tensor parallelism (exo's MLX tensor sharding, typically over Thunderbolt 5 RDMA): every node holds 1/N of
+ * every layer and they read their slices at the same time, so memory time divides by N; but each layer ends
+ * in two all-reduces of the hidden state (after attention, after the MLP). A ring all-reduce of N nodes takes
+ * 2(N−1) steps of latency + (hidden/N) bytes, so per token: nLayers × 2 × 2(N−1) hops. Only low-latency
+ * links make this pay: it is why exo's tensor mode wants RDMA.
+ */
+export function planTensorCluster(nodes: ClusterNodeSpec[], link: LinkSpec, model: ClusterModel, opts: ClusterOptions = {}): ClusterPlan {
+  if (nodes.length === 0) throw new RangeError('a cluster needs at least one node');
+  const { spec, weights, memory } = model;
+  const N = nodes.length;
+  const depth = Math.max(0, opts.depth ?? 0);
+  const eta = opts.efficiency ?? calibratedEfficiency;
+  const perLayer = opts.perLayerSec ?? calibratedPerLayerSec;
+  const avail = nodes.map(available);
+  const kvReadTotal = memory.kvBytesPerToken * Math.min(depth, memory.allocatedCtx || depth);
+  const notes: string[] = [];
+
+  const shards: NodeShard[] = nodes.map((n, i) => {
+    const totalBytes = memory.weightsBytes / N + memory.kvBytes / N + memory.computeBytes + (i === 0 ? memory.otherBytes : 0);
+    const bytesPerToken = (weights.activeBytes + kvReadTotal) / N;
+    return {
+      nodeId: n.id,
+      name: n.name ?? n.hardware.name,
+      hardwareId: n.hardware.id,
+      layerStart: 0,
+      layerEnd: spec.nLayers,
+      layers: spec.nLayers,
+      weightsBytes: Math.round(memory.weightsBytes / N),
+      kvBytes: Math.round(memory.kvBytes / N),
+      computeBytes: Math.round(memory.computeBytes),
+      totalBytes: Math.round(totalBytes),
+      availableBytes: Math.round(avail[i]!),
+      fits: totalBytes <= avail[i]!,
+      bytesPerToken: Math.round(bytesPerToken),
+      secondsPerToken: bytesPerToken / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9),
+    };
+  });
+  const act = activationBytes(spec.hiddenSize, ENGINE_TRAFFIC.exo.bytesPerElement);
+  const steps = N > 1 ? 2 * (N - 1) : 0;
+  const hops = spec.nLayers * 2 * steps;
+  const interconnectSec = hops * hopSeconds(link, act / N);
+  // The slowest slice sets the pace: everyone waits at each all-reduce.
+  const memorySec = Math.max(...shards.map((s) => s.secondsPerToken));
+  const ceilingMemorySec = Math.max(...shards.map((s, i) => s.bytesPerToken / (nodes[i]!.hardware.bandwidthGBps * 1e9)));
+  const fixedSec = Math.max(...nodes.map((n) => spec.nLayers * perLayer(n.hardware)));
+  const total = memorySec + interconnectSec + fixedSec;
+  const fits = shards.every((s) => s.fits);
+  if (!fits) notes.push(`does not fit: node(s) ${shards.filter((s) => !s.fits).map((s) => s.nodeId).join(', ')} cannot hold a 1/${N} slice`);
+  const singleNode = singleNodeBest(nodes, avail, model, kvReadTotal, eta, perLayer);
+  if (singleNode && singleNode.tokPerSec > 1 / total) {
+    notes.push(`the model fits on ${singleNode.nodeId} alone, which decodes one stream faster (${singleNode.tokPerSec.toFixed(1)} vs ${(1 / total).toFixed(1)} tok/s): ${hops} all-reduce hops per token cost more than the split saves`);
+  }
+  if (link.assumed) notes.push(`link figures for ${link.name} are typical values, not a measurement: ${link.source}`);
+  return {
+    engine: 'exo',
+    sharding: 'tensor',
+    link,
+    nodes: N,
+    pooledCapacityBytes: nodes.reduce((a, n) => a + n.hardware.capacityBytes, 0),
+    pooledAvailableBytes: Math.round(avail.reduce((a, b) => a + b, 0)),
+    modelBytes: memory.totalBytes,
+    fits,
+    shards,
+    decode: {
+      tokPerSec: 1 / total,
+      ceilingTokPerSec: 1 / (ceilingMemorySec + interconnectSec),
+      memorySec,
+      interconnectSec,
+      overheadSec: 0,
+      fixedSec,
+      hops,
+      activationBytes: act,
+      bound: interconnectSec > memorySec ? 'interconnect' : 'memory-bandwidth',
     },
     ...(singleNode ? { singleNode } : {}),
     notes,

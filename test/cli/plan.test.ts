@@ -83,6 +83,12 @@ test('exo cluster read from its API on 127.0.0.1', async (t) => {
   assert.deepEqual(j.plan.shards.map((s: { layers: number }) => s.layers), [53, 27]);
   assert.equal(j.plan.link.kind, 'tb-bridge');
   assert.deepEqual(srv.requests, ['GET /state']);
+  // Tensor mode: every node holds a slice of all 80 layers; 80 × 2 all-reduces × 2 ring steps = 320 hops.
+  const tp = await cli(['plan', '--model', 'meta-llama/Llama-3.1-70B-Instruct@16k', '--exo', srv.url, '--sharding', 'tensor', '--json']);
+  assert.equal(tp.code, 0, tp.stderr);
+  const tj = JSON.parse(tp.stdout);
+  assert.equal(tj.plan.sharding, 'tensor');
+  assert.equal(tj.plan.decode.hops, 320);
 });
 
 test('bad input: one clear line on stderr, non-zero exit', async () => {
@@ -97,6 +103,7 @@ test('bad input: one clear line on stderr, non-zero exit', async () => {
     [['plan', '--model', 'qwen3-8b', '--cluster', 'rtx-4090', '--link', 'carrier-pigeon'], /--link must be one of/],
     [['plan', '--model', 'qwen3-8b', '--exo', 'not a url'], /--exo expects an http/],
     [['plan', '--model', 'qwen3-8b', '--link', '10gbe'], /apply to cluster plans/],
+    [['plan', '--model', 'qwen3-8b', '--cluster', 'rtx-4090*2', '--sharding', 'tensor'], /exo \(MLX\) mode/],
     [['plan', '--model', 'qwen3-8b', '--bogus'], /bogus/],
   ];
   for (const [args, re] of cases) {

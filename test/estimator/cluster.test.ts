@@ -2,7 +2,7 @@
 // every stage's memory time and every boundary crossing. Expected values are derived by hand below.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planCluster, splitLayers, ENGINE_TRAFFIC, type ClusterModel } from '../../src/estimator/cluster';
+import { planCluster, planTensorCluster, splitLayers, ENGINE_TRAFFIC, type ClusterModel } from '../../src/estimator/cluster';
 import { LINKS, customLink, findLink, hopSeconds } from '../../src/estimator/interconnect';
 import { findHardware } from '../../src/estimator/hardware';
 import { SPEED_PARAMS } from '../../src/estimator/speed';
@@ -141,4 +141,34 @@ test('by default each node uses the calibrated speed model of its backend (η, p
   const plan = planCluster('exo', nodes, LINKS['tb5-rdma'], moe);
   close(plan.decode.memorySec, 2.0e9 / (eta * 1.792e12));
   close(plan.decode.fixedSec, (48 * tauMsPerLayer) / 1000);
+});
+
+test('exo tensor parallel: memory time halves, 244 all-reduce hops per token decide whether it pays', () => {
+  // DeepSeek-V3 shape (61 layers, hidden 7168), 20.8125e9 bytes read per token, two M3 Ultra, η = 1, τ = 0.
+  const ds: ClusterModel = {
+    spec: { ...shape('deepseek-ai/DeepSeek-V3', 61, 7168, 128, 0), mla: { kvLoraRank: 512, ropeDim: 64 } },
+    weights: { quant: 'MLX-4bit', totalBytes: 377.4375e9, activeBytes: 20.8125e9, source: 'estimated' },
+    memory: { weightsBytes: 377.4375e9, kvBytes: 4.6e9, computeBytes: 1e9, otherBytes: 0.5e9, totalBytes: 383.5375e9, allocatedCtx: 65536, kvBytesPerToken: 70272 },
+  };
+  const nodes = [{ id: 's1', hardware: hw('m3-ultra-512') }, { id: 's2', hardware: hw('m3-ultra-512') }];
+  const flat = { efficiency: () => 1, perLayerSec: () => 0 };
+  // Memory: each reads half at the same time: 20.8125e9 / 2 / 819e9 = 12.706 ms.
+  // Hops: 61 layers × 2 all-reduces × 2(N−1) = 244, each 50 µs + (7168 × 2 B / 2) / 10e9 = 50.7168 µs → 12.375 ms.
+  const tb5 = planTensorCluster(nodes, LINKS['tb5-rdma'], ds, flat);
+  assert.equal(tb5.sharding, 'tensor');
+  assert.equal(tb5.decode.hops, 244);
+  close(tb5.decode.memorySec, 20.8125e9 / 2 / 819e9);
+  close(tb5.decode.interconnectSec, 244 * (50e-6 + 7168 / 10e9));
+  assert.equal(tb5.decode.bound, 'memory-bandwidth');
+  // Each node holds half the weights and KV plus its own compute buffer.
+  close(tb5.shards[1]!.totalBytes, 377.4375e9 / 2 + 4.6e9 / 2 + 1e9, 1e-9);
+  // At the seeds' 50 µs bound tensor mode barely beats the pipeline (25.08 vs 25.51 ms per token) …
+  const pipe = planCluster('exo', nodes, LINKS['tb5-rdma'], ds, flat);
+  assert.ok(tb5.decode.tokPerSec > pipe.decode.tokPerSec && tb5.decode.tokPerSec < pipe.decode.tokPerSec * 1.05);
+  // … with 5 µs RDMA latency it is 1.8× faster (12.706 + 244 × 5.7168 µs = 14.10 ms vs 25.51 ms) …
+  const fast = planTensorCluster(nodes, customLink(10, 5), ds, flat);
+  close(fast.decode.tokPerSec, 1 / (20.8125e9 / 2 / 819e9 + 244 * (5e-6 + 7168 / 10e9)));
+  assert.ok(fast.decode.tokPerSec > 1.75 * pipe.decode.tokPerSec);
+  // … and over 10 GbE (50 µs + 7168 / 1.25e9 = 55.73 µs per hop → 13.60 ms) the link bounds it.
+  assert.equal(planTensorCluster(nodes, LINKS['10gbe'], ds, flat).decode.bound, 'interconnect');
 });
