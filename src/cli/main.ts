@@ -11,7 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   models: async () => ({ summary: 'the model catalog ranked for a machine: best quant that fits, memory, tok/s', run: (await import('./models.js')).run }),
   bench: async () => ({ summary: 'measure prefill/decode tok/s and TTFT at several context depths vs the bandwidth ceiling', run: (await import('./bench.js')).run }),
   plan: async () => ({ summary: 'plan a resident agentic stack on one machine, or shard a model across a cluster (RPC / exo)', run: (await import('./plan.js')).run }),
-  proxy: async () => ({ summary: 'metering proxy: per-request tokens, tok/s and truncation for any engine', run: (await import('./proxy')).run }),
+  proxy: async () => ({ summary: 'metering proxy: per-request tokens, tok/s and truncation for any engine', run: (await import('./proxy.js')).run }),
   detect: async () => ({ summary: 'find running local engines (Ollama, llama.cpp, LM Studio, vLLM, ...) and their loaded models', run: (await import('./detect.js')).run }),
   status: async () => ({ summary: 'loaded models per engine: memory estimate, context configured vs used, offload split', run: (await import('./status.js')).run }),
 };
