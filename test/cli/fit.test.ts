@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { runCli } from '../support/cli-bundle';
 import { parseCsv } from '../support/speed-calibration';
+import { writeGguf } from '../support/gguf-writer';
 
 const GiB = 1024 ** 3;
 const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
@@ -121,4 +122,28 @@ test('a header-only GGUF path: weights from its tensor table equal the real file
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^headroom: cannot read GGUF: /);
   assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('hostile or unsupported GGUF metadata: one-line errors, no hang, no giant allocation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-gguf-bad-'));
+  const write = (name: string, metadata: Parameters<typeof writeGguf>[0]['metadata']) => {
+    const p = join(dir, name);
+    writeFileSync(p, writeGguf({ metadata, tensors: [{ name: 'token_embd.weight', type: 1, shape: [64, 32] }] }));
+    return p;
+  };
+  const absurd = write('absurd.gguf', [
+    { key: 'general.architecture', type: 'STRING', value: 'llama' },
+    { key: 'llama.block_count', type: 'UINT32', value: 4_000_000_000 },
+    { key: 'llama.embedding_length', type: 'UINT32', value: 64 },
+    { key: 'llama.attention.head_count', type: 'UINT32', value: 8 },
+  ]);
+  const noArch = write('noarch.gguf', [{ key: 'general.name', type: 'STRING', value: 'x' }]);
+  for (const [p, re] of [[absurd, /implausible/], [noArch, /general\.architecture/]] as const) {
+    const t0 = Date.now();
+    const r = await runCli(['fit', '--model', p]);
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^headroom: unsupported GGUF .+\n$/);
+    assert.match(r.stderr, re);
+  }
 });
