@@ -22,16 +22,20 @@ const memoryUsage = z.looseObject({
 const identity = z.looseObject({ modelId: z.string().max(200).optional(), chipId: z.string().max(200).optional(), friendlyName: z.string().max(200).optional() });
 const legacyProfile = identity.extend({ memory: memoryUsage.optional() });
 const connection = z.looseObject({
-  sinkMultiaddr: z.union([z.string().max(500), z.looseObject({ address: z.string().max(500).optional(), ipAddress: z.string().max(100).optional(), ip_address: z.string().max(100).optional() })]).optional(),
+  sinkMultiaddr: z.union([z.string().max(500), z.looseObject({ address: z.string().max(500).optional(), ipAddress: z.string().max(100).optional(), ip_address: z.string().max(100).optional() })]).nullable().optional(),
   sourceRdmaIface: z.string().max(200).optional(),
   sinkRdmaIface: z.string().max(200).optional(),
 });
 const nodeId = z.string().min(1).max(200);
+const multiaddr = z.union([z.string().max(500), z.looseObject({ address: z.string().max(500).optional(), ipAddress: z.string().max(100).optional(), ip_address: z.string().max(100).optional() })]);
+// Earliest /state: Connection{localNodeId, sendBackNodeId, sendBackMultiaddr} objects.
+const oldConnection = z.looseObject({ localNodeId: nodeId, sendBackNodeId: nodeId, sendBackMultiaddr: multiaddr.nullable().optional() });
 const topology = z.looseObject({
-  nodes: z.array(z.union([nodeId, z.looseObject({ nodeId })])).max(1024).default([]),
+  // Node ids; earliest builds: NodeInfo{nodeId, nodeProfile} with the profile (and memory) inline.
+  nodes: z.array(z.union([nodeId, z.looseObject({ nodeId, nodeProfile: legacyProfile.nullable().optional() })])).max(1024).default([]),
   // Snapshot form: [source, sink, connection] tuples; older dashboards read { source: { sink: [edges] } }.
   connections: z
-    .union([z.array(z.tuple([nodeId, nodeId, connection])).max(65536), z.record(nodeId, z.record(nodeId, z.array(connection).max(64)))])
+    .union([z.array(z.tuple([nodeId, nodeId, connection])).max(65536), z.array(oldConnection).max(65536), z.record(nodeId, z.record(nodeId, z.array(connection).max(64)))])
     .default([]),
 });
 const shard = z.looseObject({
@@ -101,7 +105,7 @@ export interface ExoTopology {
 
 function ipOf(c: z.infer<typeof connection>): string | undefined {
   const m = c.sinkMultiaddr;
-  if (m === undefined) return undefined;
+  if (m === undefined || m === null) return undefined;
   const text = typeof m === 'string' ? m : (m.ipAddress ?? m.ip_address ?? m.address);
   if (!text) return undefined;
   const parts = text.split('/');
@@ -119,13 +123,20 @@ function linkKind(c: z.infer<typeof connection>): ExoLinkKind {
 export function topologyFromState(state: z.infer<typeof exoStateSchema>): ExoTopology {
   const notes: string[] = [];
   const ids = new Set<string>();
-  for (const n of state.topology?.nodes ?? []) ids.add(typeof n === 'string' ? n : n.nodeId);
+  const inline = new Map<string, z.infer<typeof legacyProfile>>();
+  for (const n of state.topology?.nodes ?? []) {
+    if (typeof n === 'string') ids.add(n);
+    else {
+      ids.add(n.nodeId);
+      if (n.nodeProfile) inline.set(n.nodeId, n.nodeProfile);
+    }
+  }
   for (const k of Object.keys(state.nodeMemory ?? {})) ids.add(k);
   for (const k of Object.keys(state.nodeProfiles ?? {})) ids.add(k);
 
   const nodes: ExoNode[] = [...ids].map((id) => {
-    const ident = state.nodeIdentities?.[id] ?? state.nodeProfiles?.[id];
-    const mem = state.nodeMemory?.[id] ?? state.nodeProfiles?.[id]?.memory;
+    const ident = state.nodeIdentities?.[id] ?? state.nodeProfiles?.[id] ?? inline.get(id);
+    const mem = state.nodeMemory?.[id] ?? state.nodeProfiles?.[id]?.memory ?? inline.get(id)?.memory;
     const name = ident?.friendlyName && ident.friendlyName !== 'Unknown' ? ident.friendlyName : id.slice(0, 12);
     const chip = ident?.chipId && ident.chipId !== 'Unknown' ? ident.chipId : undefined;
     const machine = ident?.modelId && ident.modelId !== 'Unknown' ? ident.modelId : undefined;
@@ -148,7 +159,12 @@ export function topologyFromState(state: z.infer<typeof exoStateSchema>): ExoTop
     const address = ipOf(c);
     links.push({ source, sink, kind: linkKind(c), ...(address ? { address } : {}) });
   };
-  if (Array.isArray(conns)) for (const [a, b, c] of conns) add(a, b, c);
+  if (Array.isArray(conns)) {
+    for (const c of conns) {
+      if (Array.isArray(c)) add(c[0], c[1], c[2]);
+      else add(c.localNodeId, c.sendBackNodeId, { sinkMultiaddr: c.sendBackMultiaddr ?? undefined });
+    }
+  }
   else for (const [a, sinks] of Object.entries(conns)) for (const [b, edges] of Object.entries(sinks)) for (const c of edges) add(a, b, c);
 
   const shards: ExoShard[] = [];

@@ -102,6 +102,24 @@ test('older exo builds: nodeProfiles with memory inside, nested connection map, 
   assert.equal(link.assumed, true);
 });
 
+test('earliest exo builds: NodeInfo{nodeId, nodeProfile} nodes and Connection{localNodeId, sendBackNodeId} edges', () => {
+  // exo-explore/exo shared/types/topology.py (early): NodeInfo(node_id, node_profile: NodePerformanceProfile),
+  // Connection(local_node_id, send_back_node_id, send_back_multiaddr); profiling.py MemoryPerformanceProfile.
+  const early = exoStateSchema.parse({
+    topology: {
+      nodes: [
+        { nodeId: 'e1', nodeProfile: { modelId: 'Mac Studio', chipId: 'Apple M2 Ultra', friendlyName: 'ultra', memory: { ramTotal: { inBytes: 192 * GiB }, ramAvailable: { inBytes: 150 * GiB } } } },
+        { nodeId: 'e2', nodeProfile: null },
+      ],
+      connections: [{ localNodeId: 'e1', sendBackNodeId: 'e2', sendBackMultiaddr: { address: '/ip4/169.254.0.7/tcp/5678' }, connectionProfile: null }],
+    },
+  });
+  const topo = topologyFromState(early);
+  assert.deepEqual(topo.nodes.map((n) => [n.id, n.chip, n.ramTotalBytes]), [['e1', 'Apple M2 Ultra', 192 * GiB], ['e2', undefined, undefined]]);
+  assert.deepEqual(topo.links, [{ source: 'e1', sink: 'e2', kind: 'thunderbolt-ip', address: '169.254.0.7' }]);
+  assert.deepEqual(exoClusterNodes(topo).map((n) => n.hardware.id), ['m2-ultra-192']);
+});
+
 test('hostile /state: wrong shape, absurd numbers, not JSON, too large, hanging — typed errors, no crash', async (t) => {
   const srv = await startServer({
     'GET /state': { body: JSON.stringify({ topology: { nodes: 'everyone' } }) },
