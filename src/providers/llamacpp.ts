@@ -2,16 +2,17 @@
 // plus a `/props` with slots and build info. Per-slot context use comes from `/slots`.
 import { z } from 'zod';
 import { getJsonVia, joinUrl, optional, tryJson } from './context';
-import { estimated, maybe, reported } from './facts';
+import { maybe, reported } from './facts';
 import { getText } from './http';
 import { parsePrometheus } from './prometheus';
 import { normalizeQuant } from './quant';
 import { bytes, count, openAiModels, tokens } from './schemas';
-import type { EngineProvider, EngineSnapshot, LoadedModel, SlotInfo } from './types';
+import type { EngineProvider, EngineSnapshot, LoadedModel, ProviderContext, SlotInfo } from './types';
 
 export const llamaProps = z.looseObject({
   default_generation_settings: z.looseObject({ n_ctx: tokens }),
-  total_slots: count,
+  total_slots: count.optional(),
+  role: z.string().optional(),
   model_path: z.string().optional(),
   model_alias: z.string().optional(),
   model_ftype: z.string().optional(),
@@ -35,6 +36,17 @@ const meta = z
 
 const models = openAiModels.extend({
   data: z.array(z.looseObject({ id: z.string(), owned_by: z.string().nullable().optional(), meta })),
+});
+
+/** Router `/models`: every model in the models dir with its state and (when loaded) meta. */
+const routerModels = z.object({
+  data: z.array(
+    z.looseObject({
+      id: z.string(),
+      status: z.looseObject({ value: z.string(), args: z.array(z.string()).nullable().optional() }).nullable().optional(),
+      meta,
+    }),
+  ),
 });
 
 const slots = z.array(
@@ -72,54 +84,23 @@ export const llamacpp: EngineProvider = {
 
   async snapshot(endpoint, ctx): Promise<EngineSnapshot> {
     const notes: string[] = [];
-    const [props, list, slotList, metricsRes] = await Promise.all([
-      getJsonVia(ctx, endpoint, '/props', llamaProps),
+    const props = await getJsonVia(ctx, endpoint, '/props', llamaProps);
+    const server = (await ctx.get(endpoint, '/props')).headers['server'];
+    if (isRouter(props)) return routerSnapshot(endpoint, ctx, props, server, notes);
+    const [list, slotList, metricsRes] = await Promise.all([
       optional(notes, '/v1/models', getJsonVia(ctx, endpoint, '/v1/models', models)),
       optional(notes, '/slots', getJsonVia(ctx, endpoint, '/slots', slots)),
       optional(notes, '/metrics', getText(joinUrl(endpoint, '/metrics'), ctx.http)),
     ]);
-    const server = (await ctx.get(endpoint, '/props')).headers['server'];
     if (props.endpoint_slots === false) notes.push('per-slot context use unavailable: start llama-server without --no-slots');
     if (props.endpoint_metrics === false) notes.push('throughput counters unavailable: start llama-server with --metrics');
-    if (props.default_generation_settings.n_ctx === 0) notes.push('router mode: per-model context is at /props?model=<id>');
-
-    const entry = list?.data[0];
-    const m = entry?.meta ?? undefined;
-    const name = props.model_alias || entry?.id || (props.model_path ? basename(props.model_path) : 'model');
-    const ftype = props.model_ftype ?? m?.ftype;
-    const slotInfo: SlotInfo[] | undefined = slotList?.map((s) => ({
-      id: s.id,
-      nCtx: s.n_ctx,
-      processing: s.is_processing ?? false,
-      tokensInUse: s.n_prompt_tokens,
-    }));
-    const used = slotInfo?.some((s) => s.tokensInUse !== undefined) ? slotInfo.reduce((a, s) => a + (s.tokensInUse ?? 0), 0) : undefined;
-    const nSlots = props.total_slots;
-    const perSlot = props.default_generation_settings.n_ctx;
-    const loaded: LoadedModel = {
-      name,
-      quant: ftype ? reported(normalizeQuant(ftype), props.model_ftype ? 'GET /props model_ftype' : 'GET /v1/models meta.ftype') : undefined,
-      format: 'gguf',
-      weightsBytes: maybe(m?.size, 'GET /v1/models meta.size'),
-      contextPerSlot: reported(perSlot, 'GET /props default_generation_settings.n_ctx'),
-      // Slots each own n_ctx cells unless the KV cache is unified; llama-server's automatic -np (4)
-      // turns unification on, an explicit -np leaves it off. HTTP does not say which.
-      contextTotal:
-        nSlots > 1
-          ? estimated(nSlots === 4 ? perSlot : perSlot * nSlots, nSlots === 4 ? 'n_ctx (4 slots: assumed llama-server auto -np with a unified KV cache)' : 'n_ctx × total_slots (explicit -np: one KV cache per slot)')
-          : reported(perSlot, 'GET /props default_generation_settings.n_ctx'),
-      contextUsed: used !== undefined ? reported(used, 'GET /slots Σ n_prompt_tokens') : undefined,
-      contextTrain: maybe(m?.n_ctx_train, 'GET /v1/models meta.n_ctx_train'),
-      parallel: reported(nSlots, 'GET /props total_slots'),
-      paramCount: maybe(m?.n_params, 'GET /v1/models meta.n_params'),
-      modelPath: props.model_path,
-    };
+    const { loaded, slots: slotInfo } = instance(props, list?.data[0]?.meta ?? undefined, slotList, '', undefined);
     return {
       engine: 'llama.cpp',
       version: props.build_info,
       endpoint,
       server,
-      models: [{ name, loaded: true, contextLength: perSlot, quant: loaded.quant?.value, sizeBytes: m?.size, format: 'gguf' }],
+      models: [{ name: loaded.name, loaded: true, contextLength: loaded.contextPerSlot?.value, quant: loaded.quant?.value, sizeBytes: loaded.weightsBytes?.value, format: 'gguf' }],
       loaded: [loaded],
       slots: slotInfo,
       metrics: metricsRes ? parsePrometheus(metricsRes.body).samples : undefined,
@@ -127,3 +108,90 @@ export const llamacpp: EngineProvider = {
     };
   },
 };
+
+type Props = z.infer<typeof llamaProps>;
+type Meta = z.infer<typeof meta>;
+
+/** Router mode (`llama-server --models-dir`): the parent answers for many child servers. */
+function isRouter(p: Props): boolean {
+  return p.role === 'router' || (p.default_generation_settings.n_ctx === 0 && p.model_path === 'none');
+}
+
+/**
+ * Whether slots share one KV cache. Router children expose their command line, which settles it;
+ * otherwise llama-server's automatic -np (4) implies a unified cache and an explicit -np does not.
+ */
+function unifiedKv(nSlots: number, args: string[] | undefined): { unified: boolean; via: string; source: 'engine' | 'estimated' } {
+  if (args) {
+    if (args.includes('--kv-unified') || args.includes('-kvu')) return { unified: true, via: 'router status.args has --kv-unified', source: 'engine' };
+    if (args.includes('--parallel') || args.includes('-np')) return { unified: false, via: 'router status.args: explicit --parallel, no --kv-unified', source: 'engine' };
+  }
+  return nSlots === 4
+    ? { unified: true, via: '4 slots: assumed llama-server auto -np with a unified KV cache', source: 'estimated' }
+    : { unified: false, via: 'explicit -np: one KV cache per slot', source: 'estimated' };
+}
+
+/** One llama-server instance (the server itself, or a router child addressed by `?model=`). */
+function instance(props: Props, m: Meta | undefined, slotList: z.infer<typeof slots> | undefined, query: string, args: string[] | undefined): { loaded: LoadedModel; slots?: SlotInfo[] } {
+  const name = props.model_alias || (props.model_path ? basename(props.model_path) : 'model');
+  const ftype = props.model_ftype ?? m?.ftype;
+  const slotInfo: SlotInfo[] | undefined = slotList?.map((sl) => ({
+    id: sl.id,
+    nCtx: sl.n_ctx,
+    processing: sl.is_processing ?? false,
+    tokensInUse: sl.n_prompt_tokens,
+    ...(query ? { model: name } : {}),
+  }));
+  const used = slotInfo?.some((x) => x.tokensInUse !== undefined) ? slotInfo.reduce((a, x) => a + (x.tokensInUse ?? 0), 0) : undefined;
+  const nSlots = props.total_slots ?? 1;
+  const perSlot = props.default_generation_settings.n_ctx;
+  const kv = unifiedKv(nSlots, args);
+  const total = nSlots === 1 || kv.unified ? perSlot : perSlot * nSlots;
+  const loaded: LoadedModel = {
+    name,
+    quant: ftype ? reported(normalizeQuant(ftype), props.model_ftype ? `GET /props${query} model_ftype` : 'GET /v1/models meta.ftype') : undefined,
+    format: 'gguf',
+    weightsBytes: maybe(m?.size, 'GET /v1/models meta.size'),
+    contextPerSlot: reported(perSlot, `GET /props${query} default_generation_settings.n_ctx`),
+    contextTotal: nSlots > 1 ? { value: total, source: kv.source, via: kv.via } : reported(perSlot, `GET /props${query} default_generation_settings.n_ctx`),
+    contextUsed: used !== undefined ? reported(used, `GET /slots${query} Σ n_prompt_tokens`) : undefined,
+    contextTrain: maybe(m?.n_ctx_train, 'GET /v1/models meta.n_ctx_train'),
+    parallel: reported(nSlots, `GET /props${query} total_slots`),
+    paramCount: maybe(m?.n_params, 'GET /v1/models meta.n_params'),
+    modelPath: props.model_path,
+  };
+  return { loaded, slots: slotInfo };
+}
+
+async function routerSnapshot(endpoint: string, ctx: ProviderContext, props: Props, server: string | undefined, notes: string[]): Promise<EngineSnapshot> {
+  const list = await getJsonVia(ctx, endpoint, '/models', routerModels);
+  const live = list.data.filter((e) => e.status?.value === 'loaded');
+  const parts = await Promise.all(
+    live.map(async (e) => {
+      const query = `?model=${encodeURIComponent(e.id)}`;
+      const [p, sl] = await Promise.all([
+        optional(notes, `/props${query}`, getJsonVia(ctx, endpoint, `/props${query}`, llamaProps)),
+        optional(notes, `/slots${query}`, getJsonVia(ctx, endpoint, `/slots${query}`, slots)),
+      ]);
+      return p ? instance(p, e.meta ?? undefined, sl, query, e.status?.args ?? undefined) : undefined;
+    }),
+  );
+  const done = parts.filter((x): x is NonNullable<typeof x> => x !== undefined);
+  return {
+    engine: 'llama.cpp',
+    version: props.build_info,
+    endpoint,
+    server,
+    models: list.data.map((e) => ({
+      name: e.id,
+      loaded: e.status?.value === 'loaded',
+      contextLength: e.meta?.n_ctx,
+      quant: e.meta?.ftype ? normalizeQuant(e.meta.ftype) : undefined,
+      sizeBytes: e.meta?.size,
+      format: 'gguf',
+    })),
+    loaded: done.map((x) => x.loaded),
+    slots: done.some((x) => x.slots) ? done.flatMap((x) => x.slots ?? []) : undefined,
+    notes: [`router mode: ${live.length} of ${list.data.length} model(s) loaded`, ...notes],
+  };
+}

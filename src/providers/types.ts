@@ -84,6 +84,8 @@ export interface SlotInfo {
   processing: boolean;
   /** Tokens in the slot's KV now (llama.cpp `n_prompt_tokens`: prompt + generated so far). */
   tokensInUse?: number;
+  /** Model the slot belongs to (llama.cpp router mode, several models per endpoint). */
+  model?: string;
 }
 
 export interface EngineSnapshot {

@@ -4,7 +4,11 @@
 // against the sizes the server itself logs at load. Skips, saying why, when llama-server is not built.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { llamaServerAvailable, parseMemoryLog, startLlamaServer, type RunningServer } from '../support/llama-server';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, llamaServerAvailable, parseMemoryLog, startLlamaServer, type RunningServer } from '../support/llama-server';
 import { tinyModelPath } from '../support/tiny-model';
 import { runCliAsync } from '../support/run-cli';
 import { detectEndpoint } from '../../src/providers/detect';
@@ -99,4 +103,54 @@ test('headroom status: model, context, slots and a memory estimate that matches 
   assert.match(text.stdout, /llama\.cpp b\d+/);
   assert.match(text.stdout, new RegExp(`${CTX / NP >= 1024 ? `${(CTX / NP / 1024).toFixed(0)}k` : CTX / NP} per slot × ${NP} slot\\(s\\)`));
   assert.match(text.stdout, /memory \(estimated\)/);
+});
+
+test('router mode (llama-server --models-dir): loaded children found via /models, read via ?model=', async (t) => {
+  if (!avail.ok) return t.skip(avail.reason);
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-router-'));
+  copyFileSync(model, join(dir, 'tiny.gguf'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(avail.binary, ['--models-dir', dir, '--host', '127.0.0.1', '--port', String(port), '-c', String(CTX), '-np', String(NP), '--no-ui'], { detached: true, stdio: 'ignore' });
+  const stop = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  t.after(stop);
+  const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (!(await ok().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`router: ${what} not reached in 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await until('healthy', async () => (await fetch(`${url}/health`)).status === 200);
+
+  const idle = await detectEndpoint({ url, source: 'option' });
+  assert.equal(idle.engine, 'llama.cpp');
+  assert.deepEqual(idle.snapshot?.models.map((m) => [m.name, m.loaded]), [['tiny', false]]);
+  assert.equal(idle.snapshot?.loaded.length, 0);
+
+  await fetch(`${url}/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"tiny"}' });
+  await until('tiny loaded', async () => JSON.stringify(await (await fetch(`${url}/models`)).json()).includes('"value":"loaded"'));
+  const d = await detectEndpoint({ url, source: 'option' });
+  const snap = d.snapshot!;
+  assert.match(snap.notes[0] ?? '', /router mode: 1 of 1 model\(s\) loaded/);
+  const m = snap.loaded[0]!;
+  assert.equal(m.name, 'tiny');
+  assert.equal(m.modelPath, join(dir, 'tiny.gguf'));
+  assert.equal(m.contextPerSlot?.value, CTX / NP);
+  assert.equal(m.parallel?.value, NP);
+  // The child's command line (status.args) has an explicit --parallel and no --kv-unified.
+  assert.deepEqual(m.contextTotal, { value: CTX, source: 'engine', via: 'router status.args: explicit --parallel, no --kv-unified' });
+  assert.equal(snap.slots?.length, NP);
+  assert.equal(snap.slots?.[0]?.model, 'tiny');
+
+  const r = await runCliAsync(['status', '--json', '--no-defaults', '--endpoint', url]);
+  const [e] = JSON.parse(r.stdout) as Array<Record<string, any>>;
+  assert.equal(e!.models[0].spec.source, 'gguf');
+  assert.equal(e!.models[0].memory.allocatedCtx, CTX);
 });
