@@ -127,3 +127,21 @@ test('CPU repack buffer: exactly the CPU_REPACK sizes llama-server reported for 
     assert.ok(Math.abs(cpuRepackBytes(spec.tensors!) / MIB - repack) <= 0.0051, `${row.caseName}: ${cpuRepackBytes(spec.tensors!) / MIB} vs ${repack}`);
   }
 });
+
+test('every known quant costs every catalog model a finite size, and the K-quant ladder is ordered', () => {
+  const ladder = ['BF16', 'Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q3_K_M', 'Q2_K', 'IQ2_XXS', 'IQ1_S'];
+  for (const m of catalogModels()) {
+    if (!m.spec) continue;
+    for (const q of KNOWN_QUANTS) {
+      const w = weightsForQuant(m.spec, q);
+      assert.ok(Number.isFinite(w.totalBytes) && w.totalBytes > 0 && w.activeBytes > 0 && w.activeBytes <= w.totalBytes, `${m.id} ${q}`);
+    }
+    const sizes = ladder.map((q) => weightsForQuant(m.spec!, q).totalBytes);
+    // Non-increasing: rows that aren't whole 256-blocks (gpt-oss's 2880) fall back to the same IQ4_NL
+    // for every IQ1/IQ2 quant, as llama-quantize does; BF16 → Q4_K_M always shrinks.
+    for (let i = 1; i < sizes.length; i++) {
+      const strict = i <= ladder.indexOf('Q4_K_M');
+      assert.ok(strict ? sizes[i]! < sizes[i - 1]! : sizes[i]! <= sizes[i - 1]!, `${m.id}: ${ladder[i]} larger than ${ladder[i - 1]}`);
+    }
+  }
+});
