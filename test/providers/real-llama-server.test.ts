@@ -154,3 +154,30 @@ test('router mode (llama-server --models-dir): loaded children found via /models
   assert.equal(e!.models[0].spec.source, 'gguf');
   assert.equal(e!.models[0].memory.allocatedCtx, CTX);
 });
+
+test('headroom detect (no flags) finds a real llama-server on its new default port 9931', async (t) => {
+  if (!avail.ok) return t.skip(avail.reason);
+  const inUse = await fetch('http://127.0.0.1:9931/health').then(
+    () => true,
+    () => false,
+  );
+  if (inUse) return t.skip('port 9931 is already in use on this machine');
+  const child = spawn(avail.binary, ['-m', model, '--host', '127.0.0.1', '--port', '9931', '-c', String(CTX), '-np', String(NP), '--no-ui'], { detached: true, stdio: 'ignore' });
+  t.after(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  });
+  const deadline = Date.now() + 60_000;
+  while (!(await fetch('http://127.0.0.1:9931/health').then((r) => r.status === 200, () => false))) {
+    if (Date.now() > deadline) throw new Error('llama-server on 9931 not healthy in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await runCliAsync(['detect', '--json']);
+  const out = JSON.parse(r.stdout) as Array<{ endpoint: string; engine: string; models: Array<{ contextLength: number }> }>;
+  const hit = out.find((d) => d.endpoint === 'http://127.0.0.1:9931');
+  assert.equal(hit?.engine, 'llama.cpp');
+  assert.equal(hit?.models[0]?.contextLength, CTX / NP);
+});
