@@ -2,7 +2,7 @@
 // "beta" REST marks loaded models with `state` and (undocumented) `loaded_context_length`.
 import { z } from 'zod';
 import { getJsonVia, tryJson } from './context';
-import { maybe } from './facts';
+import { estimated, maybe } from './facts';
 import { bytes, count, tokens } from './schemas';
 import type { EngineProvider, EngineSnapshot, LoadedModel, ModelEntry } from './types';
 
@@ -77,6 +77,11 @@ function fromV1(list: z.infer<typeof v1Models>): { models: ModelEntry[]; loaded:
         contextPerSlot: maybe(inst.config?.context_length, 'GET /api/v1/models loaded_instances[].config.context_length'),
         contextTrain: maybe(m.max_context_length, 'GET /api/v1/models max_context_length'),
         parallel: maybe(inst.config?.parallel, 'GET /api/v1/models loaded_instances[].config.parallel'),
+        // Not documented: assumed one KV cache shared by the concurrent predictions (llama.cpp unified KV).
+        contextTotal:
+          inst.config?.context_length !== undefined
+            ? estimated(inst.config.context_length, 'config.context_length, assumed shared by all parallel predictions')
+            : undefined,
       });
     }
   }

@@ -165,6 +165,7 @@ test('LM Studio REST v1: loaded instance config', async () => {
   assert.equal(m.name, 'google/gemma-4-26b-a4b');
   assert.equal(m.contextPerSlot?.value, 4096);
   assert.equal(m.parallel?.value, 4);
+  assert.deepEqual(m.contextTotal, { value: 4096, source: 'estimated', via: 'config.context_length, assumed shared by all parallel predictions' });
   assert.equal(m.weightsBytes?.value, 17990911801);
   assert.equal(m.contextTrain?.value, 262144);
   assert.equal(m.arch, 'gemma4');
