@@ -105,6 +105,40 @@ export function speedFromCounters(prev: CounterSnapshot, cur: CounterSnapshot): 
   return s.decodeTokPerSec !== undefined || s.prefillTokPerSec !== undefined ? s : undefined;
 }
 
+/** One llama.cpp slot mid-generation (`GET /slots`): which task it runs and how many tokens it has decoded. */
+export interface SlotProgress {
+  id: number;
+  task?: number;
+  decoded?: number;
+  processing: boolean;
+}
+
+export interface SlotSnapshot {
+  at: number;
+  slots: SlotProgress[];
+}
+
+/**
+ * Live decode speed while requests are still running: llama.cpp's counters only move when a request ends,
+ * but each busy slot's `n_decoded` grows token by token. Per-stream rate, averaged over slots that ran the
+ * same task in both snapshots (wall clock, so poll at ≥ 1 s intervals to keep timing jitter small).
+ */
+export function speedFromSlots(prev: SlotSnapshot, cur: SlotSnapshot): SpeedSample | undefined {
+  const dt = (cur.at - prev.at) / 1000;
+  if (!(dt > 0)) return undefined;
+  const rates: number[] = [];
+  let tokens = 0;
+  for (const c of cur.slots) {
+    const p = prev.slots.find((x) => x.id === c.id);
+    if (!p || !c.processing || !p.processing || c.task === undefined || c.task !== p.task) continue;
+    if (c.decoded === undefined || p.decoded === undefined || c.decoded <= p.decoded) continue;
+    rates.push((c.decoded - p.decoded) / dt);
+    tokens += c.decoded - p.decoded;
+  }
+  if (rates.length === 0) return undefined;
+  return { at: cur.at, decodeTokPerSec: rates.reduce((a, b) => a + b, 0) / rates.length, decodeTokens: tokens, source: 'metrics' };
+}
+
 /** Measured ÷ ceiling: the share of the bandwidth roofline this stack achieves (the "stack" factor). */
 export function ceilingShare(measuredTokPerSec: number | undefined, ceilingTokPerSec: number | undefined): number | undefined {
   if (!ok(measuredTokPerSec) || !ok(ceilingTokPerSec)) return undefined;

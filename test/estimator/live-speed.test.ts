@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ceilingShare, isStale, speedFromCounters, updateLiveSpeed, type LiveSpeed } from '../../src/estimator/live-speed';
+import { ceilingShare, isStale, speedFromCounters, speedFromSlots, updateLiveSpeed, type LiveSpeed } from '../../src/estimator/live-speed';
 import { parsePrometheus } from '../../src/providers/prometheus';
-import { countersFromMetrics, gaugeSpeed, sampleFromUsage } from '../../src/providers/stream/metrics-counters';
+import { countersFromMetrics, gaugeSpeed, sampleFromUsage, slotSnapshot } from '../../src/providers/stream/metrics-counters';
 import { extractUsage } from '../../src/providers/stream/usage';
 
 const FIX = '/work/shared/fixtures';
@@ -86,4 +86,23 @@ test('ceiling share', () => {
   assert.equal(ceilingShare(30, 40), 0.75);
   assert.equal(ceilingShare(undefined, 40), undefined);
   assert.equal(ceilingShare(30, 0), undefined);
+});
+
+test('/slots progress: recorded busy snapshot, mid-request speed, task changes and idle slots', () => {
+  const busy = slotSnapshot(JSON.parse(readFileSync(`${FIX}/llama.cpp/slots_busy.json`, 'utf8')), 2500)!;
+  assert.deepEqual(busy.slots, [
+    { id: 0, processing: false },
+    { id: 1, processing: true, task: 76, decoded: 58 },
+  ]);
+  // One second later the same task has decoded 25 more tokens.
+  const later = { at: 3500, slots: [busy.slots[0]!, { ...busy.slots[1]!, decoded: 83 }] };
+  assert.deepEqual(speedFromSlots(busy, later), { at: 3500, decodeTokPerSec: 25, decodeTokens: 25, source: 'metrics' });
+  // A new task on the slot, or no time passing, gives no sample.
+  assert.equal(speedFromSlots(busy, { at: 3500, slots: [{ ...busy.slots[1]!, task: 77, decoded: 5 }] }), undefined);
+  assert.equal(speedFromSlots(busy, { ...later, at: 2500 }), undefined);
+  // The idle fixture and garbage.
+  const idle = slotSnapshot(JSON.parse(readFileSync(`${FIX}/llama.cpp/slots_idle.json`, 'utf8')), 0)!;
+  assert.ok(idle.slots.every((s) => !s.processing));
+  assert.equal(slotSnapshot({ error: 'x' }, 0), undefined);
+  assert.deepEqual(slotSnapshot([null, 5, { id: -1, is_processing: true }, { id: 2, is_processing: true, next_token: { n_decoded: 3 } }], 0)!.slots, [{ id: 2, processing: true, decoded: 3 }]);
 });

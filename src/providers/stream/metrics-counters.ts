@@ -1,7 +1,8 @@
 // Engine Prometheus samples → the estimator's CounterSnapshot (llama.cpp, vLLM, SGLang), and the
-// per-response usage the proxy sees → a SpeedSample. Glue between provider data and estimator/live-speed.
+// /slots progress, and the per-response usage the proxy sees → a SpeedSample. Glue between provider data and estimator/live-speed.
+import { z } from 'zod';
 import type { PromSample } from '../prometheus';
-import type { CounterSnapshot, SpeedSample } from '../../estimator/live-speed';
+import type { CounterSnapshot, SlotSnapshot, SpeedSample } from '../../estimator/live-speed';
 import type { UsagePatch } from './usage';
 
 function sum(samples: PromSample[], name: string, model?: string): number | undefined {
@@ -55,4 +56,30 @@ export function sampleFromUsage(u: Pick<UsagePatch, 'decodeTokPerSec' | 'prefill
   if (u.ttftMs !== undefined) s.ttftMs = u.ttftMs;
   if (u.outputTokens !== undefined) s.decodeTokens = u.outputTokens;
   return s;
+}
+
+const count = z.number().int().nonnegative();
+const nextToken = z.object({ n_decoded: count.optional() });
+const slot = z.object({
+  id: count,
+  id_task: z.number().int().optional(),
+  is_processing: z.boolean(),
+  // Newer builds send an array, older ones an object.
+  next_token: z.union([z.array(nextToken), nextToken]).optional(),
+});
+
+/** llama.cpp `GET /slots` body → per-slot progress. Malformed entries are skipped; a non-array gives undefined. */
+export function slotSnapshot(body: unknown, at: number): SlotSnapshot | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const slots: SlotSnapshot['slots'] = [];
+  for (const raw of body.slice(0, 1024)) {
+    const r = slot.safeParse(raw);
+    if (!r.success) continue;
+    const nt = Array.isArray(r.data.next_token) ? r.data.next_token[0] : r.data.next_token;
+    const s: SlotSnapshot['slots'][number] = { id: r.data.id, processing: r.data.is_processing };
+    if (r.data.id_task !== undefined) s.task = r.data.id_task;
+    if (nt?.n_decoded !== undefined) s.decoded = nt.n_decoded;
+    slots.push(s);
+  }
+  return { at, slots };
 }

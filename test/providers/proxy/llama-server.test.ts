@@ -9,8 +9,8 @@ import { tinyModelPath } from '../../support/tiny-model';
 import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
 import { parsePrometheus } from '../../../src/providers/prometheus';
-import { countersFromMetrics } from '../../../src/providers/stream/metrics-counters';
-import { speedFromCounters } from '../../../src/estimator/live-speed';
+import { countersFromMetrics, slotSnapshot } from '../../../src/providers/stream/metrics-counters';
+import { speedFromCounters, speedFromSlots, type SlotSnapshot } from '../../../src/estimator/live-speed';
 import { emptyBook, stepWarnings } from '../../../src/estimator/warnings';
 import { truncationCondition } from '../../../src/estimator/warning-rules';
 import { growthPerTurn, newTrack, observeTurn, type ContextTrack } from '../../../src/estimator/context-tracker';
@@ -74,6 +74,28 @@ test('live decode tok/s from /metrics counters matches the server’s own timing
   assert.equal(rec.decodeTokPerSec, timings.predicted_per_second);
   assert.equal(rec.outputTokens, 256);
   assert.equal(rec.speedSource, 'engine');
+});
+
+test('live decode tok/s from /slots while the request is still running matches its final timings within 10 %', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  const done = post(`${r.srv.url}/completion`, { prompt: 'Once upon a time', n_predict: 400, ignore_eos: true, cache_prompt: false });
+  const snaps: SlotSnapshot[] = [];
+  let finished = false;
+  void done.then(() => (finished = true));
+  while (!finished) {
+    const body: unknown = await (await fetch(`${r.srv.url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
+    const s = slotSnapshot(body, performance.now());
+    if (s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const { json } = await done;
+  const timings = json.timings as { predicted_per_second: number };
+  assert.ok(snaps.length >= 3, `only ${snaps.length} busy snapshots`);
+  const live = speedFromSlots(snaps[0]!, snaps[snaps.length - 1]!)!;
+  const ratio = live.decodeTokPerSec! / timings.predicted_per_second;
+  t.diagnostic(`/slots ${live.decodeTokPerSec!.toFixed(1)} tok/s over ${snaps.length} polls vs timings ${timings.predicted_per_second.toFixed(1)} tok/s (ratio ${ratio.toFixed(3)})`);
+  assert.ok(Math.abs(ratio - 1) < 0.1, `ratio ${ratio}`);
 });
 
 test('a prompt longer than the window is rejected by the engine and raises the truncation warning', async (t) => {
