@@ -35,7 +35,9 @@ test('providers never throw anything but ProviderError on arbitrary answers', as
     fc.asyncProperty(fc.dictionary(fc.constantFrom('/v1/models', '/api/version', '/api/ps', '/props', '/slots', '/api/extra/version', '/.well-known/serviceinfo', '/get_model_info', '/api/v1/models', '/api/v0/models', '/health', '/metrics', '/api/show', '/v1/model', '/api/v1/model', '/.well-known/localai.json', '/version'), response), response, async (routes, fallback) => {
       const ctx = fakeContext((path) => {
         const r = (routes as Record<string, typeof fallback>)[path] ?? fallback;
-        return { status: r.status, headers: r.server ? { server: r.server, 'content-type': 'application/json' } : { 'content-type': 'application/json' }, body: r.body };
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (r.server) headers['server'] = r.server;
+        return { status: r.status, headers, body: r.body };
       });
       for (const p of PROVIDERS) {
         await p.probe('http://127.0.0.1:1337', ctx); // resolves, never rejects
