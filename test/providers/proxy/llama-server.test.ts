@@ -98,6 +98,31 @@ test('live decode tok/s from /slots while the request is still running matches i
   assert.ok(Math.abs(ratio - 1) < 0.1, `ratio ${ratio}`);
 });
 
+test('a real SSE stream through the proxy: the client gets every event, the record matches the final chunk', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  const n0 = records.length;
+  const res = await fetch(`${r.proxy.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny', stream: true, stream_options: { include_usage: true }, max_tokens: 48, messages: [{ role: 'user', content: 'Write a loop.' }] }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream');
+  const text = await res.text();
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+  assert.equal(events[events.length - 1], '[DONE]');
+  const final = JSON.parse(events[events.length - 2]!) as { usage: { prompt_tokens: number; completion_tokens: number }; timings: { predicted_per_second: number; prompt_per_second: number; prompt_ms: number } };
+  const rec = await lastRecord(n0 + 1);
+  assert.equal(rec.promptTokens, final.usage.prompt_tokens);
+  assert.equal(rec.outputTokens, final.usage.completion_tokens);
+  assert.equal(rec.decodeTokPerSec, final.timings.predicted_per_second);
+  assert.equal(rec.prefillTokPerSec, final.timings.prompt_per_second);
+  assert.equal(rec.ttftMs, final.timings.prompt_ms);
+  assert.equal(rec.maxTokens, 48);
+  assert.equal(rec.truncated, false);
+});
+
 test('a prompt longer than the window is rejected by the engine and raises the truncation warning', async (t) => {
   const r = ready(t);
   if (!r) return;
