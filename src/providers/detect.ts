@@ -126,3 +126,28 @@ export async function detectEndpoint(cfg: EndpointConfig, opts: DetectOptions = 
 export async function detect(endpoints: EndpointConfig[], opts: DetectOptions = {}): Promise<Detection[]> {
   return Promise.all(endpoints.map((e) => detectEndpoint(e, opts)));
 }
+
+/**
+ * Re-reads an engine already identified, without probing again: what a poller should call every few
+ * seconds (probing costs a dozen requests; a snapshot only the ones the engine needs). Never rejects.
+ */
+export async function refreshEndpoint(cfg: EndpointConfig, engine: EngineKind, opts: DetectOptions = {}): Promise<Detection> {
+  const t0 = performance.now();
+  const headers = cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : undefined;
+  const ctx = createContext({
+    dispatcher: opts.dispatcher,
+    signal: opts.signal,
+    headers,
+    timeoutMs: opts.snapshotTimeoutMs ?? SNAPSHOT_DEFAULTS.timeoutMs,
+    maxBytes: opts.maxBytes ?? SNAPSHOT_DEFAULTS.maxBytes,
+  });
+  const base: Detection = { endpoint: cfg.url, source: cfg.source, ...(cfg.hardware ? { hardware: cfg.hardware } : {}), engine, ms: 0 };
+  try {
+    const snap = await providerFor(engine).snapshot(cfg.url, ctx);
+    if (cfg.hardware) snap.hardwareProfileId = cfg.hardware;
+    return { ...base, version: snap.version, snapshot: snap, ms: Math.round((performance.now() - t0) * 10) / 10 };
+  } catch (err) {
+    return { ...base, error: asDetectedError(err), ms: Math.round((performance.now() - t0) * 10) / 10 };
+  }
+}
+

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixtureServer, type TestServer } from '../support/fixture-server';
-import { detect, PROVIDERS } from '../../src/providers/detect';
+import { detect, PROVIDERS, refreshEndpoint } from '../../src/providers/detect';
 import { ENGINE_KINDS } from '../../src/providers/types';
 
 const ENGINES: Array<[string, string, string]> = [
@@ -60,4 +60,17 @@ test('probe-only mode skips the snapshot; hardware ids ride along', async () => 
   } finally {
     await s.close();
   }
+});
+
+test('refreshEndpoint re-reads a known engine with only its own requests, and reports it going away', async () => {
+  const s = await startFixtureServer('llama.cpp', 'busy');
+  const cfg = { url: s.url, source: 'option' as const };
+  const d = await refreshEndpoint(cfg, 'llama.cpp');
+  assert.equal(d.snapshot?.loaded[0]?.contextUsed?.value, 67);
+  assert.deepEqual([...s.requests].sort(), ['GET /metrics', 'GET /props', 'GET /slots', 'GET /v1/models']);
+  await s.close();
+  const gone = await refreshEndpoint(cfg, 'llama.cpp');
+  assert.equal(gone.engine, 'llama.cpp');
+  assert.equal(gone.error?.kind, 'unreachable');
+  assert.equal(gone.snapshot, undefined);
 });
