@@ -18,8 +18,18 @@ const common = {
   external: ['vscode', 'node-llama-cpp'],
 };
 
+// Activation cost is dominated by compiling the bundle (~100 ms per MB): extension.js holds only the status bar and
+// command registrations; everything behind the commands is dist/controller.js, required on first use.
+const lazyController = {
+  name: 'lazy-controller',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/views\/controller\.js$/ }, () => ({ path: './controller.js', external: true }));
+  },
+};
+
 const builds = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [lazyController], supported: { 'dynamic-import': false } },
+  { ...common, entryPoints: ['src/views/controller.ts'], outfile: 'dist/controller.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // The panel webview's script: browser code, loaded from media/ (the webview's only resource root).
   { ...common, entryPoints: ['src/views/webview/main.ts'], outfile: 'media/build/panel.js', platform: 'browser', format: 'iife', target: 'es2022', external: [], minify: true, sourcemap: false },

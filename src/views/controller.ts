@@ -1,0 +1,349 @@
+// Everything behind the commands, loaded lazily after the first paint (extension.ts stays tiny).
+// Owns: the settings store, the Session, the poll loop, the metering proxy, the panel subject, warnings.
+import * as vscode from 'vscode';
+import { ConfigStore, SETTING_KEYS, type HeadroomConfig, type SettingKey } from '../config';
+import { formatBytes, formatTokens } from '../estimator/format';
+import { usableBytes } from '../estimator/hardware';
+import { defaultContextOptions, estimateMemory } from '../estimator/memory';
+import type { MeteringProxy } from '../providers/proxy/server';
+import { COMMANDS, type CommandKey } from './command-ids';
+import { checkFit, type FitTarget } from './fit-check';
+import { canLoad, loadModel } from './load-model';
+import { HeadroomPanel } from './panel';
+import { emptyMessage, targetForLoaded, type PanelSubject } from './panel-subject';
+import { pickContext, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
+import { Poller } from './poller';
+import type { PanelCommand, RowAction } from './protocol';
+import { Session } from './session';
+import type { StatusBar } from './status-bar';
+import { WarningsPresenter } from './warnings-presenter';
+import type { ModelCandidate } from './pick-items';
+import { modelKey } from './assemble';
+
+const ACTIVE_KEY = 'headroom.activeModel';
+/** First detection waits this long after activation: the window paints before any network work. */
+export const FIRST_POLL_DELAY_MS = 1500;
+
+export class Controller implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly config: ConfigStore;
+  readonly session: Session;
+  private readonly poller: Poller;
+  private readonly warnings: WarningsPresenter;
+  private subject: PanelSubject | undefined;
+  private proxy: MeteringProxy | undefined;
+  private proxyKey = '';
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly status: StatusBar,
+  ) {
+    this.config = new ConfigStore(readSettings, (note) => log.warn(note));
+    this.session = new Session({
+      config: () => this.config.value,
+      env: process.env,
+      log: (level, msg) => (level === 'warn' ? log.warn(msg) : level === 'info' ? log.info(msg) : log.debug(msg)),
+      localHardware: async () => (await import('../providers/local-hardware.js')).detectLocalHardware(),
+    });
+    const stored = context.globalState.get<string>(ACTIVE_KEY);
+    if (typeof stored === 'string') this.session.setActive(stored);
+    this.warnings = new WarningsPresenter(context.globalState, (key) => this.showLoaded(key), (m) => log.info(m));
+    this.poller = new Poller({
+      task: (signal) => this.session.refresh(signal),
+      intervalMs: () => this.config.value.pollIntervalSeconds * 1000,
+      onError: (err) => log.warn(`poll failed: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    this.disposables.push(
+      { dispose: () => this.poller.dispose() },
+      this.session.onState((s) => {
+        this.status.update(s, this.config.value.statusBar.format);
+        this.refreshPanel();
+      }),
+      this.session.onSpeed((key, point) => {
+        if (this.subject?.kind === 'loaded' && this.subject.key === key) HeadroomPanel.instance?.post({ type: 'speed', point });
+      }),
+      this.session.onWarnings((w) => this.warnings.present(w)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('headroom')) return;
+        this.config.reload();
+        this.session.configChanged();
+        this.poller.resetBackoff();
+        void this.syncProxy();
+        void this.poller.pollNow();
+      }),
+      // Zero cost in the background: no polling while the window is unfocused.
+      vscode.window.onDidChangeWindowState((w) => (w.focused ? this.poller.resume() : this.poller.pause())),
+    );
+    if (!vscode.window.state.focused) this.poller.pause();
+  }
+
+  /** Starts polling (first detection deferred) and the metering proxy if enabled. */
+  start(firstDelayMs = FIRST_POLL_DELAY_MS): void {
+    this.poller.start(firstDelayMs);
+    void this.syncProxy();
+  }
+
+  async run(key: CommandKey): Promise<void> {
+    try {
+      switch (key) {
+        case 'checkModelFit':
+          return await this.checkModelFit();
+        case 'chooseModel':
+          return await this.chooseModel();
+        case 'openPanel':
+          return this.openPanel();
+        case 'selectHardwareProfile':
+          return await this.selectHardware();
+        case 'detectEngines':
+          return await this.detectEngines();
+        case 'snoozeWarnings':
+          return await this.snoozeWarnings();
+        case 'showLog':
+          return this.log.show();
+      }
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`${COMMANDS[key].id}: ${msg}`);
+      const pick = await vscode.window.showErrorMessage(`Headroom: ${COMMANDS[key].title} failed: ${msg}`, 'Show Log');
+      if (pick) this.log.show();
+    }
+  }
+
+  // ──── Commands ────────────────────────────────────────────────────────────
+
+  private async detectEngines(): Promise<void> {
+    this.poller.resetBackoff();
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Headroom: detecting engines' }, () => this.poller.pollNow());
+    const s = this.session.state;
+    this.log.info(s.engines.length ? `found ${s.engines.map((e) => `${e.engine} at ${e.endpoint}`).join(', ')}` : `no engine answered on ${s.probed?.length ?? 0} endpoints`);
+  }
+
+  private ctxDefault(): number {
+    const active = this.session.state.models.find((m) => m.key === this.session.activeKey) ?? this.session.state.models[0];
+    return active?.context.configured?.value ?? 32768;
+  }
+
+  private async checkModelFit(): Promise<void> {
+    const hw = this.session.hardwareSpec();
+    const c = await pickModel({ title: 'Headroom: Check Model Fit (1/3) — model', state: this.session.state, detections: this.session.detections, hw, ctxPerSeq: this.ctxDefault(), includeCatalog: true });
+    if (!c) return;
+    const target = await this.targetFor(c, 'Headroom: Check Model Fit');
+    if (!target) return;
+    this.showSubject({ kind: 'fit', target });
+  }
+
+  /** Quant and context steps for a picked model; undefined when cancelled or the shape is unknown. */
+  private async targetFor(c: ModelCandidate, title: string): Promise<FitTarget | undefined> {
+    const hw = this.session.hardwareSpec();
+    const loaded = c.section === 'loaded' ? this.session.details(c.id) : undefined;
+    const found = loaded?.estimate ? { spec: loaded.estimate.spec, contextMax: loaded.estimate.contextMax, quant: loaded.estimate.quant } : specForCandidate(c);
+    if (!found) {
+      void vscode.window.showInformationMessage(`Headroom has no architecture data for ${c.label} (not in the catalog, and the engine gave none), so it cannot estimate its memory.`);
+      return undefined;
+    }
+    const quant = await pickQuant(found.spec, c.quant ?? found.quant ?? defaultQuantFor(c.id), `${title} (2/3) — quantization`);
+    if (!quant) return undefined;
+    const ctx = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq);
+    if (!ctx) return undefined;
+    return {
+      modelId: 'catalogId' in found && found.catalogId ? found.catalogId : c.label,
+      title: c.label,
+      spec: found.spec,
+      quant,
+      ...(loaded?.estimate && quant === loaded.estimate.quant ? { weights: loaded.estimate.weights } : {}),
+      ctx: defaultContextOptions({ ...(loaded?.estimate?.ctx ?? {}), ctxPerSeq: ctx }),
+      contextMax: found.contextMax,
+      ...(c.engine ? { engine: c.engine } : {}),
+    };
+  }
+
+  private async chooseModel(): Promise<void> {
+    const hw = this.session.hardwareSpec();
+    const c = await pickModel({ title: 'Headroom: Choose Model', state: this.session.state, detections: this.session.detections, hw, ctxPerSeq: this.ctxDefault(), includeCatalog: true });
+    if (!c) return;
+    if (c.section === 'loaded') {
+      this.setActive(c.id);
+      void vscode.window.showInformationMessage(`Headroom now follows ${c.label}.`);
+      if (HeadroomPanel.instance) this.showLoaded(c.id);
+      return;
+    }
+    if (c.section === 'available' && canLoad(c.engine) && c.endpoint) return this.offerLoad(c);
+    // A catalog model (or an engine that cannot load on request): show how it would fit.
+    const target = await this.targetFor(c, 'Headroom: Choose Model');
+    if (target) this.showSubject({ kind: 'fit', target });
+  }
+
+  private async offerLoad(c: ModelCandidate): Promise<void> {
+    const hw = this.session.hardwareSpec();
+    const found = specForCandidate(c);
+    const ctx = found ? await pickContext(found.spec, c.quant ?? found.quant ?? 'Q4_K_M', hw, found.contextMax, `Headroom: load ${c.label} — context`) : 32768;
+    if (!ctx) return;
+    let estimate = '';
+    if (found) {
+      try {
+        const q = c.quant ?? found.quant ?? 'Q4_K_M';
+        const total = estimateMemory(found.spec, (await import('../estimator/weights.js')).weightsForQuant(found.spec, q), defaultContextOptions({ ctxPerSeq: ctx })).totalBytes;
+        const usable = usableBytes(hw);
+        estimate = ` Headroom estimates ${formatBytes(total)} of ${formatBytes(usable)} usable${total > usable ? ' — it does NOT fit and will spill to CPU or fail' : ''}.`;
+      } catch {
+        estimate = '';
+      }
+    }
+    const engineName = c.engine === 'ollama' ? 'Ollama' : 'LM Studio';
+    const ok = await vscode.window.showWarningMessage(`Load ${c.label} in ${engineName} with a ${formatTokens(ctx)} context?`, { modal: true, detail: `This asks ${c.endpoint} to load the model now.${estimate}` }, 'Load');
+    if (ok !== 'Load') return;
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Loading ${c.label} in ${engineName}…`, cancellable: true }, (_p, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      return loadModel({ engine: c.engine as 'ollama' | 'lmstudio', endpoint: c.endpoint!, model: c.id, ctxPerSeq: ctx, signal: ac.signal });
+    });
+    this.log.info(`load: ${result.detail}`);
+    await this.poller.pollNow();
+    const key = modelKey(c.endpoint!, c.id);
+    this.setActive(key);
+    void vscode.window.showInformationMessage(`${c.label} is loaded${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}; Headroom now follows it.`);
+  }
+
+  private setActive(key: string): void {
+    this.session.setActive(key);
+    void this.context.globalState.update(ACTIVE_KEY, key);
+  }
+
+  private async selectHardware(): Promise<void> {
+    const id = await pickHardware(this.config.value.hardwareProfile);
+    if (!id) return;
+    await vscode.workspace.getConfiguration('headroom').update('hardwareProfile', id, vscode.ConfigurationTarget.Global);
+  }
+
+  private async snoozeWarnings(): Promise<void> {
+    const models = this.session.state.models;
+    const snoozed = this.warnings.snoozedNow();
+    type Item = vscode.QuickPickItem & { run: () => Thenable<void> };
+    const items: Item[] = [
+      { label: '$(bell-slash) Snooze all warnings for 1 hour', run: () => this.warnings.snoozeModel('*') },
+      ...models.map((m) => ({ label: `$(bell-slash) ${m.name}`, description: snoozed[m.key] ? `snoozed until ${new Date(snoozed[m.key]!).toLocaleTimeString()}` : `${m.engine} · for 1 hour`, run: () => this.warnings.snoozeModel(m.key) })),
+      { label: '$(bell) Resume all warnings', run: () => this.warnings.resumeAll() },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Headroom: Snooze Warnings' });
+    if (pick) await pick.run();
+  }
+
+  // ──── Panel ───────────────────────────────────────────────────────────────
+
+  private openPanel(): void {
+    if (!this.subject) {
+      const s = this.session.state;
+      const key = s.models.find((m) => m.key === this.session.activeKey)?.key ?? s.models[0]?.key;
+      if (key) this.subject = { kind: 'loaded', key };
+    }
+    this.ensurePanel();
+    this.refreshPanel();
+  }
+
+  private showLoaded(key: string): void {
+    this.showSubject({ kind: 'loaded', key });
+  }
+
+  private showSubject(subject: PanelSubject): void {
+    this.subject = subject;
+    this.ensurePanel();
+    this.refreshPanel();
+  }
+
+  private ensurePanel(): HeadroomPanel {
+    return HeadroomPanel.show(this.context.extensionUri, {
+      onCommand: (c: PanelCommand) => void vscode.commands.executeCommand(COMMANDS[c].id),
+      onRowAction: (a) => void this.rowAction(a),
+      onReady: () => this.refreshPanel(),
+      log: (m) => this.log.warn(m),
+    });
+  }
+
+  private async rowAction(a: RowAction): Promise<void> {
+    switch (a.kind) {
+      case 'copy':
+        await vscode.env.clipboard.writeText(a.text);
+        void vscode.window.showInformationMessage(`Copied: ${a.text}`);
+        return;
+      case 'setActive':
+        this.setActive(a.modelKey);
+        this.showLoaded(a.modelKey);
+        return;
+      case 'checkFit': {
+        const c: ModelCandidate = { id: a.model, label: a.model, section: 'catalog', ...(a.quant ? { quant: a.quant } : {}) };
+        const found = specForCandidate(c);
+        if (!found) return;
+        const target: FitTarget = { modelId: found.catalogId ?? a.model, title: a.model, spec: found.spec, quant: a.quant ?? defaultQuantFor(a.model), ctx: defaultContextOptions({ ctxPerSeq: a.ctx ?? 32768 }), contextMax: found.contextMax };
+        this.showSubject({ kind: 'fit', target });
+        return;
+      }
+    }
+  }
+
+  /** Recomputes and posts the panel's data (if the panel is open). */
+  private refreshPanel(): void {
+    const panel = HeadroomPanel.instance;
+    if (!panel) return;
+    const state = this.session.state;
+    const subject = this.subject ?? (state.models[0] ? ({ kind: 'loaded', key: state.models[0].key } as const) : undefined);
+    const hw = this.session.hardwareSpec();
+    if (!subject) {
+      panel.post({ type: 'empty', message: emptyMessage(state), actions: state.phase === 'idle' ? ['checkModelFit', 'detectEngines', 'selectHardwareProfile'] : ['checkModelFit', 'chooseModel'] });
+      return;
+    }
+    const target = subject.kind === 'fit' ? subject.target : targetForLoaded(subject.key, state, this.session.details(subject.key), this.session.history(subject.key));
+    if ('error' in target) {
+      panel.post({ type: 'empty', message: target.error, actions: ['checkModelFit', 'chooseModel'] });
+      return;
+    }
+    const details = subject.kind === 'loaded' ? this.session.details(subject.key) : undefined;
+    try {
+      panel.post({ type: 'show', data: checkFit(target, details?.hardware ?? hw).data });
+    } catch (err) {
+      this.log.error(`panel: ${err instanceof Error ? err.message : String(err)}`);
+      panel.post({ type: 'empty', message: `Could not estimate ${target.title}: ${err instanceof Error ? err.message : String(err)}`, actions: ['checkModelFit'] });
+    }
+  }
+
+  // ──── Metering proxy ──────────────────────────────────────────────────────
+
+  private async syncProxy(): Promise<void> {
+    const p = this.config.value.proxy;
+    const key = p.enabled ? `${p.port}|${p.target}` : '';
+    if (key === this.proxyKey) return;
+    this.proxyKey = key;
+    if (this.proxy) {
+      await this.proxy.close().catch(() => undefined);
+      this.log.info('metering proxy stopped');
+      this.proxy = undefined;
+    }
+    if (!p.enabled) return;
+    try {
+      const { startMeteringProxy } = await import('../providers/proxy/server.js');
+      this.proxy = await startMeteringProxy({ listen: { host: '127.0.0.1', port: p.port }, target: p.target, onRecord: (r) => this.session.ingestProxyRecord(r) });
+      this.log.info(`metering proxy on ${this.proxy.url} → ${p.target} (point your agent at it; prompts are never logged)`);
+    } catch (err) {
+      this.proxyKey = '';
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`metering proxy could not start on 127.0.0.1:${p.port}: ${msg}`);
+      void vscode.window.showErrorMessage(`Headroom: the metering proxy could not start on 127.0.0.1:${p.port} (${msg}).`, 'Show Log').then((x) => x && this.log.show());
+    }
+  }
+
+  get currentConfig(): HeadroomConfig {
+    return this.config.value;
+  }
+
+  dispose(): void {
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    void this.proxy?.close();
+    HeadroomPanel.instance?.dispose();
+  }
+}
+
+/** Raw `headroom.*` values; VS Code fills in package.json defaults for unset keys. */
+function readSettings(): Partial<Record<SettingKey, unknown>> {
+  const c = vscode.workspace.getConfiguration('headroom');
+  return Object.fromEntries(SETTING_KEYS.map((k) => [k, c.get(k)]));
+}
