@@ -32,7 +32,9 @@ export interface StatusModelJson {
   spec: LoadedEstimate['spec'] | null;
   weights: LoadedEstimate['weights'] | null;
   memory: LoadedEstimate['memory'] | null;
-  engineMemory: { residentBytes: Src; acceleratorBytes: Src; cpuBytes: Src };
+  engineMemory: { residentBytes: Src; acceleratorBytes: Src; cpuBytes: Src; kvCacheBytes: Src };
+  /** Estimate vs what the engine says is resident (Ollama `size`): how far to trust the estimate here. */
+  check: { engineBytes: number; estimatedBytes: number; diffPct: number } | null;
   context: { perSlot: Src; total: Src; used: Src; trained: Src; parallel: Src; kvType: string | null };
   modelPath: string | null;
   problems: string[];
@@ -58,7 +60,11 @@ async function modelStatus(m: LoadedModel, local: boolean): Promise<StatusModelJ
     spec: e.spec ?? null,
     weights: e.weights ?? null,
     memory: e.memory ?? null,
-    engineMemory: { residentBytes: fact(m.residentBytes), acceleratorBytes: fact(m.acceleratorBytes), cpuBytes: fact(m.cpuBytes) },
+    engineMemory: { residentBytes: fact(m.residentBytes), acceleratorBytes: fact(m.acceleratorBytes), cpuBytes: fact(m.cpuBytes), kvCacheBytes: fact(m.kvCacheBytes) },
+    check:
+      m.residentBytes && e.memory
+        ? { engineBytes: m.residentBytes.value, estimatedBytes: e.memory.totalBytes, diffPct: Math.round(((e.memory.totalBytes - m.residentBytes.value) / m.residentBytes.value) * 1000) / 10 }
+        : null,
     context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e.context?.kvType ?? null },
     modelPath: m.modelPath ?? null,
     problems: e.problems,
@@ -88,7 +94,8 @@ function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
     if (hw) pairs.push(['headroom', `${formatBytes(hw.usableBytes - mem.totalBytes)} of ${formatBytes(hw.usableBytes)} usable on ${hw.id}`]);
   }
   const em = m.engineMemory;
-  if (em.residentBytes) pairs.push(['engine reports', `resident ${bytes(em.residentBytes)}`]);
+  if (em.residentBytes) pairs.push(['engine reports', `resident ${bytes(em.residentBytes)}${m.check ? ` — estimate ${m.check.diffPct >= 0 ? '+' : ''}${m.check.diffPct}% vs engine` : ''}`]);
+  if (em.kvCacheBytes) pairs.push(['engine KV pool', bytes(em.kvCacheBytes)]);
   if (em.acceleratorBytes && em.cpuBytes && typeof em.cpuBytes.value === 'number') {
     const split = em.cpuBytes.value > 0 ? `PARTIAL OFFLOAD: ${formatBytes(em.cpuBytes.value)} in system RAM (decode slows to RAM bandwidth)` : 'fully in accelerator memory';
     pairs.push(['offload', `${formatBytes(em.acceleratorBytes.value as number)} accelerator / ${formatBytes(em.cpuBytes.value)} CPU — ${split}`]);

@@ -59,6 +59,7 @@ export const sglang: EngineProvider = {
         : estimated(servedQuantFromRepo(info.model_path), 'no quantization in server args: from the repo id, else BF16'),
       kvCacheType: maybe(server?.kv_cache_dtype, 'GET /get_server_info kv_cache_dtype'),
       weightsBytes: mem?.weight !== undefined ? reported(Math.round(mem.weight * GIB), 'GET /get_server_info internal_states[0].memory_usage.weight (GiB)') : undefined,
+      kvCacheBytes: mem?.kvcache !== undefined ? reported(Math.round(mem.kvcache * GIB), 'GET /get_server_info internal_states[0].memory_usage.kvcache (GiB)') : undefined,
       contextPerSlot: ctxLen !== undefined ? reported(ctxLen, server?.context_length != null ? 'GET /get_server_info context_length' : 'GET /v1/models max_model_len') : undefined,
       contextUsed: usedTokens !== undefined && usedTokens >= 0 ? reported(Math.round(usedTokens), 'GET /metrics sglang:num_used_tokens') : undefined,
       contextTotal: maybe(server?.max_total_num_tokens, 'GET /get_server_info max_total_num_tokens (KV pool)'),

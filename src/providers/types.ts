@@ -69,6 +69,8 @@ export interface LoadedModel {
   paramCount?: Fact<number>;
   /** KV cache element type (`f16`, `q8_0`, `Q8` ...). */
   kvCacheType?: Fact<string>;
+  /** Bytes the engine reserved for the KV cache, when it says (SGLang `memory_usage.kvcache`). */
+  kvCacheBytes?: Fact<number>;
   /** GGUF-keyed metadata (`general.architecture`, `<arch>.block_count` ...) for the estimator's spec builder. */
   metadata?: Record<string, unknown>;
   /** Model file path as the engine reports it (may be relative to the engine's cwd). */

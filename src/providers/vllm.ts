@@ -32,6 +32,7 @@ export const vllm: EngineProvider = {
     const samples = metricsRes ? parsePrometheus(metricsRes.body).samples : undefined;
     let kvUsage: Fact<number> | undefined;
     let kvCapacityTokens: Fact<number> | undefined;
+    let kvCacheType: Fact<string> | undefined;
     if (samples) {
       const cur = metricValue(samples, 'vllm:kv_cache_usage_perc');
       const legacy = metricValue(samples, 'vllm:gpu_cache_usage_perc');
@@ -40,6 +41,8 @@ export const vllm: EngineProvider = {
       const info = metricLabels(samples, 'vllm:cache_config_info');
       const blocks = Number(info?.['num_gpu_blocks']);
       const blockSize = Number(info?.['block_size']);
+      // `auto` = the model dtype (BF16/FP16): 2 bytes per element, like f16.
+      if (info?.['cache_dtype']) kvCacheType = reported(info['cache_dtype'], 'GET /metrics vllm:cache_config_info cache_dtype');
       if (Number.isFinite(blocks) && Number.isFinite(blockSize) && blocks > 0 && blockSize > 0) {
         kvCapacityTokens = reported(blocks * blockSize, 'GET /metrics vllm:cache_config_info num_gpu_blocks × block_size');
       }
@@ -51,6 +54,7 @@ export const vllm: EngineProvider = {
       quant: estimated(servedQuantFromRepo(m.root ?? m.id), 'vLLM does not report it: from the repo id, else the BF16 checkpoint default'),
       contextPerSlot: maybe(m.max_model_len, 'GET /v1/models max_model_len'),
       contextTotal: kvCapacityTokens,
+      kvCacheType,
       contextUsed: kvUsage && kvCapacityTokens ? estimated(Math.round(kvUsage.value * kvCapacityTokens.value), 'kv_cache_usage_perc × KV pool tokens') : undefined,
     }));
     return {

@@ -84,6 +84,8 @@ test('status --json: estimator breakdown from Ollama model_info, engine memory s
     assert.ok(m.memory.kvBytes > 0 && m.memory.totalBytes > m.memory.weightsBytes);
     assert.deepEqual(m.engineMemory.acceleratorBytes, { value: 5333539264, source: 'engine', via: 'GET /api/ps size_vram' });
     assert.equal(m.engineMemory.cpuBytes.value, 1258291200);
+    assert.equal(m.check.engineBytes, 6591830464);
+    assert.equal(m.check.estimatedBytes, m.memory.totalBytes);
     const v = out.find((e) => e.engine === 'vllm')!;
     assert.equal(v.kvUsage.value, 0.42);
     assert.equal(v.models[0].spec.source, 'catalog');

@@ -214,6 +214,7 @@ test('vLLM: max_model_len, KV usage fraction and pool capacity from /metrics', a
   assert.equal(s.kvCapacityTokens?.value, 432000);
   assert.equal(m.contextUsed?.value, Math.round(0.42 * 432000));
   assert.equal(m.contextUsed?.source, 'estimated');
+  assert.equal(m.kvCacheType?.value, 'auto');
 });
 
 test('SGLang: server info, KV pool and token usage', async () => {
@@ -228,6 +229,7 @@ test('SGLang: server info, KV pool and token usage', async () => {
   assert.equal(s.kvUsage?.value, 0.04);
   assert.equal(m.contextUsed?.value, 5123);
   assert.equal(m.weightsBytes?.value, Math.round(15.06 * 2 ** 30));
+  assert.equal(m.kvCacheBytes?.value, Math.round(52.49 * 2 ** 30));
 });
 
 test('MLX-LM on a llama.cpp-shaped /health is told apart from llama.cpp', async () => {
