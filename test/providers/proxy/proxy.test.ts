@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
@@ -284,4 +285,45 @@ test('hanging engine: headers timeout gives a 504, not a hang', async (t) => {
   });
   const p = await fetchRaw(`${proxy.url}/api/chat`, { body: '{}' });
   assert.equal(p.status, 504);
+});
+
+test('vLLM max_model_len rejection passes through and is recognised', async (t) => {
+  // Body shape and wording from vllm-project/vllm#20409.
+  const body = JSON.stringify({ object: 'error', message: "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of the messages or completion.", type: 'BadRequestError', param: null, code: 400 });
+  const engine = await startEngine((_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  const { proxy, next } = await rig(t, engine);
+  const p = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body: chatReq });
+  assert.equal(p.status, 400);
+  assert.equal(p.body.toString(), body);
+  const r = await next();
+  assert.deepEqual(r.truncation, { reason: 'rejected', sentTokens: 112946, limit: 16384 });
+  assert.ok(!JSON.stringify(r).includes('Please reduce'), 'engine text is not copied into records');
+});
+
+test('hostile upstream bodies (random bytes under every content type) pass through exactly and never crash the proxy', async (t) => {
+  let next: { ct: string; body: Buffer; pieces: number } = { ct: 'text/event-stream', body: Buffer.alloc(0), pieces: 1 };
+  const engine = await startEngine(async (_req, res) => {
+    res.writeHead(200, { 'content-type': next.ct });
+    await writeInPieces(res, next.body, next.pieces, 0);
+  });
+  const { proxy, records } = await rig(t, engine);
+  const cts = ['text/event-stream', 'application/x-ndjson', 'application/json', 'text/plain', 'application/octet-stream'];
+  const sse = fx('llama.cpp/v1_chat_completions_stream_include_usage.sse');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...cts), fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 40 }), fc.boolean(), async (ct, bytes, pieces, mix) => {
+      // Half the runs splice garbage into a real stream.
+      const body = mix ? Buffer.concat([sse.subarray(0, 900), Buffer.from(bytes), sse.subarray(900)]) : Buffer.from(bytes);
+      next = { ct, body, pieces };
+      const p = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body: chatReq });
+      assert.equal(p.status, 200);
+      assert.ok(p.body.equals(body));
+    }),
+    { numRuns: 40 },
+  );
+  await sleep(20);
+  assert.equal(records.length, 40);
+  for (const r of records) assert.equal(typeof r.truncated, 'boolean');
 });
