@@ -127,7 +127,7 @@ export type ModelResolver = (member: StackMember) => { spec: ModelSpec; weights:
 function resolveMember(m: StackMember, custom?: ModelResolver): Resolved {
   const own = custom?.(m);
   if (own) {
-    const role: StackRole = m.role ?? (own.spec.totalParams >= 30e9 ? 'orchestrator' : 'coder');
+    const role: StackRole = m.role ?? 'other';
     return { spec: own.spec, weights: own.weights, quant: own.weights.quant, role, encoder: false, ...(own.contextMax ? { contextMax: own.contextMax } : {}) };
   }
   const enc = findEncoder(m.model);
@@ -148,7 +148,7 @@ function resolveMember(m: StackMember, custom?: ModelResolver): Resolved {
   if (!parseQuant(quant)) throw new StackMemberError(m.model, `unknown quant '${quant}'`);
   const spec = r.model.spec;
   const weights = weightsForQuant(spec, quant);
-  const role: StackRole = m.role ?? (spec.totalParams >= 30e9 ? 'orchestrator' : 'coder');
+  const role: StackRole = m.role ?? 'other';
   return { spec, weights, quant: weights.quant, role, encoder: false, contextMax: r.model.contextMax };
 }
 
@@ -167,10 +167,27 @@ function usable(hw: HardwareProfile): number {
   return Math.floor(hw.capacityBytes * hw.usableFraction);
 }
 
+/**
+ * Roles the user left out: the largest LLM orchestrates and the others code (the seeds' 32–70B orchestrator
+ * + 7–14B coder); a lone LLM orchestrates from 30 B parameters up.
+ */
+function defaultRoles(members: StackMember[], resolved: Resolved[]): void {
+  const llms = resolved.map((r, i) => ({ r, i })).filter(({ r, i }) => !r.encoder && !members[i]!.role);
+  if (llms.length === 0) return;
+  const hasOrchestrator = resolved.some((r, i) => members[i]!.role === 'orchestrator' && !r.encoder);
+  const biggest = llms.reduce((a, b) => (b.r.spec.totalParams > a.r.spec.totalParams ? b : a));
+  for (const { r } of llms) {
+    const lead = !hasOrchestrator && r === biggest.r && (llms.length > 1 || r.spec.totalParams >= 30e9);
+    r.role = lead ? 'orchestrator' : 'coder';
+  }
+}
+
 function planMembers(members: StackMember[], hw: HardwareProfile, predict: DecodePredictor, resolve?: ModelResolver): MemberPlan[] {
-  return members.map((m) => {
-    validate(m);
-    const r = resolveMember(m, resolve);
+  members.forEach(validate);
+  const resolved = members.map((m) => resolveMember(m, resolve));
+  defaultRoles(members, resolved);
+  return members.map((m, idx) => {
+    const r = resolved[idx]!;
     const ctx = contextFor(m);
     const memory = estimateMemory(r.spec, r.weights, ctx);
     const notes: string[] = [];

@@ -90,8 +90,12 @@ test('on 48 GB only the q4_0 KV cache fits; on a 24 GB card nothing short of a s
   assert.equal(p.fitsResident, false);
   assert.equal(p.remedies.length, 0);
   assert.ok(p.notes.some((n) => /smaller orchestrator/.test(n)));
-  // Roles default by size: ≥ 30 B → orchestrator.
-  assert.deepEqual(p.members.map((m) => m.role), ['orchestrator', 'orchestrator']);
+  // Roles left out: the largest LLM orchestrates, the others code; a lone LLM orchestrates from 30 B up.
+  assert.deepEqual(p.members.map((m) => m.role), ['orchestrator', 'coder']);
+  const m128 = hw('m4-max-128');
+  assert.deepEqual(planStack({ name: 'r', members: [{ model: 'qwen3:30b-a3b', ctx: 8192 }, { model: 'Qwen/Qwen3-32B', ctx: 8192 }, { model: 'bge-m3', ctx: 8192 }] }, m128).members.map((m) => m.role), ['coder', 'orchestrator', 'embedding']);
+  assert.equal(planStack({ name: 'r', members: [{ model: 'Qwen/Qwen3-8B', ctx: 8192 }] }, m128).members[0]!.role, 'coder');
+  assert.equal(planStack({ name: 'r', members: [{ model: 'Qwen/Qwen3-32B', ctx: 8192 }] }, m128).members[0]!.role, 'orchestrator');
 });
 
 test('a combination of milder changes comes before a harsher single one; with none alone, the combination', () => {
