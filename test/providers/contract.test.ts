@@ -3,7 +3,7 @@
 // Expected values below were read by hand from /work/shared/fixtures/<engine>/*.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFixtureServer, type TestServer } from '../support/fixture-server';
+import { engineRoutes, startFixtureServer, startServer, type TestServer } from '../support/fixture-server';
 import { detectEndpoint, type Detection } from '../../src/providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../../src/providers/types';
 
@@ -247,6 +247,35 @@ test('exo: model catalogue with context and storage size', async () => {
   assert.equal(s.models[0]?.contextLength, 131072);
   assert.equal(s.models[0]?.sizeBytes, 696 * 1024 * 1024);
   assert.equal(s.models[0]?.quant, '4bit');
+  assert.equal(s.loaded.length, 0);
+  assert.match(s.notes.join(' '), /cluster state \(GET \/state\): HTTP 404/);
+});
+
+test('exo with a running instance in /state: the sharded model is loaded', async () => {
+  // /state body assembled from exo's pydantic models (shape as in test/providers/exo-cluster.test.ts).
+  const id = 'mlx-community/Llama-3.2-1B-Instruct-4bit';
+  const shard = (rank: number, start: number, end: number) => ({ PipelineShardMetadata: { modelCard: { modelId: id }, deviceRank: rank, worldSize: 2, startLayer: start, endLayer: end, nLayers: 16 } });
+  const state = {
+    topology: { nodes: ['A', 'B'], connections: [] },
+    nodeIdentities: {},
+    nodeMemory: {},
+    instances: { i1: { MlxRingInstance: { instanceId: 'i1', shardAssignments: { modelId: id, runnerToShard: { ra: shard(0, 0, 8), rb: shard(1, 8, 16) }, nodeToRunner: { A: 'ra', B: 'rb' } } } } },
+    runners: {},
+  };
+  const routes = engineRoutes('exo');
+  const s = await startServer({ ...routes.routes, 'GET /state': { body: JSON.stringify(state) } }, routes.notFound);
+  try {
+    const d = await detectEndpoint({ url: s.url, source: 'option' });
+    const sn = snap(d);
+    assert.deepEqual(sn.models.map((m) => [m.name, m.loaded]), [[id, true]]);
+    const m = only(sn);
+    assert.equal(m.name, id);
+    assert.equal(m.quant?.value, '4bit');
+    assert.equal(m.contextTrain?.value, 131072);
+    assert.match(sn.notes.join(' '), /pipeline sharding over 2 node\(s\)/);
+  } finally {
+    await s.close();
+  }
 });
 
 test('Jan on port 1337: identified with and without its API key', async (t) => {
