@@ -1,9 +1,16 @@
 // `headroom bench`: measure a running engine's prefill and decode speed at a few context depths and rate
 // decode against the bandwidth roofline of the hardware it runs on.
-import { benchRows, type BenchResult, type BenchRow } from '../estimator/bench-result';
+import { basename, isAbsolute } from 'node:path';
+import { benchRows, calibrate, type BenchResult, type BenchRow, type Calibration } from '../estimator/bench-result';
 import { formatBytes, formatTokPerSec, speedWord } from '../estimator/format';
-import { effectiveBandwidthGBps, findHardware, HARDWARE_PROFILES, type HardwareSpec } from '../estimator/hardware';
+import { specFromGgufMetadata } from '../estimator/gguf-spec';
+import { findHardware, HARDWARE_PROFILES, type HardwareSpec } from '../estimator/hardware';
+import { estimateSpeed } from '../estimator/speed';
+import { quantLabelFromTensors, weightsFromTensors } from '../estimator/weights';
+import { readGgufHeader } from '../gguf/read';
 import { BenchError, DEFAULT_DEPTHS, runBench, type BenchEngine, type BenchMeasurement } from '../providers/bench';
+import { detectLocalHardware } from '../providers/local-hardware';
+import { isLoopbackHost } from '../providers/proxy/loopback';
 import { intFlag, numFlag, parseFlags } from './args';
 import { CliError } from './errors';
 import { renderTable } from './table';
@@ -36,11 +43,39 @@ function parseDepths(raw: string | undefined): number[] | undefined {
   return parts.map((p) => (p === '0' ? 0 : intFlag('depths', p, 0, 0, 1 << 22)));
 }
 
-/** The bandwidth ceiling at a depth: weights streamed once per token (KV reads are not counted, so it is optimistic deep in context). */
-function ceilingFn(m: BenchMeasurement, bandwidthGBps: number | undefined): ((depth: number) => number | undefined) | undefined {
-  if (!bandwidthGBps || !m.weightsBytes) return undefined;
-  const ceiling = (bandwidthGBps * 1e9) / m.weightsBytes;
-  return () => ceiling;
+/** What the measurement is compared with: the roofline, and the speed model's prediction when the GGUF is readable. */
+interface Roofline {
+  ceilingAt: (depth: number) => number | undefined;
+  predictedAt?: (depth: number) => number | undefined;
+  /** One line saying how the ceiling was computed. */
+  how: string;
+}
+
+/**
+ * Best roofline available: with the model file readable here (local llama.cpp), the estimator's own speed
+ * model (active weights + KV read at each depth); else weights only (optimistic deep in context); else none.
+ */
+async function roofline(m: BenchMeasurement, hw: HardwareSpec | undefined, notes: string[]): Promise<Roofline | undefined> {
+  if (!hw) return undefined;
+  const bw = `${hw.bandwidthGBps} GB/s (${hw.name})`;
+  if (m.modelPath && isAbsolute(m.modelPath) && isLoopbackHost(new URL(m.endpoint).host)) {
+    try {
+      const h = await readGgufHeader(m.modelPath);
+      const spec = specFromGgufMetadata(h.metadata, h.tensors, m.model);
+      const ft = h.metadata['general.file_type'];
+      const weights = weightsFromTensors(spec, quantLabelFromTensors(h.tensors, typeof ft === 'number' ? ft : undefined));
+      return {
+        ceilingAt: (d) => estimateSpeed(spec, weights, hw, { depth: d }).ceilingTokPerSec,
+        predictedAt: (d) => estimateSpeed(spec, weights, hw, { depth: d }).decodeTokPerSec,
+        how: `Ceiling = ${bw} ÷ bytes read per token (${formatBytes(weights.activeBytes)} active weights + KV at each depth, from the GGUF).`,
+      };
+    } catch (err) {
+      notes.push(`could not read ${m.modelPath} for the speed model (${err instanceof Error ? err.message : String(err)}); ceiling from weights only`);
+    }
+  }
+  if (!m.weightsBytes) return undefined;
+  const ceiling = (hw.bandwidthGBps * 1e9) / m.weightsBytes;
+  return { ceilingAt: () => ceiling, how: `Ceiling = ${bw} ÷ ${formatBytes(m.weightsBytes)} of weights per token; KV reads not counted, so it is optimistic at depth.` };
 }
 
 function fmtMs(ms: number | undefined): string {
@@ -48,9 +83,13 @@ function fmtMs(ms: number | undefined): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
-function render(m: BenchMeasurement, rows: BenchRow[], hw: HardwareSpec | undefined, bw: number | undefined): string {
+function pct(x: number): string {
+  return x < 0.1 ? `${(x * 100).toFixed(1)}%` : `${Math.round(x * 100)}%`;
+}
+
+function render(m: BenchMeasurement, rows: BenchRow[], roof: Roofline | undefined, cal: Calibration | undefined, notes: string[]): string {
   const head = [
-    `${m.engine} at ${m.endpoint}: ${m.model}${m.quant ? ` (${m.quant})` : ''}${m.weightsBytes ? `, ${formatBytes(m.weightsBytes)} of weights` : ''}${m.nCtx ? `, context ${m.nCtx}/sequence` : ''}`,
+    `${m.engine} at ${m.endpoint}: ${basename(m.model)}${m.quant ? ` (${m.quant})` : ''}${m.weightsBytes ? `, ${formatBytes(m.weightsBytes)} of weights` : ''}${m.nCtx ? `, context ${m.nCtx}/sequence` : ''}`,
   ];
   const table = renderTable(
     [
@@ -71,16 +110,15 @@ function render(m: BenchMeasurement, rows: BenchRow[], hw: HardwareSpec | undefi
       r.decodeTokPerSec ? formatTokPerSec(r.decodeTokPerSec) : '—',
       r.decodeTokPerSec ? speedWord(r.decodeTokPerSec) : '',
       r.ceilingTokPerSec ? formatTokPerSec(r.ceilingTokPerSec) : '—',
-      r.efficiency !== undefined ? `${Math.round(r.efficiency * 100)}%` : '—',
+      r.efficiency !== undefined ? pct(r.efficiency) : '—',
     ]),
   );
   const timing = rows.every((r) => r.timing === 'engine') ? "rates from the engine's own timings" : 'some rates timed client-side from the stream';
   const foot = [
     `Prefill is compute-bound; decode is bandwidth-bound (${m.runs[0]?.outputTokens ?? '?'} tokens per depth; ${timing}).`,
-    bw && m.weightsBytes
-      ? `Ceiling = ${bw} GB/s${hw ? ` (${hw.name})` : ''} ÷ weight bytes per token; KV reads not counted, so it is optimistic at depth.`
-      : 'No ceiling: pass --hardware ID or --bandwidth-gbps N (and the engine must report its weight size).',
-    ...m.notes.map((n) => `note: ${n}`),
+    roof ? roof.how : 'No ceiling: pass --hardware ID or --bandwidth-gbps N (and the engine must report its weight size).',
+    ...(cal ? [`Speed model vs measured decode: ×${cal.factor.toFixed(2)} calibration factor (${cal.points.map((p) => `${formatTokPerSec(p.predicted)} predicted at ${p.depth}`).join(', ')}).`] : []),
+    ...notes.map((n) => `note: ${n}`),
   ];
   return [...head, '', table, '', ...foot].join('\n');
 }
@@ -117,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     hw = findHardware(values.hardware);
     if (!hw) throw new CliError(`unknown --hardware '${values.hardware}' (known: ${HARDWARE_PROFILES.map((h) => h.id).join(', ')})`);
   }
-  const bw = numFlag('bandwidth-gbps', values['bandwidth-gbps'], 1, 100_000) ?? (hw ? effectiveBandwidthGBps(hw) : undefined);
+  const bw = numFlag('bandwidth-gbps', values['bandwidth-gbps'], 1, 100_000);
 
   // Ctrl-C cancels the in-flight request instead of leaving the engine generating for nobody.
   const ctl = new AbortController();
@@ -145,6 +183,12 @@ export async function run(argv: string[]): Promise<number> {
     process.removeListener('SIGINT', onSigint);
   }
 
+  // An engine on this machine runs on this machine's hardware; a remote one needs --hardware.
+  const notes = [...m.notes];
+  if (!hw && isLoopbackHost(new URL(m.endpoint).host)) hw = (await detectLocalHardware()).profile;
+  if (hw && bw) hw = { ...hw, bandwidthGBps: bw, name: `${hw.name}, bandwidth set to ${bw} GB/s` };
+  const roof = await roofline(m, hw, notes);
+
   const result: BenchResult = {
     key: { endpoint: m.endpoint, model: m.model, ...(m.quant ? { quant: m.quant } : {}), ...(hw ? { hardwareId: hw.id } : {}) },
     engine: m.engine,
@@ -152,11 +196,13 @@ export async function run(argv: string[]): Promise<number> {
     runs: m.runs,
     ...(m.nCtx ? { nCtx: m.nCtx } : {}),
   };
-  const rows = benchRows(result, ceilingFn(m, bw));
+  const rows = benchRows(result, roof?.ceilingAt);
+  const cal = roof?.predictedAt ? calibrate(result, roof.predictedAt) : undefined;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ result, rows, weightsBytes: m.weightsBytes ?? null, bandwidthGBps: bw ?? null, notes: m.notes }, null, 2) + '\n');
+    const out = { result, rows, calibration: cal ?? null, hardware: hw ? { id: hw.id, name: hw.name, bandwidthGBps: hw.bandwidthGBps } : null, ceiling: roof?.how ?? null, notes };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
-    process.stdout.write(render(m, rows, hw, bw) + '\n');
+    process.stdout.write(render(m, rows, roof, cal, notes) + '\n');
   }
   return 0;
 }

@@ -57,6 +57,8 @@ export interface BenchMeasurement {
   nCtx?: number;
   /** Bytes of the model's weights, when the engine says (llama.cpp `meta.size`): the roofline's numerator. */
   weightsBytes?: number;
+  /** Model file as the engine reports it (llama.cpp `model_path`); readable when the engine is local. */
+  modelPath?: string;
   runs: BenchRun[];
   /** Things the user should know (depths capped, context unknown ...). */
   notes: string[];
@@ -80,6 +82,7 @@ interface Target {
   quant?: string;
   nCtx?: number;
   weightsBytes?: number;
+  modelPath?: string;
   /** llama.cpp: token ids to tile prompts from (exact depths). */
   seedTokens?: number[];
 }
@@ -227,6 +230,7 @@ async function discover(h: Http, o: BenchOptions): Promise<Target> {
   if (engine === 'llama.cpp') {
     const props = await getJson(h, '/props', llamaProps);
     ctx = o.nCtx ?? props.data?.default_generation_settings?.n_ctx ?? ctx;
+    if (props.data?.model_path) t.modelPath = props.data.model_path;
     const chunks: Buffer[] = [];
     let status = 0;
     await exchange({ ...h, deadline: Math.min(h.deadline, h.clock() + PROBE_MS) }, 'POST', '/tokenize', { content: ` ${WORDS.join(' ')}` }, (st) => {
@@ -378,5 +382,6 @@ export async function runBench(o: BenchOptions): Promise<BenchMeasurement> {
   if (target.quant) out.quant = target.quant;
   if (target.nCtx) out.nCtx = target.nCtx;
   if (target.weightsBytes) out.weightsBytes = target.weightsBytes;
+  if (target.modelPath) out.modelPath = target.modelPath;
   return out;
 }
