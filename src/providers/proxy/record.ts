@@ -115,7 +115,10 @@ export function buildRecord(base: Pick<MeterRecord, 'endpoint' | 'target' | 'met
   return r;
 }
 
-const GENERATION = /\/(api\/generate|api\/chat|completions?|chat\/completions|api\/v1\/chat|messages|responses|infill)$/;
+// Ollama /api/generate, /api/chat; OpenAI-style /v1/(chat/)completions, /v1/responses; Anthropic /v1/messages;
+// llama.cpp /completion, /infill; LM Studio /api/v1/chat; KoboldCpp /api/v1/generate, /api/extra/generate/stream;
+// SGLang/TGI /generate(_stream).
+const GENERATION = /\/(generate|generate_stream|generate\/stream|chat|completions?|messages|responses|infill)$/;
 
 /** Paths that generate tokens (the ones worth a record). */
 export function isGenerationPath(path: string): boolean {
