@@ -2,6 +2,7 @@
 // reranker and their long-context KV caches, all resident at once (40–80 GB in the seeds). Does it stay
 // resident on this hardware, with what headroom, how fast does each model decode alone, and which change
 // makes it fit? Stacks are plain serializable data (the view saves them in settings).
+import { z } from 'zod';
 import type { ContextOptions, HardwareProfile, KvType, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { defaultContextOptions, estimateMemory } from './memory';
 import { kvBytesPerToken } from './kv';
@@ -400,4 +401,23 @@ export function parseStackMember(text: string): ParsedMember {
   }
   if (!s) throw new StackMemberError(text, 'missing model name');
   return { ...(role ? { role } : {}), model: s, ...(quant ? { quant } : {}), ...(ctx !== undefined ? { ctx } : {}), ...(parallel !== undefined ? { parallel } : {}) };
+}
+
+const memberSchema = z.object({
+  role: z.enum(['orchestrator', 'coder', 'tool', 'embedding', 'reranker', 'other']).optional(),
+  model: z.string().trim().min(1).max(300),
+  quant: z.string().max(40).optional(),
+  ctx: z.number().int().min(256).max(16 * 1024 * 1024),
+  parallel: z.number().int().min(1).max(256).optional(),
+  kvType: z.enum(['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl']).optional(),
+  flashAttention: z.boolean().optional(),
+});
+const stackSchema = z.object({ name: z.string().trim().min(1).max(100), members: z.array(memberSchema).min(1).max(16) });
+
+/** A stack read back from settings (user-editable JSON): validated, with a one-line reason when it is not. */
+export function parseStack(raw: unknown): { ok: true; stack: Stack } | { ok: false; error: string } {
+  const r = stackSchema.safeParse(raw);
+  if (r.success) return { ok: true, stack: r.data as Stack };
+  const i = r.error.issues[0]!;
+  return { ok: false, error: `stack${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}` };
 }

@@ -2,7 +2,7 @@
 // are derived by hand from the published shapes; the rest of the memory comes from the memory model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planStack, parseStackMember, nextLowerQuant, StackMemberError, SWAP_SECONDS, type Stack } from '../../src/estimator/planner';
+import { planStack, parseStack, parseStackMember, nextLowerQuant, StackMemberError, type Stack } from '../../src/estimator/planner';
 import { ENCODER_MODELS, findEncoder } from '../../src/estimator/encoders';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { parseQuant } from '../../src/estimator/quant-recipes';
@@ -167,4 +167,16 @@ test('bad members: unknown model, absurd context, bad quant — clear errors', (
   assert.equal(nextLowerQuant('Q8_0')?.name, 'Q6_K');
   assert.equal(nextLowerQuant('Q4_K_M')?.name, 'IQ4_XS');
   assert.equal(nextLowerQuant('Q3_K_M'), undefined);
+});
+
+test('stacks saved in settings: round trip, and malformed ones rejected with the path', () => {
+  const back = parseStack(JSON.parse(JSON.stringify(stack)));
+  assert.ok(back.ok);
+  assert.deepEqual(back.ok && back.stack, stack);
+  const bad = parseStack({ name: 'x', members: [{ model: 'qwen3-8b', ctx: 'lots' }] });
+  assert.equal(bad.ok, false);
+  assert.match(!bad.ok ? bad.error : '', /^stack\.members\.0\.ctx: /);
+  assert.equal(parseStack(null).ok, false);
+  assert.equal(parseStack({ name: 'x', members: [] }).ok, false);
+  assert.equal(parseStack({ name: 'x', members: [{ model: 'a', ctx: 4096, kvType: 'q3' }] }).ok, false);
 });
