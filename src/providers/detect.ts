@@ -112,7 +112,11 @@ export async function detectEndpoint(cfg: EndpointConfig, opts: DetectOptions = 
   if (!hit) return done({ error: await explainMiss(cache) });
   const found: Partial<Detection> = { engine: hit.engine, version: hit.version, evidence: hit.evidence };
   if (opts.snapshot === false) return done(found);
-  const snapCtx = createContext({ ...common, timeoutMs: opts.snapshotTimeoutMs ?? SNAPSHOT_DEFAULTS.timeoutMs, maxBytes: opts.maxBytes ?? SNAPSHOT_DEFAULTS.maxBytes }, cache);
+  // Reuse the probes' answers, but not their failures: a path that missed the short probe deadline
+  // gets the snapshot's longer one.
+  const answered: ResponseCache = new Map();
+  await Promise.all([...cache].map(([url, p]) => p.then(() => answered.set(url, p), () => undefined)));
+  const snapCtx = createContext({ ...common, timeoutMs: opts.snapshotTimeoutMs ?? SNAPSHOT_DEFAULTS.timeoutMs, maxBytes: opts.maxBytes ?? SNAPSHOT_DEFAULTS.maxBytes }, answered);
   try {
     const snap = await providerFor(hit.engine).snapshot(cfg.url, snapCtx);
     if (cfg.hardware) snap.hardwareProfileId = cfg.hardware;

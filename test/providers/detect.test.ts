@@ -74,3 +74,32 @@ test('refreshEndpoint re-reads a known engine with only its own requests, and re
   assert.equal(gone.error?.kind, 'unreachable');
   assert.equal(gone.snapshot, undefined);
 });
+
+test('a path too slow for the probe deadline is fetched again with the snapshot deadline', async () => {
+  // vLLM whose /version takes 400 ms: the probe (200 ms) still identifies it by /v1/models, and the
+  // snapshot must not inherit the probe's timeout for /version.
+  const { engineRoutes, startServer } = await import('../support/fixture-server');
+  const { routes, notFound } = engineRoutes('vllm');
+  const version = routes['GET /version'] as { body: string };
+  const s = await startServer(
+    {
+      ...routes,
+      'GET /version': (_req, res) => {
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(version.body);
+        }, 400);
+      },
+    },
+    notFound,
+  );
+  try {
+    const [d] = await detect([{ url: s.url, source: 'option' }], { probeTimeoutMs: 200, snapshotTimeoutMs: 3000 });
+    assert.equal(d?.engine, 'vllm');
+    assert.equal(d?.snapshot?.version, '0.11.0');
+    assert.deepEqual(d?.snapshot?.notes, []);
+    assert.equal(s.requests.filter((r) => r === 'GET /version').length, 2);
+  } finally {
+    await s.close();
+  }
+});
