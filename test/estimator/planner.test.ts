@@ -2,7 +2,8 @@
 // are derived by hand from the published shapes; the rest of the memory comes from the memory model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planStack, parseStack, parseStackMember, nextLowerQuant, StackMemberError, type Stack } from '../../src/estimator/planner';
+import { planStack, nextLowerQuant, StackMemberError, type Stack } from '../../src/estimator/planner';
+import { parseStack, parseStackMember } from '../../src/estimator/stack-input';
 import { ENCODER_MODELS, findEncoder } from '../../src/estimator/encoders';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { parseQuant } from '../../src/estimator/quant-recipes';
