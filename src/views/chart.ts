@@ -10,6 +10,7 @@ export interface ChartBox {
 }
 
 const PAD = { left: 56, right: 16, top: 14, bottom: 30 };
+const GiB = 1024 ** 3;
 
 const total = (p: CurvePoint) => p.weights + p.kv + p.overhead;
 
@@ -93,9 +94,10 @@ export function memoryChart(data: Pick<PanelData, 'curve' | 'hardware' | 'marker
   const g = memoryGeometry(data, box);
   const kids = root.children!;
   // Axes and grid.
-  for (const v of niceTicks(g.yMax)) {
+  // Ticks at round GB (binary, like every label here), not round byte counts.
+  for (const v of niceTicks(g.yMax / GiB).map((t) => t * GiB)) {
     kids.push(el('line', { class: 'grid', x1: PAD.left, x2: box.width - PAD.right, y1: r1(g.y(v)), y2: r1(g.y(v)) }));
-    kids.push(el('text', { class: 'axis', x: PAD.left - 6, y: r1(g.y(v)), 'text-anchor': 'end', 'dominant-baseline': 'middle' }, [], formatBytes(v, 0)));
+    kids.push(el('text', { class: 'axis', x: PAD.left - 6, y: r1(g.y(v)), 'text-anchor': 'end', 'dominant-baseline': 'middle' }, [], v === 0 ? '0' : formatBytes(v, 0)));
   }
   for (let c = 2 ** Math.ceil(Math.log2(pts[0]!.ctx)); c <= pts.at(-1)!.ctx; c *= 2) {
     kids.push(el('text', { class: 'axis', x: r1(g.x(c)), y: box.height - PAD.bottom + 16, 'text-anchor': 'middle' }, [], formatTokens(c)));

@@ -121,7 +121,8 @@ export class Controller implements vscode.Disposable {
 
   private ctxDefault(): number {
     const active = this.session.state.models.find((m) => m.key === this.session.activeKey) ?? this.session.state.models[0];
-    return active?.context.configured?.value ?? 32768;
+    // Agents' system prompts alone are 15–25k tokens: judge fit at no less than 32k.
+    return Math.max(active?.context.configured?.value ?? 0, 32768);
   }
 
   private async checkModelFit(): Promise<void> {

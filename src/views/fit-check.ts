@@ -160,8 +160,15 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
     { label: 'Decode', value: `~${formatTokPerSec(e.speed.decodeTokPerSec)} (${speedWord(e.speed.decodeTokPerSec)}), bandwidth-bound`, source: 'predicted' },
     { label: 'Ceiling', value: `${formatTokPerSec(e.speed.ceilingTokPerSec)} = ${hw.bandwidthGBps} GB/s ÷ ${formatBytes(e.speed.bytesPerToken)} per token` },
   );
-  if (e.speed.prefillTokPerSec) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });
+  if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });
   return out;
+}
+
+/** The verdict as the panel shows it: the kind as a label, the headline without repeating it. */
+export function verdictView(v: Verdict): NonNullable<PanelData['verdict']> {
+  const kind = `${v.bottleneck}-bound`;
+  const summary = v.headline.replace(new RegExp(`^${kind}\\s*[:—-]\\s*`, 'i'), '');
+  return { kind, summary: summary.slice(0, 1000), confidence: v.confidence };
 }
 
 export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
@@ -170,7 +177,7 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
   const evaluation = evaluate(t.spec, weights, hw, t.ctx, opts);
   const suggestions = suggest({ current: evaluation, hw, quant: t.quant, depth: t.depth ?? 0, contextMax: t.contextMax, limit: 8 });
   const subtitle = [t.engine, t.quant, `${formatTokens(t.ctx.ctxPerSeq)} context${t.ctx.parallel > 1 ? ` × ${t.ctx.parallel} slots` : ''}`, hw.name].filter(Boolean).join(' · ');
-  const verdict = t.verdict ? { kind: `${t.verdict.bottleneck}-bound`, summary: t.verdict.headline, confidence: t.verdict.confidence } : undefined;
+  const verdict = t.verdict && t.verdict.bottleneck !== 'unknown' ? verdictView(t.verdict) : undefined;
   const data: PanelData = {
     title: t.title,
     subtitle,

@@ -50,6 +50,8 @@ test('memory chart: stacked bands in order, markers where the data says, accessi
   assert.ok(Math.abs(x! - g.x(131072)) < 0.1 && Math.abs(y! - g.y(17.3 * GiB + 131072 * KV_PER_TOKEN)) < 0.1);
   // Log axis: each doubling of context is the same width.
   assert.ok(Math.abs(g.x(8192) - g.x(4096) - (g.x(65536) - g.x(32768))) < 1e-9);
+  // y ticks at round binary GB: yMax = 29.9 GiB (128k total) × 1.05 = 31.4 → steps of 10.
+  assert.deepEqual(find(svg, (n) => n.attrs?.class === 'axis' && n.attrs?.['text-anchor'] === 'end').map((n) => n.text), ['0', '10 GB', '20 GB', '30 GB']);
   const markers = find(svg, (n) => String(n.attrs?.class).startsWith('marker'));
   assert.deepEqual(markers.map((m) => m.attrs!.class), ['marker fit', 'marker configured', 'marker current']);
   assert.equal(markers[0]!.children![1]!.text, 'stops fitting ≈ 56k');

@@ -5,7 +5,8 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware, usableBytes } from '../../src/estimator/hardware';
 import { defaultContextOptions } from '../../src/estimator/memory';
 import { llamaServerLine, ollamaServeLine, ggufFileName, shellWord } from '../../src/views/command-lines';
-import { catalogCandidates, checkFit, memoryCurve } from '../../src/views/fit-check';
+import { catalogCandidates, checkFit, memoryCurve, verdictView } from '../../src/views/fit-check';
+import { diagnose } from '../../src/estimator/verdict';
 import { describeCandidate, fitMark, groupCandidates, parseContextInput } from '../../src/views/pick-items';
 import { parseHostMessage } from '../../src/views/protocol';
 
@@ -119,4 +120,14 @@ test('command lines: total context for llama.cpp, quoting, file names', () => {
   assert.equal(ggufFileName('unsloth/Qwen3-30B-A3B-GGUF/Qwen3-30B-A3B-Q8_0.gguf', 'Q4_K_M'), 'Qwen3-30B-A3B-Q4_K_M.gguf');
   assert.equal(shellWord("it's; rm -rf /"), `'it'\\''s; rm -rf /'`);
   assert.equal(ollamaServeLine({ ctxPerSeq: 8192, parallel: 2, kvType: 'f16' }), 'OLLAMA_CONTEXT_LENGTH=8192 OLLAMA_NUM_PARALLEL=2 ollama serve');
+});
+
+test('verdict: the estimator diagnosis of a partial offload, shown without repeating its kind', () => {
+  // Recorded Ollama /api/ps: size 6591830464, size_vram 5333539264 → 1258291200 B (19 %) in system RAM.
+  const v = diagnose({ engine: 'ollama', hardware: findHardware('rtx-4090')!, model: { id: 'gemma4' }, offload: { residentBytes: 6591830464, acceleratorBytes: 5333539264, via: 'GET /api/ps' } });
+  assert.equal(v.bottleneck, 'capacity');
+  const view = verdictView(v);
+  assert.equal(view.kind, 'capacity-bound');
+  assert.ok(!/^capacity-bound/i.test(view.summary), view.summary);
+  assert.match(view.summary, /19 %/);
 });
