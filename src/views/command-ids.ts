@@ -7,6 +7,7 @@ export const COMMANDS = {
   openPanel: { id: 'headroom.openPanel', title: 'Open Panel' },
   selectHardwareProfile: { id: 'headroom.selectHardwareProfile', title: 'Select Hardware Profile' },
   detectEngines: { id: 'headroom.detectEngines', title: 'Detect Engines' },
+  measureSpeed: { id: 'headroom.measureSpeed', title: 'Measure Speed' },
   snoozeWarnings: { id: 'headroom.snoozeWarnings', title: 'Snooze Warnings' },
   showLog: { id: 'headroom.showLog', title: 'Show Log' },
 } as const;

@@ -97,6 +97,8 @@ export class Controller implements vscode.Disposable {
           return await this.selectHardware();
         case 'detectEngines':
           return await this.detectEngines();
+        case 'measureSpeed':
+          return await this.measureSpeed();
         case 'snoozeWarnings':
           return await this.snoozeWarnings();
         case 'showLog':
@@ -204,6 +206,51 @@ export class Controller implements vscode.Disposable {
     const key = modelKey(c.endpoint!, c.id);
     this.setActive(key);
     void vscode.window.showInformationMessage(`${c.label} is loaded${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}; Headroom now follows it.`);
+  }
+
+  private async measureSpeed(): Promise<void> {
+    const models = this.session.state.models;
+    if (models.length === 0) {
+      const pick = await vscode.window.showInformationMessage('Headroom: no loaded model to measure. Load a model in your engine (or Choose Model), then try again.', 'Detect Engines');
+      if (pick) await this.detectEngines();
+      return;
+    }
+    type Item = vscode.QuickPickItem & { key: string };
+    const items: Item[] = models.map((m) => ({ label: m.name, description: `${m.engine} · ${m.endpoint}`, key: m.key }));
+    const pick = models.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Headroom: Measure Speed — which model?' });
+    if (!pick) return;
+    const m = models.find((x) => x.key === pick.key)!;
+    const ok = await vscode.window.showInformationMessage(
+      `Measure ${m.name}'s decode and prefill speed?`,
+      { modal: true, detail: `Runs a few fixed-length generations on ${m.endpoint} at growing prompt depths (near-empty, 8k, 32k, capped by the context). It keeps the engine busy for up to a few minutes; prompts are synthetic.` },
+      'Measure',
+    );
+    if (ok !== 'Measure') return;
+    const { runBench } = await import('../providers/bench.js');
+    const engine = m.engine === 'llama.cpp' || m.engine === 'ollama' ? m.engine : 'openai-compatible';
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Measuring ${m.name}`, cancellable: true }, (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      return runBench({
+        endpoint: m.endpoint,
+        model: m.name,
+        engine,
+        ...(m.context.configured ? { nCtx: m.context.configured.value } : {}),
+        signal: ac.signal,
+        onRun: ({ index, total, targetDepth }) => progress.report({ message: `run ${index + 1} of ${total} (prompt ≈ ${formatTokens(targetDepth)} tokens)`, increment: 100 / total }),
+      });
+    });
+    const { benchLines, benchSentence, benchTable } = await import('./bench-summary.js');
+    const d = this.session.details(m.key);
+    const { speedAt } = await import('./estimate.js');
+    const lines = benchLines(result.runs, d?.estimate ? (depth) => speedAt(d.estimate!, d.hardware, depth).ceilingTokPerSec : undefined);
+    this.log.info(`measured ${m.name} on ${m.endpoint}:`);
+    for (const l of benchTable(lines)) this.log.info(`  ${l}`);
+    for (const n of result.notes) this.log.info(`  note: ${n}`);
+    this.session.ingestBench(m.key, result.runs);
+    const next = await vscode.window.showInformationMessage(benchSentence(m.name, lines), 'Open Panel', 'Show Log');
+    if (next === 'Open Panel') this.showLoaded(m.key);
+    else if (next === 'Show Log') this.log.show();
   }
 
   private setActive(key: string): void {

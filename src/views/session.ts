@@ -199,6 +199,15 @@ export class Session {
     this.rebuild();
   }
 
+  /** Runs of "Measure Speed" (engine timings or client-timed): folded into the live speed and its history. */
+  ingestBench(key: string, runs: readonly { decodeTokPerSec?: number; prefillTokPerSec?: number; outputTokens: number; timing: 'engine' | 'client' }[], at = this.now()): void {
+    for (const r of runs) {
+      if (!r.decodeTokPerSec && !r.prefillTokPerSec) continue;
+      this.addSpeed(key, { at, source: r.timing === 'engine' ? 'timings' : 'proxy', decodeTokens: r.outputTokens, ...(r.decodeTokPerSec ? { decodeTokPerSec: r.decodeTokPerSec } : {}), ...(r.prefillTokPerSec ? { prefillTokPerSec: r.prefillTokPerSec } : {}) });
+    }
+    this.rebuild();
+  }
+
   private resolveKey(endpoint: string, model: string): string {
     const bare = (n: string) => n.replace(/:latest$/, '');
     const m = this.current.models.find((x) => x.endpoint === endpoint.replace(/\/+$/, '') && bare(x.name) === bare(model));
