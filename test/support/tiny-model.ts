@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { toHalf, writeGguf, type GgufKv, type GgufTensor } from './gguf-writer';
+import { toHalf, writeGguf, type GgufFile, type GgufKv, type GgufTensor } from './gguf-writer';
 
 export interface TinyModelSpec {
   nLayers: number;
@@ -92,8 +92,8 @@ function onesF32(name: string, n: number): GgufTensor {
   return { name, type: GGML_F32, shape: [n], data };
 }
 
-/** The GGUF bytes of a tiny llama model. */
-export function buildTinyModel(overrides: Partial<TinyModelSpec> = {}): Buffer {
+/** The parts of a tiny llama GGUF (metadata + tensors with data), for tests that tweak them before writing. */
+export function tinyModelFile(overrides: Partial<TinyModelSpec> = {}): GgufFile {
   const s = { ...TINY_DEFAULTS, ...overrides };
   if (s.hidden % s.nHeads !== 0 || s.nHeads % s.nKvHeads !== 0) throw new Error('tiny-model: heads must divide hidden and KV heads must divide heads');
   const headDim = s.hidden / s.nHeads;
@@ -145,7 +145,12 @@ export function buildTinyModel(overrides: Partial<TinyModelSpec> = {}): Buffer {
     );
   }
   tensors.push(onesF32('output_norm.weight', s.hidden), f16Tensor('output.weight', [s.hidden, s.vocab], rand, w));
-  return writeGguf({ metadata, tensors });
+  return { metadata, tensors };
+}
+
+/** The GGUF bytes of a tiny llama model. */
+export function buildTinyModel(overrides: Partial<TinyModelSpec> = {}): Buffer {
+  return writeGguf(tinyModelFile(overrides));
 }
 
 /**
