@@ -1,4 +1,5 @@
-// MLA (DeepSeek-V2-Lite shape) and gpt-oss (SWA 128 + MXFP4 experts) against real llama-server loads
+// MLA (DeepSeek-V2-Lite shape), gpt-oss (SWA 128 + MXFP4 experts) and Qwen3-Next (hybrid linear attention)
+// against real llama-server loads
 // recorded by test/support/measure-archs.ts (fixtures/measured-archs.json, headers alongside).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,8 +16,8 @@ const FIX = join(__dirname, 'fixtures');
 const MIB = 1024 * 1024;
 const { loads } = JSON.parse(readFileSync(join(FIX, 'measured-archs.json'), 'utf8')) as { loads: MeasuredLoad[] };
 
-test('MLA and gpt-oss: KV exact, weights exact, compute and total close to measured llama-server loads', async () => {
-  assert.ok(loads.length >= 14);
+test('MLA, gpt-oss and Qwen3-Next: KV and recurrent state exact, weights exact, compute and total close to measured llama-server loads', async () => {
+  assert.ok(loads.length >= 21);
   const specs = new Map<string, ModelSpec>();
   const table: string[] = [];
   const checks: (() => void)[] = [];
@@ -37,16 +38,19 @@ test('MLA and gpt-oss: KV exact, weights exact, compute and total close to measu
       kvTypeV: l.typeV as KvType,
       nUbatch: l.nUbatch,
     }));
-    const truth = l.tensorDataBytes + (l.kvMiB + l.computeMiB + l.outputMiB) * MIB;
+    const truth = l.tensorDataBytes + (l.kvMiB + l.recurrentMiB + l.computeMiB + l.outputMiB) * MIB;
     const eC = (100 * (mem.computeBytes / MIB - l.computeMiB)) / l.computeMiB;
     const eT = (100 * (mem.totalBytes - truth)) / truth;
-    table.push(`${l.model} ${l.config.padEnd(18)} kv ${(mem.kvBytes / MIB).toFixed(2)}/${l.kvMiB}  compute ${(mem.computeBytes / MIB).toFixed(2)}/${l.computeMiB} (${eC.toFixed(1)} %)  out ${(mem.otherBytes / MIB).toFixed(2)}/${l.outputMiB}  total ${eT.toFixed(2)} %`);
+    table.push(`${l.model} ${l.config.padEnd(18)} kv ${(mem.kvBytes / MIB).toFixed(2)}/${l.kvMiB}  compute ${(mem.computeBytes / MIB).toFixed(2)}/${l.computeMiB} (${eC.toFixed(1)} %)  out+state ${(mem.otherBytes / MIB).toFixed(2)}/${(l.outputMiB + l.recurrentMiB).toFixed(2)}  total ${eT.toFixed(2)} %`);
     checks.push(() => {
     assert.equal(w.totalBytes, l.tensorDataBytes, `${l.model}: weights`);
     assert.equal(mem.allocatedCtx, l.nCtx, `${l.model} ${l.config}: n_ctx`);
     assert.ok(Math.abs(mem.kvBytes / MIB - l.kvMiB) <= 0.011, `${l.model} ${l.config}: KV ${mem.kvBytes / MIB} vs ${l.kvMiB}`);
-    assert.ok(Math.abs(mem.otherBytes / MIB - l.outputMiB) <= 0.0051, `${l.model} ${l.config}: output`);
-    assert.ok(Math.abs(eC) < 10, `${l.model} ${l.config}: compute off by ${eC.toFixed(1)} %`);
+    assert.ok(Math.abs(mem.otherBytes / MIB - l.outputMiB - l.recurrentMiB) <= 0.011, `${l.model} ${l.config}: output + recurrent state`);
+    // Known weak spot: the MoE peak with many small experts (Qwen3-Next: 10 × 512) is overestimated by
+    // up to ~16 %; the routed-expert formula is exact for Qwen3-MoE and within 3 % for gpt-oss / DeepSeek.
+    const computeBound = l.model.startsWith('qwen3next') ? 20 : 5;
+    assert.ok(Math.abs(eC) < computeBound, `${l.model} ${l.config}: compute off by ${eC.toFixed(1)} %`);
     assert.ok(Math.abs(eT) < 2, `${l.model} ${l.config}: total off by ${eT.toFixed(2)} %`);
     });
   }

@@ -7,7 +7,7 @@ import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { parseGgufHeader } from '../../src/gguf/parse';
 import { join, resolve } from 'node:path';
-import { deepseek2Lite, gptOss20b } from './arch-models';
+import { deepseek2Lite, gptOss20b, qwen3Next } from './arch-models';
 import { startLlamaServer, llamaServerAvailable } from './llama-server';
 
 const MiB = 1024 * 1024;
@@ -18,6 +18,7 @@ const FIXTURES = join(ROOT, 'test', 'estimator', 'fixtures');
 const MODELS: Record<string, () => Buffer> = {
   'deepseek2-lite-3L': () => deepseek2Lite(3),
   'gpt-oss-20b-2L': () => gptOss20b(2),
+  'qwen3next-80b-4L': () => qwen3Next(4),
 };
 
 const CONFIGS: { name: string; ctx: number; parallel: number; extra: string[] }[] = [
@@ -44,6 +45,8 @@ export interface MeasuredLoad {
   typeV: string;
   nUbatch: number;
   kvMiB: number;
+  /** Recurrent (linear-attention / SSM) state, `llama_memory_recurrent: size = ...` (0 if none). */
+  recurrentMiB: number;
   computeMiB: number;
   outputMiB: number;
   modelMiB: number;
@@ -55,7 +58,7 @@ function parse(log: string): Omit<MeasuredLoad, 'model' | 'config' | 'flags' | '
   const sum = (re: RegExp): number => [...log.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
   const kvLines = [...log.matchAll(/llama_kv_cache: size =\s*([\d.]+) MiB.*K \((\w+)\).*V \((\w+)\)/g)];
   const fa = /resolve_fused_ops: Flash Attention (enabled|disabled)/.exec(log)?.[1] ?? /flash_attn\s*=\s*(\w+)/.exec(log)?.[1];
-  const keep = log.split('\n').filter((l) => /llama_kv_cache|compute buffer size|output buffer size|model buffer size|n_ctx|n_seq_max|kv_unified|n_ubatch|Flash Attention/.test(l));
+  const keep = log.split('\n').filter((l) => /llama_kv_cache|llama_memory_recurrent|compute buffer size|output buffer size|model buffer size|n_ctx|n_seq_max|kv_unified|n_ubatch|Flash Attention/.test(l));
   return {
     nCtx: num(/llama_context: n_ctx\s*=\s*(\d+)/),
     nSeqMax: num(/llama_context: n_seq_max\s*=\s*(\d+)/),
@@ -65,6 +68,7 @@ function parse(log: string): Omit<MeasuredLoad, 'model' | 'config' | 'flags' | '
     typeV: kvLines[0]?.[3] ?? '',
     nUbatch: num(/llama_context: n_ubatch\s*=\s*(\d+)/),
     kvMiB: kvLines.reduce((s, m) => s + Number(m[1]), 0),
+    recurrentMiB: num(/llama_memory_recurrent: size =\s*([\d.]+) MiB/) || 0,
     computeMiB: sum(/compute buffer size =\s*([\d.]+) MiB/g),
     outputMiB: sum(/output buffer size =\s*([\d.]+) MiB/g),
     modelMiB: sum(/model buffer size =\s*([\d.]+) MiB/g),
