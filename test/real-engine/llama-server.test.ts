@@ -189,4 +189,23 @@ test('estimateMemory (from our GGUF header) matches the KV and weight sizes the 
   // The CPU model buffer holds every tensor (plus alignment padding).
   const rel = Math.abs(weights.totalBytes - mem.modelBytes!) / mem.modelBytes!;
   assert.ok(rel < 0.01, `weights ${weights.totalBytes} vs model buffer ${mem.modelBytes} (${(rel * 100).toFixed(2)}%)`);
+  // Compute (scratch) buffer: the estimator's graph-peak formula vs what the scheduler reserved.
+  const crel = Math.abs(est.computeBytes - mem.computeBytes!) / mem.computeBytes!;
+  assert.ok(crel < 0.05, `compute ${est.computeBytes} vs logged ${mem.computeBytes} (${(crel * 100).toFixed(1)}%)`);
+});
+
+test('estimateMemory vs a second real load: wider model, 4 slots, flash attention off', async (t) => {
+  if (!avail.ok) return t.skip(avail.reason);
+  const over = { nLayers: 4, hidden: 512, nHeads: 8, nKvHeads: 4, ffn: 1536 };
+  const model = tinyModelPath(over);
+  const s2 = await startLlamaServer({ model, ctx: 8192, parallel: 4, extraArgs: ['-fa', 'off', '-t', '1'] });
+  t.after(() => s2.stop());
+  const mem = parseMemoryLog(s2.log());
+  const header = await readGgufHeader(model);
+  const spec = specFromGgufMetadata(header.metadata, header.tensors, 'wide');
+  const est = estimateMemory(spec, weightsFromTensors(spec, 'F16'), defaultContextOptions({ ctxPerSeq: 2048, parallel: 4, flashAttention: false }));
+  assert.equal(mem.kv!.cells * mem.kv!.streams, 8192);
+  assert.ok(Math.abs(est.kvBytes - mem.kv!.bytes) <= 0.005 * 1024 * 1024, `KV ${est.kvBytes} vs ${mem.kv!.bytes}`);
+  const crel = Math.abs(est.computeBytes - mem.computeBytes!) / mem.computeBytes!;
+  assert.ok(crel < 0.05, `compute ${est.computeBytes} vs logged ${mem.computeBytes} (${(crel * 100).toFixed(1)}%)`);
 });
