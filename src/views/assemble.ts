@@ -4,7 +4,7 @@ import { findHardware, usableBytes, type HardwareSpec } from '../estimator/hardw
 import type { Detection } from '../providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
-import { estimateLoaded, speedAt, type LoadedEstimate } from './estimate';
+import { estimateLoaded, speedAt, type GgufFile, type LoadedEstimate } from './estimate';
 import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
 
 export function modelKey(endpoint: string, name: string): string {
@@ -29,6 +29,8 @@ export interface AssembleInput {
   alerts?: AlertView[];
   thresholds: AlertThresholds;
   activeKey?: string;
+  /** GGUF headers of local engines' model files, by model path. */
+  files?: ReadonlyMap<string, GgufFile>;
 }
 
 export interface Assembled {
@@ -99,7 +101,7 @@ export function assemble(i: AssembleInput): Assembled {
       const key = modelKey(snap.endpoint, lm.name);
       let est: LoadedEstimate | undefined;
       try {
-        est = estimateLoaded(lm);
+        est = estimateLoaded(lm, lm.modelPath ? i.files?.get(lm.modelPath) : undefined);
       } catch {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }

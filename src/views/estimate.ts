@@ -1,21 +1,23 @@
 // From what an engine reports about a loaded model to Headroom's memory and speed estimate. Pure.
-// Spec: the engine's GGUF-keyed metadata (Ollama /api/show) if present, else the catalog by name.
-// Weights: the engine's byte count where it gives one, else the quant recipe. KV and buffers: always ours.
+// Spec: the model's own GGUF header (read by the Session for local engines), else the engine's GGUF-keyed
+// metadata (Ollama /api/show), else the catalog by name. Weights: exact from the tensor table, else the
+// engine's byte count, else the quant recipe. KV and buffers: always ours. Same rules as `headroom status`.
 import { resolveModelName } from '../estimator/model-names';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import type { HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { estimateSpeed } from '../estimator/speed';
 import type { ContextOptions, KvType, MemoryBreakdown, ModelSpec, Provenance, SpeedEstimate, WeightsInfo } from '../estimator/types';
-import { weightsForQuant } from '../estimator/weights';
+import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
+import type { TensorInfo } from '../estimator/types';
 import type { LoadedModel } from '../providers/types';
 
 const KV_TYPES: readonly KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl'];
 
 export interface LoadedEstimate {
   spec: ModelSpec;
-  /** Where the spec came from: the engine's metadata or the catalog. */
-  specSource: 'engine' | 'catalog';
+  /** Where the spec came from: the model file, the engine's metadata or the catalog. */
+  specSource: 'gguf' | 'engine' | 'catalog';
   quant: string;
   weights: WeightsInfo;
   ctx: ContextOptions;
@@ -34,7 +36,20 @@ export function kvTypeOf(label: string | undefined): KvType | undefined {
   return undefined;
 }
 
-function specFor(lm: LoadedModel): { spec: ModelSpec; source: 'engine' | 'catalog'; quant?: string; contextMax?: number } | undefined {
+/** A GGUF header read from the model's file (local engines only). */
+export interface GgufFile {
+  metadata: Record<string, unknown>;
+  tensors: TensorInfo[];
+}
+
+function specFor(lm: LoadedModel, file?: GgufFile): { spec: ModelSpec; source: 'gguf' | 'engine' | 'catalog'; quant?: string; contextMax?: number } | undefined {
+  if (file) {
+    try {
+      return { spec: specFromGgufMetadata(file.metadata, file.tensors, lm.name), source: 'gguf' };
+    } catch {
+      // An unusual file: fall back to what the engine says.
+    }
+  }
   if (lm.metadata && Object.keys(lm.metadata).length > 0) {
     try {
       return { spec: specFromGgufMetadata(lm.metadata, undefined, lm.name), source: 'engine' };
@@ -55,10 +70,15 @@ function specFor(lm: LoadedModel): { spec: ModelSpec; source: 'engine' | 'catalo
 }
 
 /** Estimate for one loaded model, or undefined when neither the engine nor the catalog describes its shape. */
-export function estimateLoaded(lm: LoadedModel): LoadedEstimate | undefined {
-  const found = specFor(lm);
+export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedEstimate | undefined {
+  const found = specFor(lm, file);
   if (!found) return undefined;
   const { spec } = found;
+  if (found.source === 'gguf' && file) {
+    const ft = file.metadata['general.file_type'];
+    const weights = weightsFromTensors(spec, quantLabelFromTensors(file.tensors, typeof ft === 'number' ? ft : undefined));
+    return finish(lm, spec, found, weights.quant, weights);
+  }
   const quant = lm.quant?.value ?? found.quant ?? 'Q4_K_M';
   let weights: WeightsInfo;
   try {
@@ -71,10 +91,22 @@ export function estimateLoaded(lm: LoadedModel): LoadedEstimate | undefined {
     const ratio = weights.totalBytes > 0 ? weights.activeBytes / weights.totalBytes : 1;
     weights = { quant, totalBytes: lm.weightsBytes.value, activeBytes: Math.round(lm.weightsBytes.value * ratio), source: 'engine' };
   }
+  return finish(lm, spec, found, quant, weights);
+}
+
+function finish(lm: LoadedModel, spec: ModelSpec, found: NonNullable<ReturnType<typeof specFor>>, quant: string, weights: WeightsInfo): LoadedEstimate {
   const kv = kvTypeOf(lm.kvCacheType?.value);
+  const perSeq = lm.contextPerSlot?.value ?? Math.min(4096, spec.contextTrain);
+  const parallel = Math.max(1, lm.parallel?.value ?? 1);
+  // An engine-stated total wins: llama.cpp's auto -np shares ONE slot-sized cache (unified), a vLLM/SGLang
+  // pool holds its token capacity. Same rule as `headroom status`.
+  const cells = lm.contextTotal?.value ?? perSeq * parallel;
+  const kvUnified = parallel > 1 && cells === perSeq;
   const ctx = defaultContextOptions({
-    ctxPerSeq: lm.contextPerSlot?.value ?? Math.min(4096, spec.contextTrain),
-    parallel: Math.max(1, lm.parallel?.value ?? 1),
+    // The estimator allocates ctxPerSeq × parallel cells in both layouts.
+    ctxPerSeq: Math.ceil(cells / parallel),
+    parallel,
+    kvUnified,
     ...(kv ? { kvTypeK: kv, kvTypeV: kv } : {}),
   });
   return {

@@ -1,6 +1,7 @@
 // The live picture behind every view: detection → estimates → live speed, context tracking, horizons and
 // warnings with hysteresis. No `vscode`: the extension owns the timers and presentation; tests drive it
 // against real HTTP servers on 127.0.0.1.
+import { isAbsolute } from 'node:path';
 import type { HeadroomConfig } from '../config';
 import { growthPerTurn, newTrack, observeTurn, contextTokens, type ContextTrack } from '../estimator/context-tracker';
 import { DEFAULT_HARDWARE_ID, findHardware, usableBytes, withCapacityOverride, type DetectedHardware, type HardwareSpec } from '../estimator/hardware';
@@ -14,8 +15,18 @@ import type { MeterRecord } from '../providers/proxy/record';
 import { countersFromMetrics, gaugeSpeed } from '../providers/stream/metrics-counters';
 import { deriveAlerts } from './alerts';
 import { assemble, hardwareView, modelKey, type Assembled, type LiveReading } from './assemble';
+import type { GgufFile } from './estimate';
 import type { AlertView, DashboardState, HardwareView, HorizonView } from './model';
 import type { SpeedPoint } from './protocol';
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const h = new URL(url).hostname;
+    return h === 'localhost' || h === '[::1]' || h.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
 
 export type LogFn = (level: 'info' | 'warn' | 'debug', message: string) => void;
 
@@ -47,6 +58,8 @@ export class Session {
   private readonly histories = new Map<string, SpeedPoint[]>();
   private readonly tracks = new Map<string, ContextTrack>();
   private readonly truncations = new Map<string, MeterRecord>();
+  /** GGUF headers of local model files (null: tried and failed — not retried). */
+  private readonly files = new Map<string, GgufFile | null>();
   private book: WarningBook = emptyBook();
   private activeKeyValue: string | undefined;
   private readonly stateListeners = new Set<(s: DashboardState) => void>();
@@ -181,8 +194,41 @@ export class Session {
         if (sample) this.addSpeed(key, sample);
       }
     }
+    await this.readModelFiles(detections);
     this.rebuild(detections);
     return detections.some((d) => d.engine !== undefined);
+  }
+
+  /**
+   * Local engines name their model file (llama.cpp `model_path`): its header gives the exact architecture and
+   * tensor table. Read once per path, header only (bounded), never for remote endpoints.
+   */
+  private async readModelFiles(detections: readonly Detection[]): Promise<void> {
+    const wanted: string[] = [];
+    for (const d of detections) {
+      if (!d.snapshot || !isLoopbackUrl(d.endpoint)) continue;
+      for (const lm of d.snapshot.loaded) if (lm.modelPath && isAbsolute(lm.modelPath) && !this.files.has(lm.modelPath)) wanted.push(lm.modelPath);
+    }
+    if (wanted.length === 0) return;
+    const { readGgufHeader } = await import('../gguf/read.js');
+    await Promise.all(
+      wanted.map(async (path) => {
+        try {
+          const h = await readGgufHeader(path);
+          this.files.set(path, { metadata: h.metadata, tensors: h.tensors });
+          this.log('info', `read the GGUF header of ${path} (${h.tensors.length} tensors)`);
+        } catch (err) {
+          this.files.set(path, null);
+          this.log('info', `model file ${path} not readable here (${err instanceof Error ? err.message : String(err)}); using the engine's numbers`);
+        }
+      }),
+    );
+  }
+
+  private fileMap(): Map<string, GgufFile> {
+    const out = new Map<string, GgufFile>();
+    for (const [k, v] of this.files) if (v) out.set(k, v);
+    return out;
   }
 
   /** A request the metering proxy saw (numbers only): live speed, context growth, truncation. */
@@ -239,7 +285,8 @@ export class Session {
     const cfg = this.deps.config();
     const now = this.now();
     const thresholds = cfg.warnings;
-    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue });
+    const files = this.fileMap();
+    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files });
     // Horizons need every model's memory (other residents stay loaded while one grows): second pass.
     const horizons = new Map<string, HorizonView>();
     const conditions: Condition[] = [];
@@ -264,7 +311,7 @@ export class Session {
     this.book = step.book;
     const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity');
     const alerts = [...instant, ...step.active.map(toAlert).filter((a): a is AlertView => a !== undefined)];
-    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue });
+    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files });
     // Until the first detection settles the status bar keeps its spinner.
     this.current = this.refreshed ? this.assembled.state : { ...this.assembled.state, phase: 'detecting' };
     for (const l of this.stateListeners) l(this.current);

@@ -123,3 +123,34 @@ test('hardware: setting wins; unknown id falls back to detection with a log line
   assert.equal(s.state.hardware.capacityBytes, 64 * 2 ** 30);
   assert.equal(s.state.hardware.capacityOverridden, true);
 });
+
+test('a local llama.cpp model file is read (header only): exact architecture, KV for 2 slots × 4096', async (t) => {
+  const { gunzipSync } = await import('node:zlib');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-gguf-'));
+  const path = join(dir, 'llama31-8b-shape-4L-Q4_K_M.gguf');
+  writeFileSync(path, gunzipSync(readFileSync('/work/shared/groundtruth/gguf-headers/llama31-8b-shape-4L-Q4_K_M.header.gguf.gz')));
+  const { routes, notFound } = engineRoutes('llama.cpp');
+  const props = routes['GET /props'] as Reply;
+  routes['GET /props'] = { ...props, body: JSON.stringify({ ...JSON.parse(props.body), model_path: path }) };
+  const server = await startServer(routes, notFound);
+  t.after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const logs: string[] = [];
+  const s = new Session({ config: () => config({ endpoints: [server.url] }), log: (_l, m) => logs.push(m) });
+  await s.refresh();
+  const m = s.state.models[0]!;
+  assert.equal(m.shapeUnknown, undefined);
+  assert.equal(s.details(m.key)!.estimate!.specSource, 'gguf');
+  // Llama-3.1-8B shape, 4 layers: K+V = 2 × 8 KV heads × 128 dims × 2 bytes × 4 layers = 16384 B per token;
+  // 2 slots × 4096 (props n_ctx × total_slots, one cache per slot) = 8192 cells → 128 MiB.
+  assert.deepEqual(m.memory.kv, { value: 8192 * 16384, source: 'estimated' });
+  assert.ok(logs.some((l) => l.includes('read the GGUF header')));
+  // Read once: a second poll does not read it again.
+  await s.refresh();
+  assert.equal(logs.filter((l) => l.includes('read the GGUF header')).length, 1);
+});
