@@ -50,7 +50,7 @@ export function startUiProbe(page) {
           title: document.title,
           csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? null,
           imgs: [...document.querySelectorAll('img')].map((i) => i.getAttribute('src')),
-          scripts: [...document.querySelectorAll('script')].map((s) => ({ src: s.getAttribute('src'), nonce: s.nonce !== '' })),
+          scripts: [...document.querySelectorAll('script')].map((s) => ({ src: s.getAttribute('src'), nonce: s.nonce !== '', inline: s.src ? '' : s.textContent.trim().slice(0, 80) })),
           inlineHandlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length,
           svgCount: document.querySelectorAll('svg').length,
         }));
@@ -60,6 +60,11 @@ export function startUiProbe(page) {
     },
     async dialogs() { return { dialogs }; },
     async press({ key }) { await page.keyboard.press(key); return {}; },
+    async pickRow({ contains }) {
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: contains }).first();
+      await row.click({ timeout: 15_000 });
+      return {};
+    },
     async screenshot({ path }) { await page.screenshot({ path }); return { path }; },
   };
 

@@ -24,3 +24,38 @@ export async function runAndDismiss(id: string, timeoutMs = 30_000, ...args: unk
   if (failure) throw failure;
   return result;
 }
+
+/** Waits for the open quick pick to show rows; returns their text. */
+export async function quickPickRows(minRows = 1, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const q = await probe<{ visible: boolean; rows: string[] }>('quickInput');
+    if (q.visible && q.rows.length >= minRows) return q.rows;
+    if (Date.now() > deadline) throw new Error(`no quick pick rows appeared: ${JSON.stringify(q)}`);
+    await sleep(300);
+  }
+}
+
+/**
+ * Headroom: Choose Model, picking the row that shows `name` (as a user clicks it); declines any offer to
+ * load it. Returns the rows the pick showed.
+ */
+export async function chooseModel(name: string): Promise<string[]> {
+  let done = false;
+  let failure: unknown;
+  void Promise.resolve(vscode.commands.executeCommand('headroom.chooseModel')).then(() => { done = true; }, (e: unknown) => { done = true; failure = e; });
+  const rows = await quickPickRows();
+  if (!rows.some((r) => r.includes(name))) throw new Error(`Choose Model does not list ${name}: ${JSON.stringify(rows)}`);
+  await probe('pickRow', { contains: name });
+  const deadline = Date.now() + 20_000;
+  while (!done) {
+    await sleep(400);
+    if (done) break;
+    if (Date.now() > deadline) throw new Error('Choose Model did not finish after picking');
+    // A follow-up (e.g. "load it with this context?") is declined.
+    await probe('press', { key: 'Escape' }).catch(() => undefined);
+    await vscode.commands.executeCommand('notifications.clearAll');
+  }
+  if (failure) throw failure;
+  return rows;
+}

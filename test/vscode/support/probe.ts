@@ -8,7 +8,12 @@ export const PROBE_URL = process.env.HEADROOM_UI_PROBE;
 export interface StatusItem { id: string; text: string; ariaLabel: string; classes: string; background: string }
 export interface WebviewInfo {
   text: string; title: string; csp: string | null; imgs: (string | null)[];
-  scripts: { src: string | null; nonce: boolean }[]; inlineHandlers: number; svgCount: number;
+  scripts: { src: string | null; nonce: boolean; inline: string }[]; inlineHandlers: number; svgCount: number;
+}
+
+/** Scripts the extension put in the page: VS Code injects its own `acquireVsCodeApi` bootstrap into every webview. */
+export function ownScripts(view: WebviewInfo): WebviewInfo['scripts'] {
+  return view.scripts.filter((s) => !(s.src === null && /acquireVsCodeApi/.test(s.inline)));
 }
 
 export async function probe<T>(action: string, args: Record<string, unknown> = {}): Promise<T> {

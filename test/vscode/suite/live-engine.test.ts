@@ -1,0 +1,68 @@
+// Against a live engine: recorded Ollama responses replayed by a real HTTP server on 127.0.0.1, given to
+// Headroom through the `headroom.endpoints` setting. The status bar, its tooltip and the panel must show
+// what the engine reported.
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import * as vscode from 'vscode';
+import { FIXTURES, startFixtureServer, type TestServer } from '../../support/fixture-server';
+import { formatBytes } from '../../../src/estimator/format';
+import { headroom } from '../support/host';
+import { chooseModel, runAndDismiss } from '../support/commands';
+import { ownScripts, PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/probe';
+
+interface PsModel { name: string; size: number; size_vram: number; context_length: number }
+
+describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
+  let engine: TestServer;
+  const ps = (JSON.parse(readFileSync(join(FIXTURES, 'ollama', 'api_ps.json'), 'utf8')) as { models: PsModel[] }).models[0]!;
+
+  before(async function () {
+    if (!PROBE_URL) this.skip();
+    await headroom();
+    engine = await startFixtureServer('ollama');
+    await vscode.workspace.getConfiguration('headroom').update('endpoints', [engine.url], vscode.ConfigurationTarget.Global);
+    await runAndDismiss('headroom.detectEngines');
+  });
+
+  after(async () => {
+    // Leave the workbench as found: no panel from this suite, no endpoint.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('headroom').update('endpoints', undefined, vscode.ConfigurationTarget.Global);
+    await engine?.close();
+  });
+
+  it('polls the endpoint it was given', () => {
+    assert.ok(engine.requests.some((r) => r === 'GET /api/ps'), `requests: ${engine.requests.join(', ')}`);
+  });
+
+  it('shows the loaded model\'s memory, as the engine reported it, in the status bar', async () => {
+    const used = formatBytes(ps.size).replace(/ GB$/, '');
+    const item = await waitForStatus(`showing ${used} GB in use`, (i) => i.text.includes(`${used} /`));
+    assert.match(item.text, /\d+(\.\d)? \/ \d+(\.\d)? GB/);
+  });
+
+  it('breaks the numbers down in the tooltip, with where each came from', async () => {
+    const item = await waitForStatus('present', () => true);
+    const { text } = await probe<{ text: string }>('hoverStatus', { idContains: item.id || 'headroom' });
+    assert.ok(text.includes(ps.name), `tooltip lacks the model name: ${text}`);
+    assert.match(text, /engine/i, 'tooltip does not say which numbers the engine reported');
+    assert.ok(text.includes('4k') || text.includes('4,096') || text.includes('4096'), `tooltip lacks the configured context: ${text}`);
+  });
+
+  it('renders the panel for the model chosen in Choose Model: strict CSP, nonce\'d scripts only, the chart', async () => {
+    await runAndDismiss('headroom.openPanel');
+    const rows = await chooseModel(ps.name);
+    assert.ok(rows.some((r) => r.includes(ps.name)));
+    const view = await probe<WebviewInfo>('webview', { waitForText: ps.name });
+    assert.ok(view.csp, 'no Content-Security-Policy meta');
+    assert.match(view.csp!, /default-src 'none'/);
+    const scripts = ownScripts(view);
+    assert.ok(scripts.length > 0 && scripts.every((s) => s.nonce && s.src), `scripts (each must be a nonce'd file): ${JSON.stringify(view.scripts)}`);
+    // Local files only: served through the webview resource origin, from the extension's media folder.
+    assert.ok(scripts.every((s) => /vscode-resource/.test(s.src!) && /\/media\//.test(s.src!)), `script sources: ${JSON.stringify(scripts)}`);
+    assert.ok(view.svgCount > 0, `no chart rendered; panel text: ${view.text.slice(0, 600)}`);
+    assert.ok(view.text.includes(ps.name), `panel text lacks ${ps.name}`);
+  });
+});
