@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, setPriority } from 'node:os';
 
 const ROOT = resolve(__dirname, '..');
@@ -36,6 +37,14 @@ const srv = http.createServer((req, res) => {
     pump();
   });
 });
+srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
+`;
+
+// Peer for "what does any extra process hop cost here": a bare TCP relay (no HTTP parsing, no metering).
+const RELAY = `
+const net = require('node:net');
+const [host, port] = process.argv[1].split(':');
+const srv = net.createServer((c) => { const u = net.connect(Number(port), host); c.setNoDelay(true); u.setNoDelay(true); c.pipe(u); u.pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); });
 srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
 `;
 
@@ -84,6 +93,17 @@ function stream(base: string, agent: Agent, mode: string, n: number): Promise<St
   });
 }
 
+/** CPU seconds a process has used (Linux /proc; undefined elsewhere). Unlike wall time, other load doesn't inflate it. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -105,50 +125,62 @@ async function measure(base: string, mode: string, streams: number, n: number) {
 export async function run(): Promise<void> {
   const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   let proxy: ChildProcess | undefined;
+  let relay: ChildProcess | undefined;
   try {
     const port = Number((await waitFor(server, 'stdout', /port (\d+)/))[1]);
     const direct = `http://127.0.0.1:${port}`;
+    relay = spawn(process.execPath, ['-e', RELAY, `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const relayed = `http://127.0.0.1:${(await waitFor(relay, 'stdout', /port (\d+)/))[1]}`;
     proxy = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', direct, '--json-log'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     const proxied = (await waitFor(proxy, 'stderr', /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     // Optional: on a shared, busy machine, raise all three processes' priority equally (root only) so other
     // load disturbs the comparison less. BENCH_PRIORITY=-10 npm run bench proxy
     const prio = Number(process.env.BENCH_PRIORITY ?? 0);
-    if (prio !== 0) for (const pid of [process.pid, server.pid!, proxy.pid!]) setPriority(pid, prio);
+    if (prio !== 0) for (const pid of [process.pid, server.pid!, proxy.pid!, relay.pid!]) setPriority(pid, prio);
     // Warm up both paths (JIT, keep-alive sockets).
     await measure(direct, 'flat', 4, 200);
     await measure(proxied, 'flat', 4, 200);
 
     const rows: string[] = [];
     const fmt = (x: number, d = 2) => x.toFixed(d);
-    rows.push('(medians of 3 interleaved rounds)');
-    rows.push('mode      streams  direct chunks/s  proxied chunks/s  throughput ratio  p50 direct→proxied ms  p99 direct→proxied ms  added p99 ms');
+    rows.push('(medians of 3 interleaved rounds; "relay" = bare TCP pipe in its own process, the floor for any extra hop)');
+    rows.push('mode      streams  direct chunks/s  proxied/direct  relay/direct  p50 ms direct/relay/proxied  p99 ms direct/relay/proxied  added p99 vs direct / vs relay');
     for (const [mode, n] of [['paced', 400], ['flat', 3000]] as const) {
       for (const streams of [1, 8, 32]) {
         const count = mode === 'flat' ? Math.max(200, Math.floor(n / Math.sqrt(streams))) : n;
-        // Three interleaved rounds (direct, proxied, direct, ...); medians damp scheduler noise from other load.
-        const d: Awaited<ReturnType<typeof measure>>[] = [];
-        const p: Awaited<ReturnType<typeof measure>>[] = [];
+        // Three interleaved rounds (direct, relay, proxied, ...); medians damp scheduler noise from other load.
+        const runs: Record<'d' | 'r' | 'p', Awaited<ReturnType<typeof measure>>[]> = { d: [], r: [], p: [] };
         for (let round = 0; round < 3; round++) {
-          d.push(await measure(direct, mode, streams, count));
-          p.push(await measure(proxied, mode, streams, count));
+          runs.d.push(await measure(direct, mode, streams, count));
+          runs.r.push(await measure(relayed, mode, streams, count));
+          runs.p.push(await measure(proxied, mode, streams, count));
         }
         const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-        const bestD = { chunksPerSec: med(d.map((x) => x.chunksPerSec)) };
-        const bestP = { chunksPerSec: med(p.map((x) => x.chunksPerSec)) };
-        const p99d = med(d.map((x) => x.p99));
-        const p99p = med(p.map((x) => x.p99));
-        const p50d = med(d.map((x) => x.p50));
-        const p50p = med(p.map((x) => x.p50));
+        const m = (k: 'd' | 'r' | 'p', f: 'chunksPerSec' | 'p50' | 'p99') => med(runs[k].map((x) => x[f]));
+        const pct = (a: number, b: number) => `${fmt((100 * a) / b, 1)} %`;
         rows.push(
-          `${mode.padEnd(8)}  ${String(streams).padStart(7)}  ${fmt(bestD.chunksPerSec, 0).padStart(15)}  ${fmt(bestP.chunksPerSec, 0).padStart(16)}  ${(fmt((100 * bestP.chunksPerSec) / bestD.chunksPerSec, 1) + ' %').padStart(16)}  ${`${fmt(p50d)} → ${fmt(p50p)}`.padStart(21)}  ${`${fmt(p99d)} → ${fmt(p99p)}`.padStart(21)}  ${fmt(p99p - p99d).padStart(12)}`,
+          `${mode.padEnd(8)}  ${String(streams).padStart(7)}  ${fmt(m('d', 'chunksPerSec'), 0).padStart(15)}  ${pct(m('p', 'chunksPerSec'), m('d', 'chunksPerSec')).padStart(14)}  ${pct(m('r', 'chunksPerSec'), m('d', 'chunksPerSec')).padStart(12)}  ${`${fmt(m('d', 'p50'))} / ${fmt(m('r', 'p50'))} / ${fmt(m('p', 'p50'))}`.padStart(27)}  ${`${fmt(m('d', 'p99'))} / ${fmt(m('r', 'p99'))} / ${fmt(m('p', 'p99'))}`.padStart(27)}  ${`${fmt(m('p', 'p99') - m('d', 'p99'))} / ${fmt(m('p', 'p99') - m('r', 'p99'))}`.padStart(30)}`,
         );
       }
+    }
+    // CPU cost per forwarded chunk, measured as process CPU time (robust to other load on the machine).
+    const cpuPer = async (base: string, pid: number, mode: 'flat' | 'paced', streams: number, n: number) => {
+      const c0 = cpuSeconds(pid);
+      await measure(base, mode, streams, n);
+      const c1 = cpuSeconds(pid);
+      return c0 === undefined || c1 === undefined ? undefined : ((c1 - c0) / (streams * n)) * 1e6;
+    };
+    for (const [mode, streams, n, what] of [['paced', 32, 400, 'one write per chunk'], ['flat', 8, 4000, 'chunks coalesced by TCP']] as const) {
+      const cp = await cpuPer(proxied, proxy.pid!, mode, streams, n);
+      const cr = await cpuPer(relayed, relay.pid!, mode, streams, n);
+      if (cp !== undefined && cr !== undefined) rows.push(`CPU per chunk, ${mode} ${streams} streams (${what}): proxy ${fmt(cp, 1)} µs, bare relay ${fmt(cr, 1)} µs`);
     }
     process.stdout.write(rows.join('\n') + '\n');
     process.stdout.write(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores${prio ? `, priority ${prio}` : ''}\n`);
     process.stdout.write('goal (paced rows): throughput ratio ≥ 99 %, added p99 < 1 ms. flat-out rows are a CPU stress figure (client, proxy and engine share 2 cores).\n');
   } finally {
     proxy?.kill('SIGTERM');
+    relay?.kill('SIGTERM');
     server.kill('SIGTERM');
   }
 }
