@@ -12,6 +12,7 @@ import { defaultContextOptions, estimateMemory } from '../src/estimator/memory';
 import type { KvType, ModelSpec } from '../src/estimator/types';
 import type { GgufInsights } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { HEADERS, MIB, loadGroundtruth, type GroundtruthRow } from '../test/support/llamacpp-groundtruth';
+import type { MeasuredLoad } from '../test/support/measure-archs';
 
 interface Stats {
   n: number;
@@ -117,12 +118,64 @@ export async function run(): Promise<void> {
     }
     lines.push(cells);
   }
+  // Architectures measured on the real llama-server here (MLA, gpt-oss SWA + MXFP4, Qwen3-Next hybrid).
+  const fixtures = join(__dirname, '..', 'test', 'estimator', 'fixtures');
+  const extra = JSON.parse(readFileSync(join(fixtures, 'measured-archs.json'), 'utf8')) as { loads: MeasuredLoad[] };
+  const oursExtra = stats();
+  const v1Extra = stats();
+  const v2Extra = stats();
+  for (const l of extra.loads) {
+    const gz = join(fixtures, `${l.model}.header.gguf.gz`);
+    let spec = specs.get(gz);
+    if (!spec) {
+      const h = await readGgufHeader(gz);
+      spec = specFromGgufMetadata(h.metadata, h.tensors, gz);
+      specs.set(gz, spec);
+      const p = join(dir, `${l.model}.header.gguf`);
+      writeFileSync(p, gunzipSync(readFileSync(gz)));
+      plain.set(gz, p);
+    }
+    const ctx = defaultContextOptions({
+      ctxPerSeq: l.nCtx / l.nSeqMax, parallel: l.nSeqMax, kvUnified: l.kvUnified, flashAttention: l.flashAttn,
+      kvTypeK: l.typeK as KvType, kvTypeV: l.typeV as KvType, nUbatch: l.nUbatch,
+    });
+    const truth = l.tensorDataBytes + (l.kvMiB + l.recurrentMiB + l.computeMiB + l.outputMiB) * MIB;
+    const e = (100 * (estimateMemory(spec, weightsFromTensors(spec, 'mixed'), ctx).totalBytes - truth)) / truth;
+    add(oursExtra, e);
+    let cells = `${(l.model + ' ' + l.config).padEnd(36)} truth ${(truth / MIB).toFixed(1).padStart(8)} MiB  ours ${e.toFixed(2).padStart(6)} %`;
+    if (nlc) {
+      let ins = insights.get(gz);
+      if (!ins) {
+        ins = await nlc.GgufInsights.from(await nlc.readGgufFileInfo(plain.get(gz)!), llama);
+        insights.set(gz, ins);
+      }
+      const opts = {
+        contextSize: l.nCtx / l.nSeqMax, modelGpuLayers: 0, batchSize: l.nUbatch, sequences: l.nSeqMax, flashAttention: l.flashAttn,
+        kvCacheKeyType: l.typeK === 'q8_0' ? 8 : 1, kvCacheValueType: l.typeV === 'q8_0' ? 8 : 1,
+      };
+      const c1 = ins.estimateContextResourceRequirements(opts);
+      const e1 = (100 * (ins.modelSize + c1.cpuRam + c1.gpuVram - truth)) / truth;
+      add(v1Extra, e1);
+      cells += `  nlc-v1 ${e1.toFixed(2).padStart(6)} %`;
+      const c2 = llama ? await ins.estimateContextResourceRequirementsV2(opts).catch(() => undefined) : undefined;
+      if (c2) {
+        const e2 = (100 * (ins.modelSize + c2.cpuRam + c2.gpuVram - truth)) / truth;
+        add(v2Extra, e2);
+        cells += `  nlc-v2 ${e2.toFixed(2).padStart(6)} %`;
+      }
+    }
+    lines.push(cells);
+  }
   process.stdout.write(`${lines.join('\n')}\n\n`);
   process.stdout.write(`total memory vs llama.cpp measured (weights + KV + compute + output):\n`);
   process.stdout.write(`  headroom, all ${rows.length} rows:            ${fmt(ours)}\n`);
   process.stdout.write(`  headroom, rows with a header file:   ${fmt(oursHeaderOnly)}\n`);
   process.stdout.write(`  node-llama-cpp v1 (heuristic):       ${fmt(v1)}\n`);
   process.stdout.write(`  node-llama-cpp v2 (no-alloc sim):    ${fmt(v2)}\n`);
+  process.stdout.write(`MLA / gpt-oss / Qwen3-Next loads measured here (test/estimator/fixtures/measured-archs.json):\n`);
+  process.stdout.write(`  headroom:                            ${fmt(oursExtra)}\n`);
+  process.stdout.write(`  node-llama-cpp v1 (heuristic):       ${fmt(v1Extra)}\n`);
+  process.stdout.write(`  node-llama-cpp v2 (no-alloc sim):    ${fmt(v2Extra)}\n`);
 
   // Header parsing speed: same plain files, each reader timed in this run.
   const { gguf } = await import('@huggingface/gguf');
