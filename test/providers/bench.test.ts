@@ -98,13 +98,17 @@ test('Ollama: model, quant and context from /api/ps; rates from eval_count/eval_
 
 test('an engine that reports no timings is timed client-side from the stream', async (t) => {
   // OpenAI-compatible SSE with usage but no timings: rates come from our clock.
+  const sent: number[] = [];
   const s = await serve(t, {
     'GET /v1/models': json('{"object":"list","data":[{"id":"m1","object":"model"}]}'),
     'POST /v1/completions': (_q, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       let i = 0;
       const tick = setInterval(() => {
-        if (i < 5) res.write(`data: {"choices":[{"index":0,"text":"t${i}","finish_reason":null}]}\n\n`);
+        if (i < 5) {
+          res.write(`data: {"choices":[{"index":0,"text":"t${i}","finish_reason":null}]}\n\n`);
+          sent.push(performance.now());
+        }
         else {
           clearInterval(tick);
           res.write('data: {"choices":[{"index":0,"text":"","finish_reason":"length"}]}\n\n');
@@ -120,8 +124,10 @@ test('an engine that reports no timings is timed client-side from the stream', a
   assert.equal(r.timing, 'client');
   assert.equal(r.outputTokens, 5);
   assert.equal(r.promptTokens, 20);
-  // 5 token events 40 ms apart → 4 intervals over ~160 ms ≈ 25 tok/s (timer jitter allowed).
-  assert.ok(r.decodeTokPerSec! > 12 && r.decodeTokPerSec! < 30, `decode ${r.decodeTokPerSec}`);
+  // The server's own send times (same clock, same process) give the true rate of the last run; receipt jitter aside, we match it.
+  const lastRun = sent.slice(-5);
+  const truth = (4 / (lastRun[4]! - lastRun[0]!)) * 1000;
+  assert.ok(Math.abs(r.decodeTokPerSec! / truth - 1) < 0.35, `decode ${r.decodeTokPerSec} vs sent at ${truth}`);
   assert.ok(r.ttftMs! >= 0 && r.ttftMs! < r.wallMs);
   assert.match(m.notes.join('\n'), /did not report its context/);
 });
@@ -190,4 +196,48 @@ test('a context-exceeded error body is reported in numbers, without echoing the 
 test('no model loaded and none named → a clear no-model error', async (t) => {
   const s = await serve(t, { 'GET /api/ps': json('{"models":[]}') });
   await assert.rejects(runBench({ endpoint: s.url }), (e: unknown) => e instanceof BenchError && e.kind === 'no-model' && /--model/.test(e.message));
+});
+
+/** llama.cpp as recorded (/props, /v1/models and a /completion SSE stream from the real server). */
+function llamaRoutes(tokenize: Route = json('{"tokens":[791,1887,16181,1855,1052]}')): Record<string, Route> {
+  const llama = (status: number, ct: string, body: string): Route => (_q, res) => res.writeHead(status, { server: 'llama.cpp', 'content-type': ct }).end(body);
+  return {
+    'GET /props': llama(200, 'application/json; charset=utf-8', fixture('llama.cpp/props.json')),
+    'GET /v1/models': llama(200, 'application/json; charset=utf-8', fixture('llama.cpp/v1_models.json')),
+    'POST /tokenize': tokenize,
+    'POST /completion': llama(200, 'text/event-stream', fixture('llama.cpp/completion_stream.sse')),
+  };
+}
+
+test('llama.cpp (recorded): context from /props, quant from meta.ftype, rates = the stream’s own timings', async (t) => {
+  const s = await serve(t, llamaRoutes());
+  const m = await runBench({ endpoint: s.url, depths: [0, 8192], outputTokens: 8 });
+  assert.equal(m.engine, 'llama.cpp');
+  assert.equal(m.model, 'llama31-8b-shape-4L-Q4_K_M.gguf');
+  assert.equal(m.quant, 'Q4_K_M');
+  assert.equal(m.nCtx, 4096, 'per-slot n_ctx from default_generation_settings');
+  assert.equal(m.weightsBytes, 1249763584);
+  assert.equal(m.modelPath, 'llama31-8b-shape-4L-Q4_K_M.gguf');
+  const last = fixture('llama.cpp/completion_stream.sse').trim().split('\n').filter((l) => l.startsWith('data: ')).at(-1)!;
+  const tm = (JSON.parse(last.slice(6)) as { timings: Record<string, number> }).timings;
+  for (const r of m.runs) {
+    assert.equal(r.decodeTokPerSec, tm.predicted_per_second);
+    assert.equal(r.prefillTokPerSec, tm.prompt_per_second);
+    assert.equal(r.ttftMs, tm.prompt_ms);
+    assert.equal(r.outputTokens, tm.predicted_n);
+    assert.equal(r.promptTokens, tm.prompt_n! + tm.cache_n!);
+    assert.equal(r.cachedTokens, tm.cache_n);
+  }
+  // Prompts are token arrays tiled from /tokenize, exactly as long as the (capped) depth; caching off, EOS ignored.
+  const comps = s.bodies.filter((b) => b.path === '/completion').map((b) => b.body as { prompt: number[]; n_predict: number; cache_prompt: boolean; ignore_eos: boolean });
+  assert.deepEqual(comps.map((c) => c.prompt.length), [16, 16, 4096 - 8 - 8]);
+  assert.deepEqual(comps[1]!.prompt.slice(0, 6), [791, 1887, 16181, 1855, 1052, 791]);
+  assert.ok(comps.every((c) => c.cache_prompt === false && c.ignore_eos === true));
+});
+
+test('llama.cpp: a garbled /tokenize answer is a protocol error, not a crash', async (t) => {
+  for (const body of ['{"tokens":"abc"}', 'not json', '{"tokens":[]}']) {
+    const s = await serve(t, llamaRoutes(json(body)));
+    await assert.rejects(runBench({ endpoint: s.url }), (e: unknown) => e instanceof BenchError && e.kind === 'protocol' && /tokenize gave no tokens/.test(e.message));
+  }
 });
