@@ -33,7 +33,11 @@ export interface SmoothingOptions {
   halfLifeMs?: number;
 }
 
+/** Above this a figure is garbage (a hostile or broken endpoint), not a speed: no local stack is within 10× of it. */
+export const MAX_PLAUSIBLE_TOK_PER_SEC = 1e6;
+
 const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && v > 0;
+const plausible = (v: number | undefined): v is number => ok(v) && v <= MAX_PLAUSIBLE_TOK_PER_SEC;
 
 /** Weight of a new sample: more tokens and a staler average both favour the new value. */
 function alpha(tokens: number, ageMs: number, o: Required<SmoothingOptions>): number {
@@ -51,11 +55,11 @@ export function updateLiveSpeed(prev: LiveSpeed | undefined, s: SpeedSample, opt
   const a = alpha(ok(s.decodeTokens) ? s.decodeTokens : o.halfLifeTokens / 2, age, o);
   const mix = (old: number | undefined, v: number | undefined): number | undefined => (!ok(v) ? old : old === undefined ? v : old + a * (v - old));
   const before = cur.decodeTokPerSec;
-  cur.decodeTokPerSec = mix(cur.decodeTokPerSec, s.decodeTokPerSec);
-  cur.prefillTokPerSec = mix(cur.prefillTokPerSec, s.prefillTokPerSec);
+  cur.decodeTokPerSec = mix(cur.decodeTokPerSec, plausible(s.decodeTokPerSec) ? s.decodeTokPerSec : undefined);
+  cur.prefillTokPerSec = mix(cur.prefillTokPerSec, plausible(s.prefillTokPerSec) ? s.prefillTokPerSec : undefined);
   cur.ttftMs = mix(cur.ttftMs, s.ttftMs);
   if (cur.decodeTokPerSec !== before) cur.source = s.source;
-  if (ok(s.decodeTokPerSec) || ok(s.prefillTokPerSec) || ok(s.ttftMs)) {
+  if (plausible(s.decodeTokPerSec) || plausible(s.prefillTokPerSec) || ok(s.ttftMs)) {
     cur.samples++;
     cur.lastAt = s.at;
   }

@@ -106,3 +106,18 @@ test('/slots progress: recorded busy snapshot, mid-request speed, task changes a
   assert.equal(slotSnapshot({ error: 'x' }, 0), undefined);
   assert.deepEqual(slotSnapshot([null, 5, { id: -1, is_processing: true }, { id: 2, is_processing: true, next_token: { n_decoded: 3 } }], 0)!.slots, [{ id: 2, processing: true, decoded: 3 }]);
 });
+
+test('hostile /metrics (NaN, Inf, absurd counters, garbage lines) never yields an absurd live speed', () => {
+  const good = readFileSync(`${FIX}/llama.cpp/metrics.txt`, 'utf8');
+  const hostile = good
+    .replace('llamacpp:tokens_predicted_total 164', 'llamacpp:tokens_predicted_total 1e300')
+    .replace('llamacpp:prompt_seconds_total 1.09847', 'llamacpp:prompt_seconds_total NaN') + '\ngarbage line {{{\nllamacpp:tokens_predicted_seconds_total +Inf\n';
+  const a = countersFromMetrics(prom('llama.cpp/metrics_busy.txt'), 0)!;
+  const b = countersFromMetrics(parsePrometheus(hostile).samples, 1000)!;
+  const s = speedFromCounters(a, b);
+  const live = updateLiveSpeed(undefined, s ?? { at: 1000, source: 'metrics' });
+  assert.equal(live.decodeTokPerSec, undefined, `absurd figure ${live.decodeTokPerSec} was accepted`);
+  assert.equal(live.prefillTokPerSec, undefined);
+  // Every truncation of the real body (a cut mid-line) parses without throwing.
+  for (let i = 0; i <= good.length; i += 7) countersFromMetrics(parsePrometheus(good.slice(0, i)).samples, 0);
+});
