@@ -35,6 +35,8 @@ export function makeRunDir(label, extraSettings = {}) {
     'workbench.colorTheme': 'Default Dark Modern',
     'window.commandCenter': false,
     'chat.disableAIFeatures': true,
+    // Run folders live inside this repo: don't let Git offer to open the parent repository.
+    'git.openRepositoryInParentFolders': 'never',
     ...extraSettings,
   }, null, 2));
   return dir;
