@@ -126,6 +126,33 @@ test('/completion returns the recorded fields and engine timings', async (t) => 
   assert.ok(Math.abs(body.timings.predicted_per_second - rate) < 1e-6 * rate, `${body.timings.predicted_per_second} vs ${rate}`);
 });
 
+test('/v1/chat/completions renders our ChatML template and answers in the recorded shape', async (t) => {
+  const s = server(t);
+  if (!s) return;
+  const messages = [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Say hi' },
+  ];
+  const res = await fetch(`${s.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages, max_tokens: 16, seed: 42, ignore_eos: true }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+  const recorded = fixture('v1_chat_completions.json');
+  // The assistant text is random, so `content` may come back empty; compare the rest of the shape.
+  sameKeys(body, recorded, [/^choices\.\[\]\.message\.(content|reasoning_content)$/]);
+  assert.equal(body.usage.completion_tokens, 16);
+  // Our template: per message `<|im_start|>role\ncontent<|im_end|>\n`, then `<|im_start|>assistant\n`. Count the
+  // tokens that rendering takes with the server's own tokenizer (specials parsed) and compare.
+  const rendered = messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('') + '<|im_start|>assistant\n';
+  const tok = await fetch(`${s.url}/tokenize`, { method: 'POST', body: JSON.stringify({ content: rendered, add_special: true, parse_special: true }) });
+  const { tokens } = (await tok.json()) as { tokens: number[] };
+  assert.equal(body.usage.prompt_tokens, tokens.length);
+});
+
 test('/metrics exposes the recorded metric names and counts our request', async (t) => {
   const s = server(t);
   if (!s) return;
