@@ -13,6 +13,9 @@ import type { Verdict } from '../estimator/verdict';
 import { weightsForQuant } from '../estimator/weights';
 import { llamaServerLine, ollamaServeLine } from './command-lines';
 import { fitMark, type ModelCandidate } from './pick-items';
+import { resolveModelName } from '../estimator/model-names';
+import type { Detection } from '../providers/detect';
+import type { DashboardState } from './model';
 import type { AlternativeRow, CurvePoint, Fact, PanelData, SpeedPoint } from './protocol';
 import { sourceLabel } from './status';
 
@@ -241,4 +244,45 @@ export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCan
   }
   const order = { fits: 0, tight: 1, no: 2 } as const;
   return out.sort((a, b) => (order[a.mark ?? 'no'] - order[b.mark ?? 'no']) || a.label.localeCompare(b.label));
+}
+
+/** A model from the engines (loaded first, then installed), evaluated against the catalog when the name resolves. */
+export function engineCandidates(state: DashboardState, detections: readonly Detection[], hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
+  const usable = usableBytes(hw);
+  const out: ModelCandidate[] = [];
+  for (const m of state.models) {
+    out.push({
+      id: m.key,
+      label: m.name,
+      section: 'loaded',
+      endpoint: m.endpoint,
+      engine: m.engine,
+      ...(m.quant ? { quant: m.quant } : {}),
+      totalBytes: m.memory.total.value,
+      ...(m.context.configured ? { ctx: m.context.configured.value } : {}),
+      ...(m.speed.decode ? { decodeTokPerSec: m.speed.decode.value } : m.speed.predicted ? { decodeTokPerSec: m.speed.predicted } : {}),
+      mark: fitMark(m.memory.total.value, usable),
+    });
+  }
+  for (const d of detections) {
+    for (const e of d.snapshot?.models ?? []) {
+      if (e.loaded) continue;
+      const c: ModelCandidate = { id: e.name, label: e.name, section: 'available', endpoint: d.endpoint, engine: d.engine, ...(e.quant ? { quant: e.quant } : {}) };
+      try {
+        const r = resolveModelName(e.name);
+        if (r.model.spec) {
+          const quant = e.quant ?? r.quant ?? 'Q4_K_M';
+          const w = e.sizeBytes ? { quant, totalBytes: e.sizeBytes, activeBytes: e.sizeBytes * (r.model.spec.activeParams / r.model.spec.totalParams), source: 'engine' as const } : weightsForQuant(r.model.spec, quant);
+          const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
+          const total = estimateMemory(r.model.spec, w, ctx).totalBytes;
+          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: estimateSpeed(r.model.spec, w, hw).decodeTokPerSec, mark: fitMark(total, usable) });
+        } else c.note = `${r.model.name}: not enough published data to estimate`;
+      } catch {
+        // Unknown to the catalog: listed without numbers.
+        if (e.sizeBytes) c.note = `${formatBytes(e.sizeBytes)} on disk`;
+      }
+      out.push(c);
+    }
+  }
+  return out;
 }

@@ -7,56 +7,15 @@ import { HARDWARE_PROFILES, usableBytes, type HardwareSpec } from '../estimator/
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { resolveModelName } from '../estimator/model-names';
 import { KNOWN_QUANTS, parseQuant } from '../estimator/quant-recipes';
-import { estimateSpeed } from '../estimator/speed';
 import type { ModelSpec } from '../estimator/types';
 import { weightsForQuant } from '../estimator/weights';
 import { catalogCandidates, defaultQuantFor } from './fit-check';
 import type { DashboardState } from './model';
 import { CONTEXT_PRESETS, fitMark, groupCandidates, parseContextInput, SECTION_TITLE, type ModelCandidate, type PickItemData } from './pick-items';
 import type { Detection } from '../providers/detect';
+import { engineCandidates } from './fit-check';
 
 type Item = vscode.QuickPickItem & { data?: PickItemData };
-
-/** A model from the engines (loaded first, then installed), evaluated against the catalog when the name resolves. */
-export function engineCandidates(state: DashboardState, detections: readonly Detection[], hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
-  const usable = usableBytes(hw);
-  const out: ModelCandidate[] = [];
-  for (const m of state.models) {
-    out.push({
-      id: m.key,
-      label: m.name,
-      section: 'loaded',
-      endpoint: m.endpoint,
-      engine: m.engine,
-      ...(m.quant ? { quant: m.quant } : {}),
-      totalBytes: m.memory.total.value,
-      ...(m.context.configured ? { ctx: m.context.configured.value } : {}),
-      ...(m.speed.decode ? { decodeTokPerSec: m.speed.decode.value } : m.speed.predicted ? { decodeTokPerSec: m.speed.predicted } : {}),
-      mark: fitMark(m.memory.total.value, usable),
-    });
-  }
-  for (const d of detections) {
-    for (const e of d.snapshot?.models ?? []) {
-      if (e.loaded) continue;
-      const c: ModelCandidate = { id: e.name, label: e.name, section: 'available', endpoint: d.endpoint, engine: d.engine, ...(e.quant ? { quant: e.quant } : {}) };
-      try {
-        const r = resolveModelName(e.name);
-        if (r.model.spec) {
-          const quant = e.quant ?? r.quant ?? 'Q4_K_M';
-          const w = e.sizeBytes ? { quant, totalBytes: e.sizeBytes, activeBytes: e.sizeBytes * (r.model.spec.activeParams / r.model.spec.totalParams), source: 'engine' as const } : weightsForQuant(r.model.spec, quant);
-          const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
-          const total = estimateMemory(r.model.spec, w, ctx).totalBytes;
-          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: estimateSpeed(r.model.spec, w, hw).decodeTokPerSec, mark: fitMark(total, usable) });
-        }
-      } catch {
-        // Unknown to the catalog: listed without numbers.
-        if (e.sizeBytes) c.note = `${formatBytes(e.sizeBytes)} on disk`;
-      }
-      out.push(c);
-    }
-  }
-  return out;
-}
 
 function toItems(cands: ModelCandidate[]): Item[] {
   const items: Item[] = [];

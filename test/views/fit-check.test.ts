@@ -131,3 +131,25 @@ test('verdict: the estimator diagnosis of a partial offload, shown without repea
   assert.ok(!/^capacity-bound/i.test(view.summary), view.summary);
   assert.match(view.summary, /19 %/);
 });
+
+test('engine candidates from a real LM Studio replay: loaded first, installed models evaluated or explained', async (t) => {
+  const { startFixtureServer } = await import('../support/fixture-server');
+  const { detect } = await import('../../src/providers/detect');
+  const { assemble } = await import('../../src/views/assemble');
+  const { engineCandidates } = await import('../../src/views/fit-check');
+  const server = await startFixtureServer('lmstudio');
+  t.after(() => server.close());
+  const detections = await detect([{ url: server.url, source: 'settings' }]);
+  const hw = findHardware('m5-max-128')!;
+  const { state } = assemble({ detections, hardware: hw, chosenBy: 'setting', thresholds: { contextFraction: 0.85, memoryFraction: 0.9, turnsLeft: 3 } });
+  const c = engineCandidates(state, detections, hw, 32768);
+  // api/v1/models: google/gemma-4-26b-a4b is loaded; deepseek-r1 and the nomic embedding model are installed.
+  assert.deepEqual(c.map((x) => [x.section, x.label]), [
+    ['loaded', 'google/gemma-4-26b-a4b'],
+    ['available', 'deepseek-r1'],
+    ['available', 'text-embedding-nomic-embed-text-v1.5-embedding'],
+  ]);
+  assert.equal(c[0]!.id, `${server.url}|google/gemma-4-26b-a4b`);
+  assert.equal(c[0]!.engine, 'lmstudio');
+  for (const x of c.slice(1)) assert.ok(x.mark !== undefined || x.note !== undefined, `${x.label} has neither numbers nor a reason`);
+});
