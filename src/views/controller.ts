@@ -75,7 +75,14 @@ export class Controller implements vscode.Disposable {
       // Zero cost in the background: no polling while the window is unfocused.
       vscode.window.onDidChangeWindowState((w) => (w.focused ? this.poller.resume() : this.poller.pause())),
     );
-    if (!vscode.window.state.focused) this.poller.pause();
+    // Started unfocused: still run the first detection (the status bar must not spin forever), then rest.
+    if (!vscode.window.state.focused) {
+      const once = this.session.onState(() => {
+        once.dispose();
+        if (!vscode.window.state.focused) this.poller.pause();
+      });
+      this.disposables.push(once);
+    }
   }
 
   /** Starts polling (first detection deferred) and the metering proxy if enabled. */
