@@ -1,6 +1,6 @@
 // Runs every test/**/*.test.ts with node's built-in runner (TypeScript via tsx).
 // Usage: node scripts/test.mjs [filter-substring ...]
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -28,9 +28,9 @@ if (files.length === 0 && !hostSuite) {
   console.error('no test files matched');
   process.exit(1);
 }
-// Suites under test/real-engine/ talk to a real llama-server built from source: build it first (instant when
-// cached; prints "skipped" and the suites skip when no compiler is available).
-if (files.some((f) => f.startsWith(join('test', 'real-engine') + '/'))) {
+// Suites that use test/support/llama-server talk to a real llama-server built from source: build it first
+// (instant when cached; prints "skipped" and those suites skip when no compiler is available).
+if (files.some((f) => readFileSync(f, 'utf8').includes('support/llama-server'))) {
   const b = spawnSync(process.execPath, ['scripts/build-llama-server.mjs'], { stdio: 'inherit' });
   if (b.status !== 0) process.exit(b.status ?? 1);
 }
