@@ -24,7 +24,7 @@ and stack efficiency (measured decode ÷ the bandwidth ceiling).
 options:
   --endpoint URL        engine to measure (default http://127.0.0.1:8080)
   --model M             model to run (default: the loaded one)
-  --engine E            llama.cpp | ollama | openai-compatible (default: detected)
+  --engine E            llama.cpp | ollama | lmstudio | openai-compatible (default: detected)
   --tokens N            tokens generated per depth (default 64)
   --depths A,B,C        prompt depths in tokens (default 0,8192,32768; 8k/32k suffixes ok)
   --ctx N               context per sequence, when the engine does not report it
@@ -34,7 +34,7 @@ options:
   --json                print the result as JSON
 `;
 
-const ENGINES: BenchEngine[] = ['llama.cpp', 'ollama', 'openai-compatible'];
+const ENGINES: BenchEngine[] = ['llama.cpp', 'ollama', 'lmstudio', 'openai-compatible'];
 
 function parseDepths(raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;

@@ -9,7 +9,7 @@ import type { BenchRun } from '../estimator/bench-result';
 import type { EngineError } from './stream/engine-error';
 import { ResponseMeter } from './stream/meter';
 
-export type BenchEngine = 'llama.cpp' | 'ollama' | 'openai-compatible';
+export type BenchEngine = 'llama.cpp' | 'ollama' | 'lmstudio' | 'openai-compatible';
 
 export type BenchErrorKind = 'unreachable' | 'timeout' | 'aborted' | 'engine' | 'protocol' | 'no-model';
 
@@ -185,6 +185,12 @@ const ollamaPs = z.object({
   models: z.array(z.object({ name: z.string(), context_length: z.number().optional(), details: z.object({ quantization_level: z.string().optional() }).partial().optional() })),
 });
 const tokenized = z.object({ tokens: z.array(z.number().int().nonnegative()) });
+// LM Studio REST v0: `compatibility_type` is its fingerprint; loaded models carry their context.
+const lmModels = z.object({
+  data: z.array(
+    z.object({ id: z.string(), compatibility_type: z.string(), state: z.string().optional(), quantization: z.string().optional(), loaded_context_length: z.number().optional() }),
+  ),
+});
 
 /** llama.cpp `Q4_K - Medium` → `Q4_K_M`; anything else as given. */
 function quantLabel(ftype: string | undefined): string | undefined {
@@ -199,6 +205,8 @@ async function detect(h: Http, o: BenchOptions): Promise<BenchEngine> {
   if (props.data && (props.headers['server'] ?? '').toLowerCase().includes('llama.cpp')) return 'llama.cpp';
   const ps = await getJson(h, '/api/ps', ollamaPs);
   if (ps.data) return 'ollama';
+  const lm = await getJson(h, '/api/v0/models', lmModels);
+  if (lm.data) return 'lmstudio';
   return 'openai-compatible';
 }
 
@@ -214,6 +222,18 @@ async function discover(h: Http, o: BenchOptions): Promise<Target> {
     const q = pick?.details?.quantization_level;
     if (q) t.quant = q;
     const ctx = o.nCtx ?? pick?.context_length;
+    if (ctx) t.nCtx = ctx;
+    return t;
+  }
+  if (engine === 'lmstudio') {
+    const lm = await getJson(h, '/api/v0/models', lmModels);
+    const list = lm.data?.data ?? [];
+    const pick = o.model ? list.find((m) => m.id === o.model) : list.find((m) => m.state === 'loaded');
+    const model = o.model ?? pick?.id;
+    if (!model) throw new BenchError('no-model', `${h.endpoint}: LM Studio has no model loaded; pass --model NAME`);
+    const t: Target = { engine, model };
+    if (pick?.quantization) t.quant = pick.quantization;
+    const ctx = o.nCtx ?? pick?.loaded_context_length;
     if (ctx) t.nCtx = ctx;
     return t;
   }
@@ -286,6 +306,10 @@ function requestFor(t: Target, depth: number, outputTokens: number, nonce: strin
   if (t.engine === 'ollama') {
     return { path: '/api/generate', body: { model: t.model, prompt: textPrompt(depth, nonce), raw: true, stream: true, options: { num_predict: outputTokens, temperature: 0, seed: 1 } } };
   }
+  if (t.engine === 'lmstudio') {
+    // The REST v0 answer carries `stats` (tokens_per_second, time_to_first_token): LM Studio's own timings.
+    return { path: '/api/v0/completions', body: { model: t.model, prompt: textPrompt(depth, nonce), max_tokens: outputTokens, stream: false, temperature: 0 } };
+  }
   return {
     path: '/v1/completions',
     body: { model: t.model, prompt: textPrompt(depth, nonce), max_tokens: outputTokens, stream: true, stream_options: { include_usage: true }, temperature: 0, seed: 1, ignore_eos: true },
@@ -336,9 +360,11 @@ async function measure(h: Http, t: Target, targetDepth: number, depth: number, o
   };
   if (engineTimings && u.decodeTokPerSec !== undefined) {
     run.decodeTokPerSec = u.decodeTokPerSec;
-    if (u.prefillTokPerSec !== undefined) run.prefillTokPerSec = u.prefillTokPerSec;
     if (u.ttftMs !== undefined) run.ttftMs = u.ttftMs;
     else if (m.firstTokenAt !== undefined) run.ttftMs = m.firstTokenAt - start;
+    // LM Studio reports TTFT but no prompt rate: the prompt was processed within that time.
+    if (u.prefillTokPerSec !== undefined) run.prefillTokPerSec = u.prefillTokPerSec;
+    else if (u.ttftMs && run.promptTokens > run.cachedTokens) run.prefillTokPerSec = ((run.promptTokens - run.cachedTokens) / u.ttftMs) * 1000;
     return run;
   }
   // Client-side: decode spans first → last token event (n−1 intervals); TTFT includes the HTTP round trip.

@@ -9,7 +9,7 @@ import { runCliAsync } from '../support/run-cli';
 test('bad flags are one-line errors with exit code 2', async () => {
   for (const [args, re] of [
     [['--endpoint', 'ftp://127.0.0.1:1'], /--endpoint expects an http\(s\) URL/],
-    [['--engine', 'tgi'], /--engine must be one of llama\.cpp, ollama, openai-compatible/],
+    [['--engine', 'tgi'], /--engine must be one of llama\.cpp, ollama, lmstudio, openai-compatible/],
     [['--hardware', 'no-such-box'], /unknown --hardware 'no-such-box'/],
     [['--depths', '0,abc'], /--depths expects a whole number/],
     [['--tokens', '0'], /--tokens must be between 2 and 1024/],

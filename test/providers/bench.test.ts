@@ -241,3 +241,27 @@ test('llama.cpp: a garbled /tokenize answer is a protocol error, not a crash', a
     await assert.rejects(runBench({ endpoint: s.url }), (e: unknown) => e instanceof BenchError && e.kind === 'protocol' && /tokenize gave no tokens/.test(e.message));
   }
 });
+
+test('LM Studio (recorded REST v0): loaded model, quant and context from /api/v0/models; rates from `stats`', async (t) => {
+  const s = await serve(t, {
+    'GET /api/v0/models': json(fixture('lmstudio/api_v0_models_loaded.json')),
+    'POST /api/v0/completions': json(fixture('lmstudio/api_v0_completions.json')),
+  });
+  const m = await runBench({ endpoint: s.url, depths: [0, 8192], outputTokens: 9 });
+  assert.equal(m.engine, 'lmstudio');
+  assert.equal(m.model, 'gemma-3-4b-it');
+  assert.equal(m.quant, 'Q4_K_M');
+  assert.equal(m.nCtx, 4096, 'loaded_context_length, not max_context_length');
+  const rec = JSON.parse(fixture('lmstudio/api_v0_completions.json')) as { usage: { prompt_tokens: number; completion_tokens: number }; stats: { tokens_per_second: number; time_to_first_token: number } };
+  for (const r of m.runs) {
+    assert.equal(r.timing, 'engine');
+    assert.equal(r.decodeTokPerSec, rec.stats.tokens_per_second);
+    assert.equal(r.ttftMs, rec.stats.time_to_first_token * 1000);
+    assert.equal(r.outputTokens, rec.usage.completion_tokens);
+    assert.ok(Math.abs(r.prefillTokPerSec! - rec.usage.prompt_tokens / rec.stats.time_to_first_token) < 1e-9);
+  }
+  assert.deepEqual(m.runs.map((r) => r.targetDepth), [0, 8192]);
+  assert.match(m.notes.join('\n'), /8192 capped to 4079/);
+  const bodies = s.bodies.filter((b) => b.path === '/api/v0/completions').map((b) => b.body as { model: string; max_tokens: number });
+  assert.deepEqual(bodies.map((b) => b.max_tokens), [4, 9, 9]);
+});
