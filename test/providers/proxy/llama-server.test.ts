@@ -11,6 +11,7 @@ import type { MeterRecord } from '../../../src/providers/proxy/record';
 import { parsePrometheus } from '../../../src/providers/prometheus';
 import { countersFromMetrics, slotSnapshot } from '../../../src/providers/stream/metrics-counters';
 import { speedFromCounters, speedFromSlots, type SlotSnapshot } from '../../../src/estimator/live-speed';
+import { SseDecoder } from '../../../src/providers/stream/sse';
 import { emptyBook, stepWarnings } from '../../../src/estimator/warnings';
 import { truncationCondition } from '../../../src/estimator/warning-rules';
 import { growthPerTurn, newTrack, observeTurn, type ContextTrack } from '../../../src/estimator/context-tracker';
@@ -76,25 +77,47 @@ test('live decode tok/s from /metrics counters matches the server’s own timing
   assert.equal(rec.speedSource, 'engine');
 });
 
-test('live decode tok/s from /slots while the request is still running matches its final timings within 10 %', async (t) => {
+test('live decode tok/s from /slots polls matches the server’s own per-token timings over the same tokens (±10 %)', async (t) => {
   const r = ready(t);
   if (!r) return;
-  const done = post(`${r.srv.url}/completion`, { prompt: 'Once upon a time', n_predict: 400, ignore_eos: true, cache_prompt: false });
-  const snaps: SlotSnapshot[] = [];
+  // Stream with per-token timings: the server's own clock for every token (cumulative predicted_ms).
+  const res = await fetch(`${r.srv.url}/completion`, {
+    method: 'POST',
+    body: JSON.stringify({ prompt: 'Once upon a time', n_predict: 1500, ignore_eos: true, cache_prompt: false, stream: true, timings_per_token: true }),
+    signal: AbortSignal.timeout(180_000),
+  });
+  const msAt = new Map<number, number>();
+  const reading = (async () => {
+    const dec = new SseDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for (const ev of dec.push(chunk)) {
+        const tm = (JSON.parse(ev.data) as { timings?: { predicted_n: number; predicted_ms: number } }).timings;
+        if (tm) msAt.set(tm.predicted_n, tm.predicted_ms);
+      }
+    }
+  })();
   let finished = false;
-  void done.then(() => (finished = true));
+  void reading.then(() => (finished = true));
+  const snaps: SlotSnapshot[] = [];
   while (!finished) {
+    // Stamp each poll at the midpoint of its round trip: the server answers somewhere in between.
+    const sent = performance.now();
     const body: unknown = await (await fetch(`${r.srv.url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
-    const s = slotSnapshot(body, performance.now());
+    const s = slotSnapshot(body, (sent + performance.now()) / 2);
     if (s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
-    await new Promise((res) => setTimeout(res, 200));
+    await new Promise((res) => setTimeout(res, 100));
   }
-  const { json } = await done;
-  const timings = json.timings as { predicted_per_second: number };
-  assert.ok(snaps.length >= 3, `only ${snaps.length} busy snapshots`);
-  const live = speedFromSlots(snaps[0]!, snaps[snaps.length - 1]!)!;
-  const ratio = live.decodeTokPerSec! / timings.predicted_per_second;
-  t.diagnostic(`/slots ${live.decodeTokPerSec!.toFixed(1)} tok/s over ${snaps.length} polls vs timings ${timings.predicted_per_second.toFixed(1)} tok/s (ratio ${ratio.toFixed(3)})`);
+  await reading;
+  assert.ok(snaps.length >= 5, `only ${snaps.length} busy snapshots`);
+  const first = snaps[0]!;
+  const last = snaps[snaps.length - 1]!;
+  const live = speedFromSlots(first, last)!;
+  const n0 = first.slots.find((x) => x.processing)!.decoded!;
+  const n1 = last.slots.find((x) => x.processing)!.decoded!;
+  const serverRate = ((n1 - n0) / (msAt.get(n1)! - msAt.get(n0)!)) * 1000;
+  const ratio = live.decodeTokPerSec! / serverRate;
+  t.diagnostic(`/slots ${live.decodeTokPerSec!.toFixed(1)} tok/s over tokens ${n0}..${n1} (${snaps.length} polls) vs server clock ${serverRate.toFixed(1)} tok/s (ratio ${ratio.toFixed(3)})`);
+  assert.ok(n1 - n0 > 200, `window too short: ${n0}..${n1}`);
   assert.ok(Math.abs(ratio - 1) < 0.1, `ratio ${ratio}`);
 });
 
