@@ -43,6 +43,12 @@ describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
     assert.match(item.text, /\d+(\.\d)? \/ \d+(\.\d)? GB/);
   });
 
+  it('flags the partial offload the engine reports (size_vram < size) with the warning background', async () => {
+    assert.ok(ps.size_vram < ps.size, 'the fixture no longer spills; this test needs a model that does');
+    const item = await waitForStatus('with the warning background', (i) => /\bwarning-kind\b/.test(i.classes));
+    assert.doesNotMatch(item.classes, /\berror-kind\b/);
+  });
+
   it('breaks the numbers down in the tooltip, with where each came from', async () => {
     const item = await waitForStatus('present', () => true);
     const { text } = await probe<{ text: string }>('hoverStatus', { idContains: item.id || 'headroom' });

@@ -48,7 +48,9 @@ describe('live engine (real llama-server, tiny model)', function () {
     assert.ok(/2k|2,048|2048/.test(text), `tooltip lacks the ${CTX}-token context: ${text}`);
   });
 
-  it('shows live decode tok/s after the server generates', async () => {
+  it('shows live decode tok/s after the server generates (and none before)', async () => {
+    const idle = await waitForStatus('present', () => true);
+    assert.doesNotMatch(idle.text, /\d tok\/s/, `a decode speed before anything was generated: ${idle.text}`);
     const res = await fetch(`${srv!.url}/completion`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'Once upon a time', n_predict: 128, temperature: 0, ignore_eos: true }),
