@@ -16,7 +16,7 @@ export function hostName(hostHeader: string): string {
   const h = hostHeader.trim().toLowerCase();
   if (h.startsWith('[')) {
     const end = h.indexOf(']');
-    return end === -1 ? h : h.slice(1, end);
+    return end === -1 ? '' : h.slice(1, end);
   }
   const colon = h.indexOf(':');
   const name = colon === -1 ? h : h.slice(0, colon);
