@@ -10,6 +10,12 @@ export interface EndpointSetting {
   hardwareProfile?: string;
 }
 
+/** A resident agent stack (the planner's `Stack`): plain data, saved in settings. */
+export interface StackSetting {
+  name: string;
+  members: { role?: 'orchestrator' | 'coder' | 'tool' | 'embedding' | 'reranker' | 'other'; model: string; quant?: string; ctx: number; parallel?: number; kvType?: 'f16' | 'q8_0' | 'q4_0' | 'bf16' | 'f32' | 'q4_1' | 'q5_0' | 'q5_1' | 'iq4_nl' }[];
+}
+
 export type StatusBarFormat = 'memory-and-speed' | 'memory' | 'speed' | 'icon';
 
 export interface HeadroomConfig {
@@ -31,9 +37,27 @@ export interface HeadroomConfig {
   };
   proxy: { enabled: boolean; port: number; target: string };
   statusBar: { format: StatusBarFormat };
+  stacks: StackSetting[];
 }
 
 const FORMATS = ['memory-and-speed', 'memory', 'speed', 'icon'] as const;
+
+const stackItem = z.object({
+  name: z.string().trim().min(1).max(100),
+  members: z
+    .array(
+      z.object({
+        role: z.enum(['orchestrator', 'coder', 'tool', 'embedding', 'reranker', 'other']).optional(),
+        model: z.string().trim().min(1).max(300),
+        quant: z.string().trim().min(1).max(40).optional(),
+        ctx: z.number().int().min(256).max(16 * 1024 * 1024),
+        parallel: z.number().int().min(1).max(64).optional(),
+        kvType: z.enum(['f16', 'q8_0', 'q4_0', 'bf16', 'f32', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl']).optional(),
+      }),
+    )
+    .min(1)
+    .max(16),
+});
 
 const httpUrl = z
   .string()
@@ -78,6 +102,7 @@ export const SETTINGS = {
   'proxy.port': { num: { default: 11435, min: 1024, max: 65535, integer: true } satisfies NumSpec },
   'proxy.target': { schema: httpUrl, default: 'http://127.0.0.1:11434' },
   'statusBar.format': { schema: z.enum(FORMATS), default: 'memory-and-speed' as StatusBarFormat },
+  stacks: { schema: z.array(z.unknown()).max(32), default: [] as unknown[] },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -117,6 +142,17 @@ function readValue<T>(key: SettingKey, schema: z.ZodType<T>, fallback: T, raw: u
   if (r.success) return r.data;
   notes.push(`headroom.${key}: ${JSON.stringify(raw)?.slice(0, 120)} is invalid (${r.error.issues[0]?.message ?? 'bad value'}); using ${JSON.stringify(fallback)}`);
   return fallback;
+}
+
+function readStacks(raw: unknown, notes: string[]): StackSetting[] {
+  const list = readValue('stacks', SETTINGS.stacks.schema, [], raw, notes);
+  const out: StackSetting[] = [];
+  for (const item of list) {
+    const r = stackItem.safeParse(item);
+    if (r.success) out.push(r.data as StackSetting);
+    else notes.push(`headroom.stacks: ignoring ${JSON.stringify(item)?.slice(0, 120)} (${r.error.issues[0]?.path.join('.') || 'stack'}: ${r.error.issues[0]?.message ?? 'invalid'})`);
+  }
+  return out;
 }
 
 function readEndpoints(raw: unknown, notes: string[]): EndpointSetting[] {
@@ -165,6 +201,7 @@ export function parseConfig(raw: Partial<Record<SettingKey, unknown>>): ParsedCo
     statusBar: {
       format: readValue('statusBar.format', SETTINGS['statusBar.format'].schema, SETTINGS['statusBar.format'].default, raw['statusBar.format'], notes),
     },
+    stacks: readStacks(raw.stacks, notes),
   };
   return { config: deepFreeze(config), notes };
 }

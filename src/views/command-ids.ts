@@ -8,6 +8,7 @@ export const COMMANDS = {
   selectHardwareProfile: { id: 'headroom.selectHardwareProfile', title: 'Select Hardware Profile' },
   detectEngines: { id: 'headroom.detectEngines', title: 'Detect Engines' },
   measureSpeed: { id: 'headroom.measureSpeed', title: 'Measure Speed' },
+  planStack: { id: 'headroom.planStack', title: 'Plan Agent Stack' },
   snoozeWarnings: { id: 'headroom.snoozeWarnings', title: 'Snooze Warnings' },
   showLog: { id: 'headroom.showLog', title: 'Show Log' },
 } as const;

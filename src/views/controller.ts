@@ -1,7 +1,7 @@
 // Everything behind the commands, loaded lazily after the first paint (extension.ts stays tiny).
 // Owns: the settings store, the Session, the poll loop, the metering proxy, the panel subject, warnings.
 import * as vscode from 'vscode';
-import { ConfigStore, SETTING_KEYS, type HeadroomConfig, type SettingKey } from '../config';
+import { ConfigStore, SETTING_KEYS, type HeadroomConfig, type SettingKey, type StackSetting } from '../config';
 import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
@@ -31,6 +31,8 @@ export class Controller implements vscode.Disposable {
   private readonly poller: Poller;
   private readonly warnings: WarningsPresenter;
   private subject: PanelSubject | undefined;
+  /** A planned stack on display (static: live polls do not replace it). */
+  private stackView: import('./protocol').PanelData | undefined;
   private proxy: MeteringProxy | undefined;
   private proxyKey = '';
 
@@ -106,6 +108,8 @@ export class Controller implements vscode.Disposable {
           return await this.detectEngines();
         case 'measureSpeed':
           return await this.measureSpeed();
+        case 'planStack':
+          return await this.planStack();
         case 'snoozeWarnings':
           return await this.snoozeWarnings();
         case 'showLog':
@@ -260,6 +264,36 @@ export class Controller implements vscode.Disposable {
     else if (next === 'Show Log') this.log.show();
   }
 
+  private async planStack(): Promise<void> {
+    const { EXAMPLE_STACK, loadedStack, stackPanel } = await import('./stack-panel.js');
+    const { planStack } = await import('../estimator/planner.js');
+    const loaded = loadedStack(this.session.state);
+    type Item = vscode.QuickPickItem & { stack?: StackSetting; edit?: true };
+    const describe = (st: { members: { model: string; ctx: number }[] }) => st.members.map((m) => `${m.model} @${formatTokens(m.ctx)}`).join(' + ');
+    const items: Item[] = [
+      ...(loaded ? [{ label: '$(server) Loaded now', description: describe(loaded), stack: loaded }] : []),
+      ...this.config.value.stacks.map((st) => ({ label: `$(layers) ${st.name}`, description: describe(st), stack: st })),
+      { label: `$(lightbulb) ${EXAMPLE_STACK.name}`, description: describe(EXAMPLE_STACK), stack: EXAMPLE_STACK },
+      { label: '$(gear) Edit stacks in settings…', description: 'headroom.stacks', edit: true },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Headroom: Plan Agent Stack', placeHolder: `Models that stay resident together on ${this.session.hardwareSpec().name}`, matchOnDescription: true });
+    if (!pick) return;
+    if (pick.edit) {
+      await vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'headroom.stacks', edit: true } });
+      return;
+    }
+    const stack = pick.stack!;
+    try {
+      const plan = planStack(stack, this.session.hardwareSpec());
+      this.subject = undefined;
+      const panel = this.ensurePanel();
+      this.stackView = stackPanel(plan, stack);
+      panel.post({ type: 'show', data: this.stackView });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Headroom: cannot plan "${stack.name}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private setActive(key: string): void {
     this.session.setActive(key);
     void this.context.globalState.update(ACTIVE_KEY, key);
@@ -287,6 +321,7 @@ export class Controller implements vscode.Disposable {
   // ──── Panel ───────────────────────────────────────────────────────────────
 
   private openPanel(): void {
+    this.stackView = undefined;
     if (!this.subject) {
       const s = this.session.state;
       const key = s.models.find((m) => m.key === this.session.activeKey)?.key ?? s.models[0]?.key;
@@ -302,6 +337,7 @@ export class Controller implements vscode.Disposable {
 
   private showSubject(subject: PanelSubject): void {
     this.subject = subject;
+    this.stackView = undefined;
     this.ensurePanel();
     this.refreshPanel();
   }
@@ -340,6 +376,10 @@ export class Controller implements vscode.Disposable {
   private refreshPanel(): void {
     const panel = HeadroomPanel.instance;
     if (!panel) return;
+    if (this.stackView) {
+      panel.post({ type: 'show', data: this.stackView });
+      return;
+    }
     const state = this.session.state;
     const subject = this.subject ?? (state.models[0] ? ({ kind: 'loaded', key: state.models[0].key } as const) : undefined);
     const hw = this.session.hardwareSpec();

@@ -158,8 +158,8 @@ function renderData(data: PanelData): void {
   const parts: (HTMLElement | undefined)[] = [
     h('header', {}, h('h1', {}, data.title), h('p', { class: 'muted' }, data.subtitle)),
     data.verdict ? h('section', { class: `verdict ${data.verdict.kind}` }, h('strong', {}, data.verdict.kind.replace(/-/g, ' ')), ' — ', data.verdict.summary, data.verdict.confidence ? h('span', { class: 'muted' }, ` (confidence: ${data.verdict.confidence})`) : undefined) : undefined,
-    h('div', { class: 'columns' }, factsList(data), speedSection(data)),
-    h('section', { class: 'memory' }, h('h2', {}, 'Memory vs context'), svg(memoryChart(data, { width: 640, height: 260 })), legend),
+    h('div', { class: 'columns' }, factsList(data), data.speed.history.length || data.speed.predictedTokPerSec ? speedSection(data) : undefined),
+    data.curve.length ? h('section', { class: 'memory' }, h('h2', {}, 'Memory vs context'), svg(memoryChart(data, { width: 640, height: 260 })), legend) : undefined,
     data.alternatives.length ? alternativesTable(data.alternatives) : h('p', { class: 'muted' }, 'No alternatives computed.'),
     ...data.notes.map((n) => h('p', { class: 'note muted' }, n)),
   ];
