@@ -9,7 +9,10 @@ import { estimateSpeed } from '../estimator/speed';
 import { quantLabelFromTensors, weightsFromTensors } from '../estimator/weights';
 import { readGgufHeader } from '../gguf/read';
 import { BenchError, DEFAULT_DEPTHS, runBench, type BenchEngine, type BenchMeasurement } from '../providers/bench';
+import { detect, detectEndpoint } from '../providers/detect';
+import { defaultEndpoints, endpointsFromEnv, EndpointSyntaxError, mergeEndpoints, parseEndpoint, type EndpointConfig } from '../providers/endpoints';
 import { detectLocalHardware } from '../providers/local-hardware';
+import type { EngineKind } from '../providers/types';
 import { isLoopbackHost } from '../providers/proxy/loopback';
 import { intFlag, numFlag, parseFlags } from './args';
 import { CliError } from './errors';
@@ -22,7 +25,8 @@ context) and reports prefill tok/s (compute-bound), decode tok/s (bandwidth-boun
 and stack efficiency (measured decode ÷ the bandwidth ceiling).
 
 options:
-  --endpoint URL        engine to measure (default http://127.0.0.1:8080)
+  --endpoint URL        engine to measure (host:port or URL, \`#hardware-id\` suffix allowed;
+                        default: the first engine found on the default ports / HEADROOM_ENDPOINTS)
   --model M             model to run (default: the loaded one)
   --engine E            llama.cpp | ollama | lmstudio | openai-compatible (default: detected)
   --tokens N            tokens generated per depth (default 64)
@@ -35,6 +39,45 @@ options:
 `;
 
 const ENGINES: BenchEngine[] = ['llama.cpp', 'ollama', 'lmstudio', 'openai-compatible'];
+
+/** How the bench talks to a detected engine: the three with their own timings, the rest via /v1/completions. */
+function benchEngineFor(kind: EngineKind): BenchEngine {
+  return kind === 'llama.cpp' || kind === 'ollama' || kind === 'lmstudio' ? kind : 'openai-compatible';
+}
+
+interface Picked {
+  cfg: EndpointConfig;
+  engine?: BenchEngine;
+  note?: string;
+}
+
+/** The named endpoint (identified by detection), or the first engine answering on the default ports / env. */
+async function pickEndpoint(raw: string | undefined): Promise<Picked> {
+  if (raw !== undefined) {
+    let cfg: EndpointConfig;
+    try {
+      cfg = parseEndpoint(raw, 'option');
+    } catch (err) {
+      if (err instanceof EndpointSyntaxError) throw new CliError(`--endpoint: ${err.message}`);
+      throw err;
+    }
+    const key = process.env.HEADROOM_API_KEY?.trim();
+    if (key) cfg.apiKey = key;
+    const d = await detectEndpoint(cfg, { snapshot: false });
+    return { cfg, ...(d.engine ? { engine: benchEngineFor(d.engine) } : {}) };
+  }
+  const env = endpointsFromEnv(process.env);
+  const found = (await detect(mergeEndpoints(defaultEndpoints(), env.endpoints), { snapshot: false })).filter((d) => d.engine);
+  // Endpoints the user named (env) before the default ports.
+  found.sort((a, b) => Number(a.source === 'default') - Number(b.source === 'default'));
+  const first = found[0];
+  if (!first) throw new CliError('no running engine found on the default ports or HEADROOM_ENDPOINTS; pass --endpoint URL');
+  const cfg: EndpointConfig = { url: first.endpoint, source: first.source, ...(first.hardware ? { hardware: first.hardware } : {}) };
+  const apiKey = env.endpoints.find((e) => e.url === first.endpoint)?.apiKey;
+  if (apiKey) cfg.apiKey = apiKey;
+  const others = found.slice(1).map((d) => `${d.engine} at ${d.endpoint}`);
+  return { cfg, engine: benchEngineFor(first.engine!), ...(others.length ? { note: `also running: ${others.join(', ')} (pick with --endpoint)` } : {}) };
+}
 
 function parseDepths(raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
@@ -140,37 +183,43 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const endpoint = values.endpoint ?? 'http://127.0.0.1:8080';
-  try {
-    const u = new URL(endpoint);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new CliError(`--endpoint expects an http(s) URL, got '${endpoint}'`);
-  }
   if (values.engine !== undefined && !ENGINES.includes(values.engine as BenchEngine)) {
     throw new CliError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
   }
+  const hwFlag = values.hardware;
   let hw: HardwareSpec | undefined;
-  if (values.hardware !== undefined) {
-    hw = findHardware(values.hardware);
-    if (!hw) throw new CliError(`unknown --hardware '${values.hardware}' (known: ${HARDWARE_PROFILES.map((h) => h.id).join(', ')})`);
+  if (hwFlag !== undefined) {
+    hw = findHardware(hwFlag);
+    if (!hw) throw new CliError(`unknown --hardware '${hwFlag}' (known: ${HARDWARE_PROFILES.map((h) => h.id).join(', ')})`);
   }
   const bw = numFlag('bandwidth-gbps', values['bandwidth-gbps'], 1, 100_000);
+  // Every flag is checked before any network traffic.
+  const outputTokens = intFlag('tokens', values.tokens, 64, 2, 1024);
+  const depths = parseDepths(values.depths) ?? DEFAULT_DEPTHS;
+  const nCtx = values.ctx !== undefined ? intFlag('ctx', values.ctx, 0, 64, 1 << 24) : undefined;
+  const timeoutMs = intFlag('timeout', values.timeout, 600, 1, 86_400) * 1000;
 
   // Ctrl-C cancels the in-flight request instead of leaving the engine generating for nobody.
   const ctl = new AbortController();
   const onSigint = () => ctl.abort();
   process.once('SIGINT', onSigint);
+  const picked = await pickEndpoint(values.endpoint);
+  if (!hw && picked.cfg.hardware) {
+    hw = findHardware(picked.cfg.hardware);
+    if (!hw) throw new CliError(`unknown hardware '#${picked.cfg.hardware}' on the endpoint (known: ${HARDWARE_PROFILES.map((h) => h.id).join(', ')})`);
+  }
+  const engine = (values.engine as BenchEngine | undefined) ?? picked.engine;
   let m: BenchMeasurement;
   try {
     m = await runBench({
-      endpoint,
+      endpoint: picked.cfg.url,
+      ...(picked.cfg.apiKey ? { apiKey: picked.cfg.apiKey } : {}),
       ...(values.model !== undefined ? { model: values.model } : {}),
-      ...(values.engine !== undefined ? { engine: values.engine as BenchEngine } : {}),
-      outputTokens: intFlag('tokens', values.tokens, 64, 2, 1024),
-      depths: parseDepths(values.depths) ?? DEFAULT_DEPTHS,
-      ...(values.ctx !== undefined ? { nCtx: intFlag('ctx', values.ctx, 0, 64, 1 << 24) } : {}),
-      timeoutMs: intFlag('timeout', values.timeout, 600, 1, 86_400) * 1000,
+      ...(engine ? { engine } : {}),
+      outputTokens,
+      depths,
+      ...(nCtx !== undefined ? { nCtx } : {}),
+      timeoutMs,
       signal: ctl.signal,
       onRun: ({ index, total, targetDepth }) => {
         if (!values.json) process.stderr.write(`bench: run ${index + 1}/${total} at depth ${targetDepth}...\n`);
@@ -184,7 +233,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // An engine on this machine runs on this machine's hardware; a remote one needs --hardware.
-  const notes = [...m.notes];
+  const notes = [...m.notes, ...(picked.note ? [picked.note] : [])];
   if (!hw && isLoopbackHost(new URL(m.endpoint).host)) hw = (await detectLocalHardware()).profile;
   if (hw && bw) hw = { ...hw, bandwidthGBps: bw, name: `${hw.name}, bandwidth set to ${bw} GB/s` };
   const roof = await roofline(m, hw, notes);

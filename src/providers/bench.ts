@@ -26,6 +26,8 @@ export class BenchError extends Error {
 export interface BenchOptions {
   /** Engine origin, e.g. `http://127.0.0.1:8080`. */
   endpoint: string;
+  /** Sent as `Authorization: Bearer ...` (Jan, secured llama-server / vLLM). */
+  apiKey?: string;
   /** Model to run; default: the one the engine has loaded. */
   model?: string;
   /** Skip detection when the caller already knows the engine. */
@@ -89,6 +91,7 @@ interface Target {
 
 interface Http {
   dispatcher?: Dispatcher;
+  auth?: string;
   signal: AbortSignal;
   deadline: number;
   clock: () => number;
@@ -130,7 +133,10 @@ async function exchange(h: Http, method: 'GET' | 'POST', path: string, json: unk
   try {
     const res = await request(`${h.endpoint}${path}`, {
       method,
-      headers: json === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'text/event-stream, application/json' },
+      headers: {
+        ...(json === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'text/event-stream, application/json' }),
+        ...(h.auth ? { authorization: h.auth } : {}),
+      },
       body: json === undefined ? undefined : JSON.stringify(json),
       signal: ctl.signal,
       dispatcher: h.dispatcher,
@@ -389,6 +395,7 @@ export async function runBench(o: BenchOptions): Promise<BenchMeasurement> {
   const h: Http = {
     endpoint: o.endpoint.replace(/\/+$/, ''),
     dispatcher: o.dispatcher,
+    ...(o.apiKey ? { auth: `Bearer ${o.apiKey}` } : {}),
     signal: o.signal ?? new AbortController().signal,
     clock,
     deadline: clock() + (o.timeoutMs ?? 600_000),

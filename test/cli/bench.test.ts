@@ -4,11 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCliAsync } from '../support/run-cli';
 
 test('bad flags are one-line errors with exit code 2', async () => {
   for (const [args, re] of [
-    [['--endpoint', 'ftp://127.0.0.1:1'], /--endpoint expects an http\(s\) URL/],
+    [['--endpoint', 'ftp://127.0.0.1:1'], /--endpoint: invalid endpoint 'ftp:\/\/127\.0\.0\.1:1': only http and https are supported/],
     [['--engine', 'tgi'], /--engine must be one of llama\.cpp, ollama, lmstudio, openai-compatible/],
     [['--hardware', 'no-such-box'], /unknown --hardware 'no-such-box'/],
     [['--depths', '0,abc'], /--depths expects a whole number/],
@@ -32,6 +34,40 @@ test('no engine at the endpoint → "bench failed (unreachable)", exit 1, nothin
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`bench failed \\(unreachable\\): http://127\\.0\\.0\\.1:${port}: connection refused`));
   assert.equal(r.stdout, '');
+});
+
+test('no --endpoint: benches the engine named in HEADROOM_ENDPOINTS (detected as Ollama from recorded answers)', async (t) => {
+  const FIX = process.env.HEADROOM_FIXTURES ?? '/work/shared/fixtures';
+  const body = (f: string) => readFileSync(join(FIX, 'ollama', f), 'utf8');
+  const final = JSON.stringify(JSON.parse(body('api_generate_final.json')));
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const routes: Record<string, () => void> = {
+        'GET /api/version': () => res.writeHead(200, { 'content-type': 'application/json' }).end(body('api_version.json')),
+        'GET /api/tags': () => res.writeHead(200, { 'content-type': 'application/json' }).end(body('api_tags.json')),
+        'GET /api/ps': () => res.writeHead(200, { 'content-type': 'application/json' }).end(body('api_ps.json')),
+        'GET /': () => res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running'),
+        'POST /api/generate': () => res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(final + '\n'),
+      };
+      const r = routes[`${req.method} ${req.url}`];
+      if (r) r();
+      else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+    });
+  });
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+  const port = (srv.address() as AddressInfo).port;
+  const r = await runCliAsync(['bench', '--json', '--depths', '0', '--hardware', 'rtx-4090'], { HEADROOM_ENDPOINTS: `127.0.0.1:${port}` });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { result: { engine: string; key: { endpoint: string; model: string; quant: string; hardwareId: string }; runs: { decodeTokPerSec: number }[] } };
+  assert.equal(out.result.engine, 'ollama');
+  assert.deepEqual(out.result.key, { endpoint: `http://127.0.0.1:${port}`, model: 'gemma4', quant: 'Q4_K_M', hardwareId: 'rtx-4090' });
+  const f = JSON.parse(final) as { eval_count: number; eval_duration: number };
+  assert.ok(Math.abs(out.result.runs[0]!.decodeTokPerSec - (f.eval_count / f.eval_duration) * 1e9) < 1e-6);
 });
 
 test('--help documents the flags', async () => {
