@@ -19,6 +19,7 @@ import type { StatusBar } from './status-bar';
 import { WarningsPresenter } from './warnings-presenter';
 import type { ModelCandidate } from './pick-items';
 import { modelKey } from './assemble';
+import { neutralize } from './markdown';
 
 const ACTIVE_KEY = 'headroom.activeModel';
 /** First detection waits this long after activation: the window paints before any network work. */
@@ -118,7 +119,7 @@ export class Controller implements vscode.Disposable {
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`${COMMANDS[key].id}: ${msg}`);
-      const pick = await vscode.window.showErrorMessage(`Headroom: ${COMMANDS[key].title} failed: ${msg}`, 'Show Log');
+      const pick = await vscode.window.showErrorMessage(neutralize(`Headroom: ${COMMANDS[key].title} failed: ${msg}`), 'Show Log');
       if (pick) this.log.show();
     }
   }
@@ -153,7 +154,7 @@ export class Controller implements vscode.Disposable {
     const loaded = c.section === 'loaded' ? this.session.details(c.id) : undefined;
     const found = loaded?.estimate ? { spec: loaded.estimate.spec, contextMax: loaded.estimate.contextMax, quant: loaded.estimate.quant } : specForCandidate(c);
     if (!found) {
-      void vscode.window.showInformationMessage(`Headroom has no architecture data for ${c.label} (not in the catalog, and the engine gave none), so it cannot estimate its memory.`);
+      void vscode.window.showInformationMessage(neutralize(`Headroom has no architecture data for ${c.label} (not in the catalog, and the engine gave none), so it cannot estimate its memory.`));
       return undefined;
     }
     const quant = await pickQuant(found.spec, c.quant ?? found.quant ?? defaultQuantFor(c.id), `${title} (2/3) — quantization`);
@@ -178,7 +179,7 @@ export class Controller implements vscode.Disposable {
     if (!c) return;
     if (c.section === 'loaded') {
       this.setActive(c.id);
-      void vscode.window.showInformationMessage(`Headroom now follows ${c.label}.`);
+      void vscode.window.showInformationMessage(neutralize(`Headroom now follows ${c.label}.`));
       if (HeadroomPanel.instance) this.showLoaded(c.id);
       return;
     }
@@ -205,7 +206,7 @@ export class Controller implements vscode.Disposable {
       }
     }
     const engineName = c.engine === 'ollama' ? 'Ollama' : 'LM Studio';
-    const ok = await vscode.window.showWarningMessage(`Load ${c.label} in ${engineName} with a ${formatTokens(ctx)} context?`, { modal: true, detail: `This asks ${c.endpoint} to load the model now.${estimate}` }, 'Load');
+    const ok = await vscode.window.showWarningMessage(neutralize(`Load ${c.label} in ${engineName} with a ${formatTokens(ctx)} context?`), { modal: true, detail: neutralize(`This asks ${c.endpoint} to load the model now.${estimate}`) }, 'Load');
     if (ok !== 'Load') return;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Loading ${c.label} in ${engineName}…`, cancellable: true }, (_p, token) => {
       const ac = new AbortController();
@@ -216,7 +217,7 @@ export class Controller implements vscode.Disposable {
     await this.poller.pollNow();
     const key = modelKey(c.endpoint!, c.id);
     this.setActive(key);
-    void vscode.window.showInformationMessage(`${c.label} is loaded${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}; Headroom now follows it.`);
+    void vscode.window.showInformationMessage(neutralize(`${c.label} is loaded${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}; Headroom now follows it.`));
   }
 
   private async measureSpeed(): Promise<void> {
@@ -227,12 +228,12 @@ export class Controller implements vscode.Disposable {
       return;
     }
     type Item = vscode.QuickPickItem & { key: string };
-    const items: Item[] = models.map((m) => ({ label: m.name, description: `${m.engine} · ${m.endpoint}`, key: m.key }));
+    const items: Item[] = models.map((m) => ({ label: neutralize(m.name), description: `${m.engine} · ${m.endpoint}`, key: m.key }));
     const pick = models.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: 'Headroom: Measure Speed — which model?' });
     if (!pick) return;
     const m = models.find((x) => x.key === pick.key)!;
     const ok = await vscode.window.showInformationMessage(
-      `Measure ${m.name}'s decode and prefill speed?`,
+      neutralize(`Measure ${m.name}'s decode and prefill speed?`),
       { modal: true, detail: `Runs a few fixed-length generations on ${m.endpoint} at growing prompt depths (near-empty, 8k, 32k, capped by the context). It keeps the engine busy for up to a few minutes; prompts are synthetic.` },
       'Measure',
     );
@@ -259,7 +260,7 @@ export class Controller implements vscode.Disposable {
     for (const l of benchTable(lines)) this.log.info(`  ${l}`);
     for (const n of result.notes) this.log.info(`  note: ${n}`);
     this.session.ingestBench(m.key, result.runs);
-    const next = await vscode.window.showInformationMessage(benchSentence(m.name, lines), 'Open Panel', 'Show Log');
+    const next = await vscode.window.showInformationMessage(neutralize(benchSentence(m.name, lines)), 'Open Panel', 'Show Log');
     if (next === 'Open Panel') this.showLoaded(m.key);
     else if (next === 'Show Log') this.log.show();
   }
@@ -269,10 +270,10 @@ export class Controller implements vscode.Disposable {
     const { planStack } = await import('../estimator/planner.js');
     const loaded = loadedStack(this.session.state);
     type Item = vscode.QuickPickItem & { stack?: StackSetting; edit?: true };
-    const describe = (st: { members: { model: string; ctx: number }[] }) => st.members.map((m) => `${m.model} @${formatTokens(m.ctx)}`).join(' + ');
+    const describe = (st: { members: { model: string; ctx: number }[] }) => neutralize(st.members.map((m) => `${m.model} @${formatTokens(m.ctx)}`).join(' + '));
     const items: Item[] = [
       ...(loaded ? [{ label: '$(server) Loaded now', description: describe(loaded), stack: loaded }] : []),
-      ...this.config.value.stacks.map((st) => ({ label: `$(layers) ${st.name}`, description: describe(st), stack: st })),
+      ...this.config.value.stacks.map((st) => ({ label: `$(layers) ${neutralize(st.name)}`, description: describe(st), stack: st })),
       { label: `$(lightbulb) ${EXAMPLE_STACK.name}`, description: describe(EXAMPLE_STACK), stack: EXAMPLE_STACK },
       { label: '$(gear) Edit stacks in settings…', description: 'headroom.stacks', edit: true },
     ];
@@ -290,7 +291,7 @@ export class Controller implements vscode.Disposable {
       this.stackView = stackPanel(plan, stack);
       panel.post({ type: 'show', data: this.stackView });
     } catch (err) {
-      void vscode.window.showErrorMessage(`Headroom: cannot plan "${stack.name}": ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(neutralize(`Headroom: cannot plan "${stack.name}": ${err instanceof Error ? err.message : String(err)}`));
     }
   }
 
@@ -311,7 +312,7 @@ export class Controller implements vscode.Disposable {
     type Item = vscode.QuickPickItem & { run: () => Thenable<void> };
     const items: Item[] = [
       { label: '$(bell-slash) Snooze all warnings for 1 hour', run: () => this.warnings.snoozeModel('*') },
-      ...models.map((m) => ({ label: `$(bell-slash) ${m.name}`, description: snoozed[m.key] ? `snoozed until ${new Date(snoozed[m.key]!).toLocaleTimeString()}` : `${m.engine} · for 1 hour`, run: () => this.warnings.snoozeModel(m.key) })),
+      ...models.map((m) => ({ label: `$(bell-slash) ${neutralize(m.name)}`, description: snoozed[m.key] ? `snoozed until ${new Date(snoozed[m.key]!).toLocaleTimeString()}` : `${m.engine} · for 1 hour`, run: () => this.warnings.snoozeModel(m.key) })),
       { label: '$(bell) Resume all warnings', run: () => this.warnings.resumeAll() },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: 'Headroom: Snooze Warnings' });
@@ -355,7 +356,7 @@ export class Controller implements vscode.Disposable {
     switch (a.kind) {
       case 'copy':
         await vscode.env.clipboard.writeText(a.text);
-        void vscode.window.showInformationMessage(`Copied: ${a.text}`);
+        void vscode.window.showInformationMessage(neutralize(`Copied: ${a.text}`));
         return;
       case 'setActive':
         this.setActive(a.modelKey);

@@ -1,5 +1,6 @@
 // Data for the quick-picks (pure; quick-picks.ts turns these into vscode.QuickPickItems).
 import { formatBytes, formatParams, formatTokens, formatTokPerSec } from '../estimator/format';
+import { neutralize } from './markdown';
 
 export const CONTEXT_PRESETS = [8192, 16384, 32768, 65536, 131072, 262144] as const;
 
@@ -55,15 +56,15 @@ export interface PickItemData {
 export function describeCandidate(c: ModelCandidate): PickItemData {
   const desc: string[] = [];
   if (c.mark) desc.push(ASCII[c.mark]);
-  if (c.quant) desc.push(c.quant);
+  if (c.quant) desc.push(neutralize(c.quant));
   if (c.params) desc.push(c.activeParams && c.activeParams < c.params * 0.9 ? `${formatParams(c.params)} (${formatParams(c.activeParams)} active)` : formatParams(c.params));
   const detail: string[] = [];
   if (c.mark) detail.push(MARK[c.mark]);
   if (c.totalBytes !== undefined) detail.push(`${formatBytes(c.totalBytes)}${c.ctx ? ` at ${formatTokens(c.ctx)} context` : ''}`);
   if (c.decodeTokPerSec) detail.push(`~${formatTokPerSec(c.decodeTokPerSec)} decode`);
   if (c.engine) detail.push(c.section === 'loaded' ? `loaded in ${c.engine}` : `in ${c.engine}`);
-  if (c.note) detail.push(c.note);
-  return { label: c.label, ...(desc.length ? { description: desc.join(' · ') } : {}), ...(detail.length ? { detail: detail.join(' · ') } : {}), candidate: c };
+  if (c.note) detail.push(neutralize(c.note));
+  return { label: neutralize(c.label), ...(desc.length ? { description: desc.join(' · ') } : {}), ...(detail.length ? { detail: detail.join(' · ') } : {}), candidate: c };
 }
 
 export const SECTION_TITLE: Record<ModelCandidate['section'], string> = { loaded: 'Loaded now', available: 'Installed in your engines', catalog: 'Catalog' };

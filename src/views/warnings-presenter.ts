@@ -2,6 +2,7 @@
 // directly, never twice per model per episode, never for a snoozed model. Actions: Show Alternatives, Snooze.
 import * as vscode from 'vscode';
 import type { Warning } from '../estimator/warnings';
+import { neutralize } from './markdown';
 import { isSnoozed, prune, snooze, SNOOZE_MS, type SnoozeMap } from './snooze';
 
 const STATE_KEY = 'headroom.snoozed';
@@ -50,7 +51,8 @@ export class WarningsPresenter {
   private async show(w: Warning): Promise<void> {
     const actions = ['Show Alternatives', 'Snooze for this model'];
     const detail = w.suggestedActions.length ? ` — ${w.suggestedActions[0]}` : '';
-    const text = `${w.message}${detail}`;
+    // Model names come from the engine: no links or icons may sneak in through them.
+    const text = neutralize(`${w.message}${detail}`);
     const pick =
       w.severity === 'error'
         ? await vscode.window.showErrorMessage(text, ...actions)

@@ -165,3 +165,14 @@ test('hostile model names render as literal text in the tooltip', () => {
   // Every command link left in the tooltip is one of ours.
   for (const link of tip.matchAll(/\]\(command:([^)]+)\)/g)) assert.ok(TOOLTIP_COMMANDS.includes(link[1]!), link[1]);
 });
+
+test('plain-text UI strings: engine names cannot become links or icons in notifications and quick-picks', async () => {
+  const { neutralize } = await import('../../src/views/markdown');
+  const { describeCandidate } = await import('../../src/views/pick-items');
+  const evil = '[update](command:workbench.action.terminal.new) $(alert)\nsecond line';
+  const n = neutralize(evil);
+  assert.ok(!n.includes('](') && !n.includes('$(') && !n.includes('\n'), n);
+  assert.equal(n.replace(/\u200b/g, ''), '[update](command:workbench.action.terminal.new) $(alert) second line');
+  const item = describeCandidate({ id: 'x', label: evil, section: 'available', quant: '$(zap)', note: evil });
+  for (const s of [item.label, item.description!, item.detail!]) assert.ok(!s.includes('](') && !/\$\((?!error|warning|pass)/.test(s), s);
+});
