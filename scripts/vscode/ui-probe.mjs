@@ -58,6 +58,32 @@ export function startUiProbe(page) {
         await new Promise((r) => setTimeout(r, 300));
       }
     },
+    /** Attributes and text of the elements matching `selector` in the webview, plus the focused element's id. */
+    async webviewQuery({ selector, attrs = [] }) {
+      const frame = await webviewFrame(page, 20_000);
+      return frame.evaluate(({ selector, attrs }) => ({
+        focusedId: document.activeElement?.id ?? '',
+        marked: Boolean(window.__headroomProbeMark),
+        elements: [...document.querySelectorAll(selector)].map((el) => ({
+          text: el.textContent.trim(),
+          attrs: Object.fromEntries(attrs.map((a) => [a, el.getAttribute(a)])),
+        })),
+      }), { selector, attrs });
+    },
+    /** Marks the webview's current document, so a test can tell when VS Code has rebuilt it. */
+    async webviewMark() {
+      const frame = await webviewFrame(page, 20_000);
+      await frame.evaluate(() => { window.__headroomProbeMark = true; });
+      return {};
+    },
+    /** Keyboard only: focuses `selector` in the webview and presses `key` there. */
+    async webviewPress({ selector, key }) {
+      const frame = await webviewFrame(page, 20_000);
+      const el = frame.locator(selector).first();
+      await el.focus();
+      await el.press(key);
+      return {};
+    },
     async dialogs() { return { dialogs }; },
     async press({ key }) { await page.keyboard.press(key); return {}; },
     async pickRow({ contains }) {

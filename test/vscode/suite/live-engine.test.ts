@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { FIXTURES, startFixtureServer, type TestServer } from '../../support/fixture-server';
 import { formatBytes } from '../../../src/estimator/format';
-import { headroom } from '../support/host';
+import { headroom, sleep, waitFor } from '../support/host';
 import { chooseModel, runAndDismiss } from '../support/commands';
 import { ownScripts, PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/probe';
 
@@ -70,5 +70,37 @@ describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
     assert.ok(scripts.every((s) => /vscode-resource/.test(s.src!) && /\/media\//.test(s.src!)), `script sources: ${JSON.stringify(scripts)}`);
     assert.ok(view.svgCount > 0, `no chart rendered; panel text: ${view.text.slice(0, 600)}`);
     assert.ok(view.text.includes(ps.name), `panel text lacks ${ps.name}`);
+  });
+
+  it('sorts the alternatives from the keyboard, keeps focus, and keeps the sort across hide/show', async () => {
+    type Query = { focusedId: string; marked: boolean; elements: { text: string; attrs: Record<string, string | null> }[] };
+    const headers = () => probe<Query>('webviewQuery', { selector: 'table.alternatives th', attrs: ['aria-sort'] });
+    const sortOf = (q: Query, label: string) => q.elements.find((e) => e.text.startsWith(label))?.attrs['aria-sort'];
+    await runAndDismiss('headroom.openPanel');
+    await chooseModel(ps.name);
+    const before = await waitFor('the alternatives table', async () => {
+      const q = await headers().catch(() => undefined);
+      return q && q.elements.length > 0 ? q : undefined;
+    }, 20_000);
+    assert.ok(before.elements.length >= 3, `alternatives table headers: ${JSON.stringify(before)}`);
+
+    await probe('webviewPress', { selector: '#sort-decodeTokPerSec', key: 'Enter' });
+    const afterEnter = await waitFor('the Decode column sorted', async () => {
+      const q = await headers();
+      return sortOf(q, 'Decode') !== 'none' ? q : undefined;
+    }, 10_000);
+    assert.equal(afterEnter.focusedId, 'sort-decodeTokPerSec', 'keyboard focus was lost on re-render');
+    const order = sortOf(afterEnter, 'Decode');
+
+    // Hide the panel behind another editor, then bring it back: the webview is rebuilt from its saved state.
+    await probe('webviewMark');
+    await vscode.commands.executeCommand('workbench.action.files.newUntitledFile');
+    await sleep(500);
+    await runAndDismiss('headroom.openPanel');
+    const restored = await waitFor('the panel back with its table', async () => {
+      const q = await headers().catch(() => undefined);
+      return q && !q.marked && q.elements.length > 0 ? q : undefined;
+    }, 20_000);
+    assert.equal(sortOf(restored, 'Decode'), order, `sort not kept across hide/show: ${JSON.stringify(restored.elements.map((e) => e.attrs))}`);
   });
 });
