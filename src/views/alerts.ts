@@ -11,14 +11,17 @@ export function deriveAlerts(state: Pick<DashboardState, 'models' | 'hardware'>,
   const local = state.models.filter((m) => m.hardwareId === state.hardware.id);
   const total = local.reduce((s, m) => s + m.memory.total.value, 0);
   const usable = state.hardware.usableBytes;
-  if (local.length > 0 && total > usable) {
+  if (local.length > 0 && total > usable * t.memoryFraction) {
     // Attach to the largest model: that is where a change (lower quant, smaller window) helps most.
     const biggest = [...local].sort((a, b) => b.memory.total.value - a.memory.total.value)[0]!;
+    const over = total > usable;
     out.push({
       modelKey: biggest.key,
       kind: 'over-capacity',
-      severity: 'error',
-      message: `Loaded models need ${formatBytes(total)}, more than the ${formatBytes(usable)} usable on ${state.hardware.name}`,
+      severity: over ? 'error' : 'warning',
+      message: over
+        ? `Loaded models need ${formatBytes(total)}, more than the ${formatBytes(usable)} usable on ${state.hardware.name}`
+        : `Loaded models use ${formatBytes(total)} of the ${formatBytes(usable)} usable on ${state.hardware.name} (${Math.round((total / usable) * 100)} %): little room for context growth`,
     });
   }
   for (const m of state.models) {

@@ -176,3 +176,14 @@ test('plain-text UI strings: engine names cannot become links or icons in notifi
   const item = describeCandidate({ id: 'x', label: evil, section: 'available', quant: '$(zap)', note: evil });
   for (const s of [item.label, item.description!, item.detail!]) assert.ok(!s.includes('](') && !/\$\((?!error|warning|pass)/.test(s), s);
 });
+
+test('memory near capacity (above headroom.warnings.memoryFraction) is a warning; over it, an error', () => {
+  const m = llamaModel();
+  m.memory.total = { value: 21.5 * GiB, source: 'estimated' };
+  // 21.5 / 23.2 GiB = 93 % ≥ 90 % → warning.
+  let s = state([m]);
+  assert.deepEqual(s.alerts.map((a) => [a.kind, a.severity]), [['over-capacity', 'warning']]);
+  assert.match(s.alerts[0]!.message, /use 21\.5 GB of the 23\.2 GB usable .* \(93 %\)/);
+  s = { ...s, alerts: deriveAlerts(s, { ...thresholds, memoryFraction: 0.95 }) };
+  assert.deepEqual(s.alerts, []);
+});
