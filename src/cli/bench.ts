@@ -1,7 +1,8 @@
 // `headroom bench`: measure a running engine's prefill and decode speed at a few context depths and rate
 // decode against the bandwidth roofline of the hardware it runs on.
+import { homedir } from 'node:os';
 import { basename, isAbsolute } from 'node:path';
-import { benchRows, calibrate, type BenchResult, type BenchRow, type Calibration } from '../estimator/bench-result';
+import { addResult, benchRows, calibrate, type BenchResult, type BenchRow, type Calibration } from '../estimator/bench-result';
 import { formatBytes, formatTokPerSec, speedWord } from '../estimator/format';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import { findHardware, HARDWARE_PROFILES, type HardwareSpec } from '../estimator/hardware';
@@ -9,6 +10,7 @@ import { estimateSpeed } from '../estimator/speed';
 import { quantLabelFromTensors, weightsFromTensors } from '../estimator/weights';
 import { readGgufHeader } from '../gguf/read';
 import { BenchError, DEFAULT_DEPTHS, runBench, type BenchEngine, type BenchMeasurement } from '../providers/bench';
+import { BenchStoreError, defaultBenchStorePath, loadBenchStore, saveBenchStore } from '../providers/bench-store';
 import { detect, detectEndpoint } from '../providers/detect';
 import { defaultEndpoints, endpointsFromEnv, EndpointSyntaxError, mergeEndpoints, parseEndpoint, type EndpointConfig } from '../providers/endpoints';
 import { detectLocalHardware } from '../providers/local-hardware';
@@ -35,6 +37,9 @@ options:
   --hardware ID         hardware profile the engine runs on (for the ceiling); see \`headroom hardware\`
   --bandwidth-gbps N    memory bandwidth for the ceiling, overriding the profile
   --timeout S           give up after S seconds (default 600)
+  --store FILE          where results are kept for calibration
+                        (default $HEADROOM_BENCH_STORE or ~/.local/state/headroom/bench-results.json)
+  --no-save             measure only; do not store the result
   --json                print the result as JSON
 `;
 
@@ -177,6 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     hardware: { type: 'string' },
     'bandwidth-gbps': { type: 'string' },
     timeout: { type: 'string' },
+    store: { type: 'string' },
+    'no-save': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -198,6 +205,18 @@ export async function run(argv: string[]): Promise<number> {
   const depths = parseDepths(values.depths) ?? DEFAULT_DEPTHS;
   const nCtx = values.ctx !== undefined ? intFlag('ctx', values.ctx, 0, 64, 1 << 24) : undefined;
   const timeoutMs = intFlag('timeout', values.timeout, 600, 1, 86_400) * 1000;
+  const storePath = values.store ?? defaultBenchStorePath(process.env, homedir());
+  // Read the store before measuring: a damaged file is reported now, not after minutes of benchmarking.
+  const save = values['no-save'] !== true;
+  let store: BenchResult[] = [];
+  if (save) {
+    try {
+      store = await loadBenchStore(storePath);
+    } catch (err) {
+      if (err instanceof BenchStoreError) throw new CliError(`bench store ${err.message} (or pass --no-save)`);
+      throw err;
+    }
+  }
 
   // Ctrl-C cancels the in-flight request instead of leaving the engine generating for nobody.
   const ctl = new AbortController();
@@ -245,6 +264,11 @@ export async function run(argv: string[]): Promise<number> {
     runs: m.runs,
     ...(m.nCtx ? { nCtx: m.nCtx } : {}),
   };
+  // Only a complete measurement gets here: runBench rejects on cancel, timeout or a dead engine.
+  if (save) {
+    await saveBenchStore(storePath, addResult(store, result));
+    notes.push(`saved to ${storePath}`);
+  }
   const rows = benchRows(result, roof?.ceilingAt);
   const cal = roof?.predictedAt ? calibrate(result, roof.predictedAt) : undefined;
   if (values.json) {

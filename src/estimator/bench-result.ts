@@ -167,3 +167,20 @@ export function measuredDecodeAt(result: BenchResult, depthTokens: number): numb
   }
   return undefined;
 }
+
+/**
+ * Adds a result to a store of past results, keeping the newest `keepPerKey` per stack so a store never
+ * grows without bound and old hardware/driver states age out.
+ */
+export function addResult(store: readonly BenchResult[], result: BenchResult, keepPerKey = 5): BenchResult[] {
+  const id = benchKeyId(result.key);
+  const same = [...store.filter((r) => benchKeyId(r.key) === id), result].sort((a, b) => b.measuredAt.localeCompare(a.measuredAt)).slice(0, keepPerKey);
+  return [...store.filter((r) => benchKeyId(r.key) !== id), ...same];
+}
+
+/** Everything measured for one stack, pooled (see combineResults); undefined when never measured. */
+export function resultFor(store: readonly BenchResult[], key: BenchKey): BenchResult | undefined {
+  const id = benchKeyId(key);
+  const same = store.filter((r) => benchKeyId(r.key) === id);
+  return same.length ? combineResults(same) : undefined;
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { benchKeyId, benchRows, calibrate, combineResults, measuredDecodeAt, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
+import { addResult, benchKeyId, benchRows, calibrate, combineResults, measuredDecodeAt, resultFor, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
 
 const CSV = '/work/shared/research/speed-calibration.csv';
 
@@ -101,4 +101,18 @@ test('benchKeyId separates stacks and normalises trailing slashes', () => {
   assert.equal(benchKeyId({ endpoint: 'http://a:1/', model: 'm' }), benchKeyId({ endpoint: 'http://a:1', model: 'm' }));
   assert.notEqual(benchKeyId({ endpoint: 'http://a:1', model: 'm', quant: 'Q4_K_M' }), benchKeyId({ endpoint: 'http://a:1', model: 'm', quant: 'Q8_0' }));
   assert.notEqual(benchKeyId({ endpoint: 'http://a:1', model: 'm', hardwareId: 'x' }), benchKeyId({ endpoint: 'http://a:1', model: 'm' }));
+});
+
+test('addResult keeps the newest N per stack and leaves other stacks alone; resultFor pools them', () => {
+  const a = spark120b();
+  const other: BenchResult = { ...a, key: { ...a.key, hardwareId: 'strix-halo-128' } };
+  let store: BenchResult[] = [other];
+  for (let day = 1; day <= 7; day++) store = addResult(store, { ...a, measuredAt: `2026-11-0${day}T00:00:00Z`, runs: [run(0, 50 + day)] }, 5);
+  const mine = store.filter((r) => r.key.hardwareId === 'dgx-spark-128');
+  assert.equal(mine.length, 5);
+  assert.deepEqual(mine.map((r) => r.measuredAt.slice(8, 10)).sort(), ['03', '04', '05', '06', '07']);
+  assert.ok(store.includes(other));
+  const pooled = resultFor(store, a.key)!;
+  assert.equal(pooled.runs[0]!.decodeTokPerSec, 55, 'median of 53..57');
+  assert.equal(resultFor(store, { ...a.key, quant: 'Q8_0' }), undefined);
 });
