@@ -12,8 +12,9 @@ export class SetupError extends Error {}
 const log = (msg) => process.stderr.write(`[vscode-setup] ${msg}\n`);
 
 function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  if (r.error) throw new SetupError(`${cmd} could not start: ${r.error.message}`);
+  // Nothing here may hang CI: apt and npm get 20 minutes each, far above their cold times (~25 s, ~3–6 min).
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20, timeout: 20 * 60_000, killSignal: 'SIGKILL', ...opts });
+  if (r.error) throw new SetupError(`${cmd} ${args.join(' ')} failed: ${r.error.message}`);
   if (r.status !== 0) {
     const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-25).join('\n');
     throw new SetupError(`${cmd} ${args.join(' ')} exited ${r.status}:\n${tail}`);
