@@ -81,13 +81,15 @@ test('live decode tok/s from /slots polls matches the server’s own per-token t
   const r = ready(t);
   if (!r) return;
   // Stream with per-token timings: the server's own clock for every token (cumulative predicted_ms).
-  const res = await fetch(`${r.srv.url}/completion`, {
+  // Polling starts before the response headers arrive, so the first busy poll lands near the first token.
+  const resP = fetch(`${r.srv.url}/completion`, {
     method: 'POST',
-    body: JSON.stringify({ prompt: 'Once upon a time', n_predict: 1500, ignore_eos: true, cache_prompt: false, stream: true, timings_per_token: true }),
+    body: JSON.stringify({ prompt: 'Once upon a time', n_predict: 2000, ignore_eos: true, cache_prompt: false, stream: true, timings_per_token: true }),
     signal: AbortSignal.timeout(180_000),
   });
   const msAt = new Map<number, number>();
   const reading = (async () => {
+    const res = await resP;
     const dec = new SseDecoder();
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       for (const ev of dec.push(chunk)) {
@@ -101,20 +103,30 @@ test('live decode tok/s from /slots polls matches the server’s own per-token t
   const snaps: SlotSnapshot[] = [];
   while (!finished) {
     // Stamp each poll at the midpoint of its round trip: the server answers somewhere in between.
+    // Polls that took long (a busy machine) have an uncertain timestamp and are dropped, as a live poller should.
     const sent = performance.now();
     const body: unknown = await (await fetch(`${r.srv.url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
-    const s = slotSnapshot(body, (sent + performance.now()) / 2);
-    if (s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
-    await new Promise((res) => setTimeout(res, 100));
+    const got = performance.now();
+    const s = slotSnapshot(body, (sent + got) / 2);
+    if (got - sent <= 25 && s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
+    // Fast engines (the tiny model can decode thousands of tok/s on an idle box) need quick polls.
+    await new Promise((res) => setTimeout(res, 10));
   }
   await reading;
-  assert.ok(snaps.length >= 5, `only ${snaps.length} busy snapshots`);
+  assert.ok(snaps.length >= 3, `only ${snaps.length} busy snapshots`);
   const first = snaps[0]!;
   const last = snaps[snaps.length - 1]!;
   const live = speedFromSlots(first, last)!;
   const n0 = first.slots.find((x) => x.processing)!.decoded!;
   const n1 = last.slots.find((x) => x.processing)!.decoded!;
-  const serverRate = ((n1 - n0) / (msAt.get(n1)! - msAt.get(n0)!)) * 1000;
+  // The server's clock at token n (interpolated if no event carried exactly n).
+  const known = [...msAt.keys()].sort((a, b) => a - b);
+  const clock = (n: number): number => {
+    const hi = known.find((k) => k >= n)!;
+    const lo = [...known].reverse().find((k) => k <= n)!;
+    return hi === lo ? msAt.get(n)! : msAt.get(lo)! + ((msAt.get(hi)! - msAt.get(lo)!) * (n - lo)) / (hi - lo);
+  };
+  const serverRate = ((n1 - n0) / (clock(n1) - clock(n0))) * 1000;
   const ratio = live.decodeTokPerSec! / serverRate;
   t.diagnostic(`/slots ${live.decodeTokPerSec!.toFixed(1)} tok/s over tokens ${n0}..${n1} (${snaps.length} polls) vs server clock ${serverRate.toFixed(1)} tok/s (ratio ${ratio.toFixed(3)})`);
   assert.ok(n1 - n0 > 200, `window too short: ${n0}..${n1}`);
