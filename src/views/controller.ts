@@ -376,7 +376,8 @@ export class Controller implements vscode.Disposable {
   /** Recomputes and posts the panel's data (if the panel is open). */
   private refreshPanel(): void {
     const panel = HeadroomPanel.instance;
-    if (!panel) return;
+    // A hidden webview is destroyed (retainContextWhenHidden off); it asks again with 'ready' when shown.
+    if (!panel || !panel.visible) return;
     if (this.stackView) {
       panel.post({ type: 'show', data: this.stackView });
       return;
