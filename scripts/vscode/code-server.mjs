@@ -1,7 +1,7 @@
 // Starts code-server on a free 127.0.0.1 port in its own process group, with its own TMPDIR and
 // user-data dir (it leaves sockets behind), and stops the whole group: children outlive a killed parent.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, delimiter, dirname } from 'node:path';
 import { RUNS } from './paths.mjs';
@@ -21,6 +21,11 @@ export function freePort() {
 /** A fresh run directory: user-data, extensions, tmp and a workspace folder. */
 export function makeRunDir(label, extraSettings = {}) {
   mkdirSync(RUNS, { recursive: true });
+  // Runs interrupted by Ctrl-C leave their folder behind; sweep those older than a day.
+  for (const name of readdirSync(RUNS)) {
+    const p = join(RUNS, name);
+    try { if (Date.now() - statSync(p).mtimeMs > 86_400_000) rmSync(p, { recursive: true, force: true }); } catch { /* raced */ }
+  }
   const dir = mkdtempSync(join(RUNS, `${label}-`));
   for (const sub of ['user/User', 'ext', 'tmp', 'workspace']) mkdirSync(join(dir, sub), { recursive: true });
   // Quiet, deterministic workbench: no welcome page, no trust prompt, no update/telemetry chatter.
@@ -98,6 +103,10 @@ export async function startCodeServer(tc, dir, opts = {}) {
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
   };
   process.once('exit', stopSync);
+  // The server is in its own process group, so Ctrl-C in the terminal does not reach it: forward the stop.
+  const onSignal = (sig) => { stopSync(); process.exit(sig === 'SIGINT' ? 130 : 143); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const url = `http://${host}:${port}`;
   const deadline = Date.now() + 60_000;
