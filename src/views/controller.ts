@@ -133,6 +133,12 @@ export class Controller implements vscode.Disposable {
     this.log.info(s.engines.length ? `found ${s.engines.map((e) => `${e.engine} at ${e.endpoint}`).join(', ')}` : `no engine answered on ${s.probed?.length ?? 0} endpoints`);
   }
 
+  /** Pickers list the engines' models: when detection has not settled yet, wait for it (it is bounded by timeouts). */
+  private async settled(): Promise<void> {
+    if (this.session.state.phase !== 'detecting') return;
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Headroom: detecting engines' }, () => this.poller.pollNow());
+  }
+
   private ctxDefault(): number {
     const active = this.session.state.models.find((m) => m.key === this.session.activeKey) ?? this.session.state.models[0];
     // Agents' system prompts alone are 15–25k tokens: judge fit at no less than 32k.
@@ -140,6 +146,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private async checkModelFit(): Promise<void> {
+    await this.settled();
     const hw = this.session.hardwareSpec();
     const c = await pickModel({ title: 'Headroom: Check Model Fit (1/3) — model', state: this.session.state, detections: this.session.detections, hw, ctxPerSeq: this.ctxDefault(), includeCatalog: true });
     if (!c) return;
@@ -174,6 +181,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private async chooseModel(): Promise<void> {
+    await this.settled();
     const hw = this.session.hardwareSpec();
     const c = await pickModel({ title: 'Headroom: Choose Model', state: this.session.state, detections: this.session.detections, hw, ctxPerSeq: this.ctxDefault(), includeCatalog: true });
     if (!c) return;
@@ -221,6 +229,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private async measureSpeed(): Promise<void> {
+    await this.settled();
     const models = this.session.state.models;
     if (models.length === 0) {
       const pick = await vscode.window.showInformationMessage('Headroom: no loaded model to measure. Load a model in your engine (or Choose Model), then try again.', 'Detect Engines');
@@ -266,6 +275,7 @@ export class Controller implements vscode.Disposable {
   }
 
   private async planStack(): Promise<void> {
+    await this.settled();
     const { EXAMPLE_STACK, loadedStack, stackPanel } = await import('./stack-panel.js');
     const { planStack } = await import('../estimator/planner.js');
     const loaded = loadedStack(this.session.state);
