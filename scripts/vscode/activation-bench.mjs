@@ -5,9 +5,9 @@
 // relative to the moment the workbench's status bar is painted (goal: no network work before first paint).
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE } from './paths.mjs';
+import { CACHE, ROOT } from './paths.mjs';
 import { ensureToolchain } from './setup.mjs';
 import { packageVsix } from './package.mjs';
 import { installVsix, makeRunDir, startCodeServer } from './code-server.mjs';
@@ -56,8 +56,11 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 
 export async function runActivationBench(say = console.log) {
   const tc = await ensureToolchain();
-  const { vsix } = packageVsix({ quiet: true });
+  const { vsix, files } = packageVsix({ quiet: true });
   const peer = peerVsix();
+  // What activation has to load vs what loads lazily on first use (production bundles, as shipped).
+  const kib = (f) => `${(statSync(join(ROOT, f)).size / 1024).toFixed(1)} KiB`;
+  say(`shipped bundles: ${files.filter((f) => f.startsWith('dist/')).map((f) => `${f} ${kib(f)}`).join(', ')}`);
 
   // An endpoint for Headroom to poll, so we see when its first network request happens.
   const hits = [];

@@ -25,7 +25,8 @@ export function packageVsix({ quiet = false } = {}) {
   const stray = files.filter((f) => !ALLOWED.some((re) => re.test(f)));
   if (stray.length > 0) throw new Error(`the .vsix would ship files outside dist/, media/, README, LICENSE, package.json:\n  ${stray.join('\n  ')}\n(fix .vscodeignore)`);
   if (!files.includes('dist/extension.js')) throw new Error('dist/extension.js is not in the package');
-  sh(process.execPath, [VSCE, 'package', '--no-dependencies', '--out', vsix]);
+  // The README's screenshots are repo-relative and the repository URL is a placeholder: leave links as written.
+  sh(process.execPath, [VSCE, 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix]);
   if (!quiet) {
     console.log(`${vsix} (${(statSync(vsix).size / 1024).toFixed(0)} KiB), ${files.length} files:`);
     for (const f of files) console.log(`  ${f}`);
