@@ -16,7 +16,7 @@ export function isOfflineError(err) {
 }
 
 /** @returns {Promise<'skipped' | 'passed' | 'failed'>} */
-export async function runUnderElectron(testsIndex, log = console.log) {
+export async function runUnderElectron(testsIndex, extensionPath, log = console.log) {
   const { downloadAndUnzipVSCode, runTests } = await import('@vscode/test-electron');
   let executable;
   try {
@@ -42,7 +42,7 @@ export async function runUnderElectron(testsIndex, log = console.log) {
       const r = spawnSync('xvfb-run', ['-a', process.execPath, join(ROOT, 'scripts', 'vscode', 'electron-child.mjs'), executable, testsIndex], { stdio: 'inherit' });
       return r.status === 0 ? 'passed' : 'failed';
     }
-    await runTests({ vscodeExecutablePath: executable, extensionDevelopmentPath: ROOT, extensionTestsPath: testsIndex,
+    await runTests({ vscodeExecutablePath: executable, extensionDevelopmentPath: extensionPath, extensionTestsPath: testsIndex,
       launchArgs: ['--disable-extensions', '--disable-workspace-trust', '--skip-welcome'] });
     return 'passed';
   } catch (err) {

@@ -1,14 +1,17 @@
 // `npm run test:vscode`: runs test/vscode/suite/*.test.ts inside a REAL VS Code extension host.
 // 1. @vscode/test-electron (skipped offline), 2. code-server 4.139.1 (VS Code 1.139) driven by headless chromium.
 // Prints mocha's spec output and a closing `N passed, N failed` line; exits non-zero on failure.
-// Env: HEADROOM_VSCODE_SKIP_ELECTRON=1 skips step 1; HEADROOM_VSCODE_GREP=<text> runs only matching tests.
+// By default the suites run against the packaged .vsix as installed (the production bundle users get).
+// Env: HEADROOM_VSCODE_DEV=1 tests the source tree's dev build instead; HEADROOM_VSCODE_SKIP_ELECTRON=1 skips
+// step 1; HEADROOM_VSCODE_GREP=<text> runs only matching tests; HEADROOM_VSCODE_KEEP=1 keeps the run folders.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { format } from 'node:util';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ROOT } from './paths.mjs';
 import { ensureToolchain, SetupError } from './setup.mjs';
-import { startCodeServer, makeRunDir } from './code-server.mjs';
+import { installVsix, startCodeServer, makeRunDir } from './code-server.mjs';
+import { packageVsix } from './package.mjs';
 import { launchBrowser } from './browser.mjs';
 import { startUiProbe } from './ui-probe.mjs';
 import { buildTests } from './build-tests.mjs';
@@ -26,7 +29,25 @@ function buildExtension() {
   if (r.status !== 0) throw new Error('esbuild failed');
 }
 
-async function runUnderCodeServer(tc, testsIndex) {
+/**
+ * The extension as users get it: `npm run package`'s .vsix installed by code-server into a scratch extensions
+ * dir; its folder becomes the development path. HEADROOM_VSCODE_DEV=1 tests the source tree's dev build instead.
+ */
+function extensionUnderTest(tc) {
+  if (process.env.HEADROOM_VSCODE_DEV === '1') {
+    buildExtension();
+    return { path: ROOT, label: 'dev build of the source tree' };
+  }
+  const { vsix } = packageVsix({ quiet: true });
+  const dir = makeRunDir('vsix');
+  installVsix(tc, dir, vsix);
+  const { publisher, name, version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const path = join(dir, 'ext', `${publisher}.${name}-${version}`);
+  if (!existsSync(join(path, 'package.json'))) throw new Error(`installing ${vsix} did not produce ${path}`);
+  return { path, label: `${basename(vsix)} as installed`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function runUnderCodeServer(tc, testsIndex, extensionPath) {
   const dir = makeRunDir('test', TEST_SETTINGS);
   const cleanup = [];
   let server;
@@ -56,7 +77,7 @@ async function runUnderCodeServer(tc, testsIndex) {
       say(line);
     });
     const remote = (p) => `vscode-remote://${server.host}:${server.port}${p}`;
-    const payload = JSON.stringify([['extensionDevelopmentPath', remote(ROOT)], ['extensionTestsPath', remote(testsIndex)]]);
+    const payload = JSON.stringify([['extensionDevelopmentPath', remote(extensionPath)], ['extensionTestsPath', remote(testsIndex)]]);
     const url = `${server.url}/?folder=${encodeURIComponent(join(dir, 'workspace'))}&payload=${encodeURIComponent(payload)}`;
     await page.goto(url);
     const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), RUN_TIMEOUT_MS).unref());
@@ -84,14 +105,14 @@ async function main() {
     }
     throw err;
   }
-  buildExtension();
+  const ext = extensionUnderTest(tc);
   const testsIndex = await buildTests();
 
   let electron = 'skipped';
-  if (!process.env.HEADROOM_VSCODE_SKIP_ELECTRON && electronAvailable()) electron = await runUnderElectron(testsIndex, say);
+  if (!process.env.HEADROOM_VSCODE_SKIP_ELECTRON && electronAvailable()) electron = await runUnderElectron(testsIndex, ext.path, say);
 
-  say('code-server (VS Code 1.139, real extension host):');
-  const { code, summary } = await runUnderCodeServer(tc, testsIndex);
+  say(`code-server (VS Code 1.139, real extension host), testing the ${ext.label}:`);
+  const { code, summary } = await runUnderCodeServer(tc, testsIndex, ext.path).finally(() => ext.cleanup?.());
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   const p = summary?.passed ?? 0;
   const f = summary?.failed ?? (code === 0 ? 0 : 1);

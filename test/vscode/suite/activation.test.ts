@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { EXTENSION_ID } from '../support/host';
 
 describe('activation', () => {
-  it('is installed from the development path and activates', async () => {
+  it('loads into the extension host and activates', async () => {
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `${EXTENSION_ID} is not loaded`);
     await ext.activate();
