@@ -39,7 +39,7 @@ export async function runUnderElectron(testsIndex, extensionPath, log = console.
   }
   try {
     if (needsX) {
-      const r = spawnSync('xvfb-run', ['-a', process.execPath, join(ROOT, 'scripts', 'vscode', 'electron-child.mjs'), executable, testsIndex], { stdio: 'inherit' });
+      const r = spawnSync('xvfb-run', ['-a', process.execPath, join(ROOT, 'scripts', 'vscode', 'electron-child.mjs'), executable, testsIndex, extensionPath], { stdio: 'inherit' });
       return r.status === 0 ? 'passed' : 'failed';
     }
     await runTests({ vscodeExecutablePath: executable, extensionDevelopmentPath: extensionPath, extensionTestsPath: testsIndex,
