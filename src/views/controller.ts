@@ -13,7 +13,7 @@ import { HeadroomPanel } from './panel';
 import { emptyMessage, targetForLoaded, type PanelSubject } from './panel-subject';
 import { pickContext, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
 import { Poller } from './poller';
-import type { PanelCommand, RowAction } from './protocol';
+import type { HostMessage, PanelCommand, RowAction } from './protocol';
 import { Session } from './session';
 import type { StatusBar } from './status-bar';
 import { WarningsPresenter } from './warnings-presenter';
@@ -34,6 +34,9 @@ export class Controller implements vscode.Disposable {
   private subject: PanelSubject | undefined;
   /** A planned stack on display (static: live polls do not replace it). */
   private stackView: import('./protocol').PanelData | undefined;
+  private panelMemo: { sig: string; data: import('./protocol').PanelData } | undefined;
+  /** What the panel shows now, to skip re-sending the same content. */
+  private panelSig: string | undefined;
   private proxy: MeteringProxy | undefined;
   private proxyKey = '';
 
@@ -297,9 +300,9 @@ export class Controller implements vscode.Disposable {
     try {
       const plan = planStack(stack, this.session.hardwareSpec());
       this.subject = undefined;
-      const panel = this.ensurePanel();
       this.stackView = stackPanel(plan, stack);
-      panel.post({ type: 'show', data: this.stackView });
+      this.ensurePanel();
+      this.refreshPanel(true);
     } catch (err) {
       void vscode.window.showErrorMessage(neutralize(`Headroom: cannot plan "${stack.name}": ${err instanceof Error ? err.message : String(err)}`));
     }
@@ -339,7 +342,7 @@ export class Controller implements vscode.Disposable {
       if (key) this.subject = { kind: 'loaded', key };
     }
     this.ensurePanel();
-    this.refreshPanel();
+    this.refreshPanel(true);
   }
 
   private showLoaded(key: string): void {
@@ -350,14 +353,14 @@ export class Controller implements vscode.Disposable {
     this.subject = subject;
     this.stackView = undefined;
     this.ensurePanel();
-    this.refreshPanel();
+    this.refreshPanel(true);
   }
 
   private ensurePanel(): HeadroomPanel {
     return HeadroomPanel.show(this.context.extensionUri, {
       onCommand: (c: PanelCommand) => void vscode.commands.executeCommand(COMMANDS[c].id),
       onRowAction: (a) => void this.rowAction(a),
-      onReady: () => this.refreshPanel(),
+      onReady: () => this.refreshPanel(true),
       log: (m) => this.log.warn(m),
     });
   }
@@ -383,33 +386,43 @@ export class Controller implements vscode.Disposable {
     }
   }
 
-  /** Recomputes and posts the panel's data (if the panel is open). */
-  private refreshPanel(): void {
+  /**
+   * Recomputes and posts the panel's content when the panel is visible and something it shows changed.
+   * Unchanged content is not re-sent: a re-render would reset the reader's scroll and keyboard focus every poll
+   * (live speed travels separately as 'speed' messages). `force`: a fresh webview or a new subject.
+   */
+  private refreshPanel(force = false): void {
     const panel = HeadroomPanel.instance;
     // A hidden webview is destroyed (retainContextWhenHidden off); it asks again with 'ready' when shown.
     if (!panel || !panel.visible) return;
-    if (this.stackView) {
-      panel.post({ type: 'show', data: this.stackView });
-      return;
-    }
+    const post = (sig: string, msg: () => HostMessage) => {
+      if (sig === this.panelSig && !force) return;
+      this.panelSig = sig;
+      panel.post(msg());
+    };
+    if (this.stackView) return post(`stack:${this.stackView.title}:${this.stackView.subtitle}`, () => ({ type: 'show', data: this.stackView! }));
     const state = this.session.state;
     const subject = this.subject ?? (state.models[0] ? ({ kind: 'loaded', key: state.models[0].key } as const) : undefined);
     const hw = this.session.hardwareSpec();
     if (!subject) {
-      panel.post({ type: 'empty', message: emptyMessage(state), actions: state.phase === 'idle' ? ['checkModelFit', 'detectEngines', 'selectHardwareProfile'] : ['checkModelFit', 'chooseModel'] });
-      return;
+      const message = emptyMessage(state);
+      const actions: PanelCommand[] = state.phase === 'idle' ? ['checkModelFit', 'detectEngines', 'selectHardwareProfile'] : ['checkModelFit', 'chooseModel'];
+      return post(`empty:${message}`, () => ({ type: 'empty', message, actions }));
     }
     const target = subject.kind === 'fit' ? subject.target : targetForLoaded(subject.key, state, this.session.details(subject.key), this.session.history(subject.key));
-    if ('error' in target) {
-      panel.post({ type: 'empty', message: target.error, actions: ['checkModelFit', 'chooseModel'] });
-      return;
-    }
+    if ('error' in target) return post(`error:${target.error}`, () => ({ type: 'empty', message: target.error, actions: ['checkModelFit', 'chooseModel'] }));
     const details = subject.kind === 'loaded' ? this.session.details(subject.key) : undefined;
+    const onHw = details?.hardware ?? hw;
+    // checkFit costs 35–75 ms (alternatives, max-context searches): redo it only when an input changed.
+    const sig = JSON.stringify([subject.kind === 'loaded' ? subject.key : target.title, target.quant, target.ctx, target.weights?.totalBytes, target.depth, target.engineFacts, target.others?.map((o) => o.key), target.verdict?.headline, onHw.id, onHw.capacityBytes, onHw.usableFraction]);
     try {
-      panel.post({ type: 'show', data: checkFit(target, details?.hardware ?? hw).data });
+      if (this.panelMemo?.sig !== sig) this.panelMemo = { sig, data: checkFit(target, onHw).data };
+      const data = this.panelMemo.data;
+      post(`show:${sig}`, () => ({ type: 'show', data }));
     } catch (err) {
-      this.log.error(`panel: ${err instanceof Error ? err.message : String(err)}`);
-      panel.post({ type: 'empty', message: `Could not estimate ${target.title}: ${err instanceof Error ? err.message : String(err)}`, actions: ['checkModelFit'] });
+      const message = `Could not estimate ${target.title}: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error(`panel: ${message}`);
+      post(`error:${message}`, () => ({ type: 'empty', message, actions: ['checkModelFit'] }));
     }
   }
 

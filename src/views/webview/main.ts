@@ -146,6 +146,8 @@ function speedSection(data: PanelData): HTMLElement {
 }
 
 function renderData(data: PanelData): void {
+  // New data replaces the DOM: keep keyboard focus on the same control when it still exists.
+  const focused = document.activeElement?.id;
   const legend = h(
     'ul',
     { class: 'legend' },
@@ -165,6 +167,7 @@ function renderData(data: PanelData): void {
   ];
   app.replaceChildren(...parts.filter((p): p is HTMLElement => p !== undefined));
   app.setAttribute('aria-busy', 'false');
+  if (focused) document.getElementById(focused)?.focus();
 }
 
 function render(): void {
