@@ -29,6 +29,9 @@ export class MiniElement extends MiniNode {
   setAttribute(k: string, v: string): void {
     this.attrs.set(k, String(v));
   }
+  get id(): string {
+    return this.attrs.get('id') ?? '';
+  }
   getAttribute(k: string): string | null {
     return this.attrs.get(k) ?? null;
   }

@@ -98,6 +98,11 @@ test('sortable headers are buttons; sorting re-renders, keeps focus, and persist
   w.doc.getElementById('sort-decodeTokPerSec')!.click();
   assert.deepEqual(rowIds(), ['Q4_K_M, 32k (now)', 'KV cache q8_0', 'Q3_K_M', 'Q8_0']);
   assert.deepEqual((w.state() as { sort: unknown }).sort, { key: 'decodeTokPerSec', dir: 'asc' });
+  // New data from the host re-renders everything; the keyboard user stays on the same control.
+  w.send({ type: 'show', data: samplePanelData({ title: 'updated' }) });
+  assert.equal(w.doc.querySelector('h1')!.textContent, 'updated');
+  assert.equal(w.doc.activeElement?.getAttribute('id'), 'sort-decodeTokPerSec');
+  assert.ok(w.app.all().includes(w.doc.activeElement!), 'focus is on the new button, not a detached one');
 });
 
 test('row actions and empty-state buttons post protocol messages naming only ids', () => {
