@@ -1,6 +1,7 @@
 // The harness itself: a server that cannot load its model fails fast with the engine's own words, and
 // stop() really ends the process group and frees the port.
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,4 +40,39 @@ test('stop() ends the server process and frees its port; stop() twice is harmles
   assert.ok(s.exited());
   assert.throws(() => process.kill(s.pid, 0), { code: 'ESRCH' });
   await assert.rejects(fetch(`${s.url}/health`, { signal: AbortSignal.timeout(2000) }), /fetch failed/);
+});
+
+test('a test process killed outright (no cleanup) takes its server down with it', async (t) => {
+  if (!avail.ok) return t.skip(avail.reason);
+  // A separate process starts a server, reports it, then gets SIGKILLed: no after-hooks, no exit handlers.
+  const script = `
+    const { startLlamaServer } = require(${JSON.stringify(join(__dirname, '..', 'support', 'llama-server'))});
+    const { tinyModelPath } = require(${JSON.stringify(join(__dirname, '..', 'support', 'tiny-model'))});
+    startLlamaServer({ model: tinyModelPath(), ctx: 512 }).then((s) => console.log(JSON.stringify({ pid: s.pid, url: s.url })));
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const line = await new Promise<string>((ok, fail) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) ok(buf.split('\n')[0]!);
+    });
+    child.once('exit', () => fail(new Error('helper exited before reporting')));
+    setTimeout(() => fail(new Error('helper did not start a server in 60 s')), 60_000).unref();
+  });
+  const { pid, url } = JSON.parse(line) as { pid: number; url: string };
+  assert.equal((await fetch(`${url}/health`)).status, 200);
+  child.kill('SIGKILL');
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    try {
+      process.kill(-pid, 0); // anything left in the server's process group?
+      await new Promise((r) => setTimeout(r, 50));
+    } catch {
+      alive = false;
+    }
+  }
+  assert.equal(alive, false, 'server process group gone within 5 s of its owner dying');
+  await assert.rejects(fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }), /fetch failed/);
 });

@@ -73,6 +73,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+// The server runs under a tiny shell that holds our end of a stdin pipe: if this test process dies without
+// cleaning up (killed by a timeout, SIGKILL), the pipe closes, `read` returns and the server is killed too,
+// instead of lingering on its port. The shell exits with the server's status, so exit codes still tell.
+// On SIGTERM (stop() signals the whole group) the shell waits for the server's own graceful exit, so the
+// shell's exit means the server is gone and its port free.
+const REAPER =
+  'exec 3<&0; "$0" "$@" </dev/null & c=$!; (read _ <&3; kill -9 $c 2>/dev/null) & w=$!; ' +
+  'trap \'kill -TERM $c 2>/dev/null; wait $c; kill $w 2>/dev/null; exit 143\' TERM; ' +
+  'wait $c; s=$?; kill $w 2>/dev/null; exit $s';
+
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of live) killGroup(child, 'SIGKILL');
@@ -105,7 +115,7 @@ async function healthy(url: string): Promise<boolean> {
 
 async function startOnce(binary: string, o: StartOptions, port: number): Promise<RunningServer> {
   const args = ['-m', o.model, '--host', '127.0.0.1', '--port', String(port), '-c', String(o.ctx ?? 2048), '-np', String(o.parallel ?? 1), '--no-ui', '-lv', String(o.logVerbosity ?? 4), ...(o.extraArgs ?? [])];
-  const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', REAPER, binary, ...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   const append = (b: Buffer) => {
@@ -115,7 +125,9 @@ async function startOnce(binary: string, o: StartOptions, port: number): Promise
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.stdin!.on('error', () => undefined); // the reaper's pipe: EPIPE once the shell is gone is expected
+  // 'close' (not 'exit'): every holder of the stdio pipes is gone, so the log is complete.
+  const gone = new Promise<void>((r) => child.once('close', () => r()));
   gone.then(() => live.delete(child));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
 
@@ -139,8 +151,16 @@ async function startOnce(binary: string, o: StartOptions, port: number): Promise
 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (exited()) throw new StartError(`llama-server exited (code ${child.exitCode ?? child.signalCode}) before becoming healthy`, out);
-    if (await healthy(server.url)) return server;
+    if (exited()) {
+      await gone;
+      throw new StartError(`llama-server exited (code ${child.exitCode ?? child.signalCode}) before becoming healthy`, out);
+    }
+    if (await healthy(server.url)) {
+      // /health can answer before our pipe reader has delivered the load-time log lines (under load):
+      // wait for the line printed after loading, so log() holds the memory lines callers parse.
+      for (let i = 0; i < 100 && !/listening on/.test(out); i++) await sleep(20);
+      return server;
+    }
     await sleep(100);
   }
   await server.stop();
