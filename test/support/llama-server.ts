@@ -48,6 +48,7 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   port: number;
+  /** Process-group leader (the reaper shell that runs llama-server); `process.kill(-pid, 0)` probes the group. */
   pid: number;
   /** Everything the server printed so far (stdout + stderr). */
   log(): string;
