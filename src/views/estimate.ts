@@ -7,7 +7,7 @@ import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import type { HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { estimateSpeed } from '../estimator/speed';
-import type { ContextOptions, KvType, MemoryBreakdown, ModelSpec, Provenance, SpeedEstimate, WeightsInfo } from '../estimator/types';
+import type { ContextOptions, KvType, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from '../estimator/types';
 import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
 import type { TensorInfo } from '../estimator/types';
 import type { LoadedModel } from '../providers/types';
@@ -122,9 +122,4 @@ function finish(lm: LoadedModel, spec: ModelSpec, found: NonNullable<ReturnType<
 
 export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number): SpeedEstimate {
   return estimateSpeed(e.spec, e.weights, hw, { depth, kvTypeK: e.ctx.kvTypeK, kvTypeV: e.ctx.kvTypeV });
-}
-
-/** Provenance for a figure that came from a Fact when present, else from our estimate. */
-export function provenance(fromEngine: boolean, fallback: Provenance = 'estimated'): Provenance {
-  return fromEngine ? 'engine' : fallback;
 }

@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config';
 import type { MeterRecord } from '../../src/providers/proxy/record';
 import type { Warning } from '../../src/estimator/warnings';
 import { Session } from '../../src/views/session';
-import { statusSeverity, statusText, statusTooltip } from '../../src/views/status';
+import { statusText, statusTooltip } from '../../src/views/status';
 import { engineRoutes, FIXTURES, startFixtureServer, startServer, type Reply } from '../support/fixture-server';
 
 function config(over: Record<string, unknown> = {}) {
