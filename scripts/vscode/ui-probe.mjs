@@ -84,6 +84,15 @@ export function startUiProbe(page) {
       await el.press(key);
       return {};
     },
+    /** Messages in the notification center (the test opens it with `notifications.showList`). */
+    async notifications() {
+      const items = page.locator('.notifications-center .notification-list-item');
+      return { messages: await items.evaluateAll((els) => els.map((el) => ({
+        message: el.querySelector('.notification-list-item-message')?.textContent ?? '',
+        source: el.querySelector('.notification-list-item-source')?.textContent ?? '',
+        buttons: [...el.querySelectorAll('.monaco-button')].map((b) => b.textContent ?? ''),
+      }))) };
+    },
     async dialogs() { return { dialogs }; },
     async press({ key }) { await page.keyboard.press(key); return {}; },
     async pickRow({ contains }) {
