@@ -7,12 +7,11 @@ import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import type { HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { estimateSpeed } from '../estimator/speed';
-import type { ContextOptions, KvType, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from '../estimator/types';
+import type { ContextOptions, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from '../estimator/types';
 import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
 import type { TensorInfo } from '../estimator/types';
+import { kvTypeOf } from '../providers/estimate';
 import type { LoadedModel } from '../providers/types';
-
-const KV_TYPES: readonly KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl'];
 
 export interface LoadedEstimate {
   spec: ModelSpec;
@@ -26,15 +25,6 @@ export interface LoadedEstimate {
   contextMax: number;
 }
 
-/** Ollama reports `Q8` / `q8_0` / `F16`; llama.cpp wants `q8_0` / `f16`. */
-export function kvTypeOf(label: string | undefined): KvType | undefined {
-  if (!label) return undefined;
-  const l = label.trim().toLowerCase();
-  if ((KV_TYPES as readonly string[]).includes(l)) return l as KvType;
-  if (l === 'q8') return 'q8_0';
-  if (l === 'q4') return 'q4_0';
-  return undefined;
-}
 
 /** A GGUF header read from the model's file (local engines only). */
 export interface GgufFile {
@@ -95,6 +85,7 @@ export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedEstimate
 }
 
 function finish(lm: LoadedModel, spec: ModelSpec, found: NonNullable<ReturnType<typeof specFor>>, quant: string, weights: WeightsInfo): LoadedEstimate {
+  // Same mapping as `headroom status` (Ollama `q8_0`, vLLM `fp8` → ~1 byte per element, unknown → f16).
   const kv = kvTypeOf(lm.kvCacheType?.value);
   const perSeq = lm.contextPerSlot?.value ?? Math.min(4096, spec.contextTrain);
   const parallel = Math.max(1, lm.parallel?.value ?? 1);
@@ -107,7 +98,8 @@ function finish(lm: LoadedModel, spec: ModelSpec, found: NonNullable<ReturnType<
     ctxPerSeq: Math.ceil(cells / parallel),
     parallel,
     kvUnified,
-    ...(kv ? { kvTypeK: kv, kvTypeV: kv } : {}),
+    kvTypeK: kv,
+    kvTypeV: kv,
   });
   return {
     spec,
