@@ -52,6 +52,11 @@ function usedTokens(lm: LoadedModel, snap: EngineSnapshot): Sourced | undefined 
   return inUse.length ? sourced(Math.max(...inUse), 'engine') : undefined;
 }
 
+/** llama.cpp names a model by its file path: show the file name (the key keeps the full id). */
+export function displayName(name: string): string {
+  return /[\\/]/.test(name) && /\.gguf$/i.test(name) ? name.split(/[\\/]/).pop()! : name;
+}
+
 function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
   const used = usedTokens(lm, snap);
@@ -69,7 +74,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
   return {
     key,
-    name: lm.name,
+    name: displayName(lm.name),
     engine: snap.engine,
     endpoint: snap.endpoint,
     hardwareId: hw.id,

@@ -79,13 +79,21 @@ export class Controller implements vscode.Disposable {
         void this.poller.pollNow();
       }),
       // Zero cost in the background: no polling while the window is unfocused.
-      vscode.window.onDidChangeWindowState((w) => (w.focused ? this.poller.resume() : this.poller.pause())),
+      vscode.window.onDidChangeWindowState((w) => {
+        if (w.focused === !this.poller.isPaused) return;
+        if (w.focused) this.poller.resume();
+        else this.poller.pause();
+        log.info(w.focused ? 'window focused: polling resumed' : 'window unfocused: polling paused');
+      }),
     );
     // Started unfocused: still run the first detection (the status bar must not spin forever), then rest.
     if (!vscode.window.state.focused) {
       const once = this.session.onState(() => {
         once.dispose();
-        if (!vscode.window.state.focused) this.poller.pause();
+        if (!vscode.window.state.focused) {
+          this.poller.pause();
+          log.info('window unfocused: polling paused after the first detection');
+        }
       });
       this.disposables.push(once);
     }
