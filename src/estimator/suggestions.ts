@@ -6,7 +6,7 @@ import { evaluate, type Evaluation } from './fit';
 import type { HardwareSpec } from './hardware';
 import { lowerQuants, parseQuant } from './quant-recipes';
 import type { ContextOptions, KvType, ModelSpec } from './types';
-import { weightsForQuant } from './weights';
+import { weightsForQuant, weightsForQuantLike } from './weights';
 
 export type SuggestionKind = 'fewer-slots' | 'context-cap' | 'kv-quant' | 'lower-quant' | 'combined' | 'moe-alternative';
 
@@ -86,7 +86,7 @@ function lowerQuantOptions(e: Evaluation, hw: HardwareSpec, quant: string, opts:
   // (when memory is the problem); when speed is the problem, up to two that fit, stopping once decode is comfortable.
   const candidates = lowerQuants(quant).filter((q) => !/^(TQ|Q4_1|Q5_1|Q5_0|Q4_0|IQ4_NL|Q2_K_S|MXFP4)/.test(q.name));
   for (const q of candidates) {
-    const ev = evaluate(e.spec, weightsForQuant(e.spec, q.name), hw, e.ctx, { depth: opts.depth, contextMax: opts.contextMax });
+    const ev = evaluate(e.spec, weightsForQuantLike(e.spec, q.name, e.weights), hw, e.ctx, { depth: opts.depth, contextMax: opts.contextMax });
     if (!ev.fits) continue;
     out.push(toSuggestion('lower-quant', `Use ${q.name} instead of ${quant}`, ev, q.name, `${q.name}: ${q.note}`));
     if (!wantSpeed || out.length >= 2 || ev.speed.decodeTokPerSec >= SLOW_TOK_PER_SEC) break;
@@ -99,7 +99,7 @@ function combined(e: Evaluation, hw: HardwareSpec, quant: string, opts: SuggestI
   const ctx: ContextOptions = { ...e.ctx, parallel: 1, kvTypeK: 'q8_0', kvTypeV: 'q8_0', flashAttention: true };
   const ladder = [parseQuant(quant), ...lowerQuants(quant)].filter((q) => q && !/^(TQ|Q4_1|Q5_1|Q5_0|Q4_0|IQ4_NL|Q2_K_S|MXFP4)/.test(q.name));
   for (const q of ladder) {
-    const ev = evaluate(e.spec, weightsForQuant(e.spec, q!.name), hw, ctx, { depth: opts.depth, contextMax: opts.contextMax });
+    const ev = evaluate(e.spec, weightsForQuantLike(e.spec, q!.name, e.weights), hw, ctx, { depth: opts.depth, contextMax: opts.contextMax });
     if (!ev.fits) continue;
     const parts = [q!.name !== quant ? q!.name : '', e.ctx.parallel > 1 ? '1 slot' : '', 'q8_0 KV cache (-fa on)'].filter(Boolean);
     return [toSuggestion('combined', `Combine: ${parts.join(' + ')}`, ev, q!.name, `${q!.name}: ${q!.note}; KV q8_0: negligible loss${e.ctx.parallel > 1 ? '; one request at a time' : ''}`)];

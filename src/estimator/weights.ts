@@ -54,6 +54,21 @@ function sumTensors(tensors: readonly TensorInfo[], spec: ModelSpec, quant: stri
  * Weights of `spec` in a named quant without a file: GGUF quants apply llama.cpp's recipe to the
  * synthesized tensor table; MLX/GPTQ/AWQ/FP8/INT formats use bits per weight incl. group scales.
  */
+/**
+ * The same model at another quant, anchored on weights we already know (a file's tensor table or an engine's
+ * byte count). When the spec under-describes the model (vision towers, per-layer embeddings an engine's metadata
+ * leaves out), the recipe alone would contradict the known size; scaling by recipe(target) / recipe(known quant)
+ * keeps every alternative consistent with what is actually loaded.
+ */
+export function weightsForQuantLike(spec: ModelSpec, quant: string, known: WeightsInfo): WeightsInfo {
+  const target = weightsForQuant(spec, quant);
+  if (!parseQuant(known.quant) || known.totalBytes <= 0) return target;
+  const base = weightsForQuant(spec, known.quant);
+  if (base.totalBytes <= 0 || Math.abs(known.totalBytes / base.totalBytes - 1) < 0.02) return target;
+  const k = known.totalBytes / base.totalBytes;
+  return { quant: target.quant, totalBytes: Math.round(target.totalBytes * k), activeBytes: Math.round(target.activeBytes * k), source: 'estimated' };
+}
+
 export function weightsForQuant(spec: ModelSpec, quant: string): WeightsDetail {
   const q = parseQuant(quant);
   if (!q) throw new UnknownQuantError(quant);

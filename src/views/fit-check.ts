@@ -10,7 +10,7 @@ import { estimateSpeed } from '../estimator/speed';
 import { suggest, type Suggestion } from '../estimator/suggestions';
 import type { ContextOptions, KvType, ModelSpec, Provenance, WeightsInfo } from '../estimator/types';
 import type { Verdict } from '../estimator/verdict';
-import { weightsForQuant } from '../estimator/weights';
+import { weightsForQuant, weightsForQuantLike } from '../estimator/weights';
 import { llamaServerLine, ollamaServeLine } from './command-lines';
 import { fitMark, type ModelCandidate } from './pick-items';
 import { resolveModelName } from '../estimator/model-names';
@@ -67,7 +67,8 @@ export function memoryCurve(spec: ModelSpec, weights: WeightsInfo, ctx: ContextO
 }
 
 function weightsFor(t: FitTarget, quant: string): WeightsInfo {
-  return quant === t.quant && t.weights ? t.weights : weightsForQuant(t.spec, quant);
+  if (!t.weights) return weightsForQuant(t.spec, quant);
+  return quant === t.quant ? t.weights : weightsForQuantLike(t.spec, quant, t.weights);
 }
 
 function copyAction(t: FitTarget, quant: string, ctx: ContextOptions, kvType: KvType, kind: AlternativeRow['kind']): AlternativeRow['action'] {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readGgufHeader } from '../../src/gguf/read';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
-import { UnknownQuantError, cpuRepackBytes, weightsForQuant, weightsFromTensors } from '../../src/estimator/weights';
+import { UnknownQuantError, cpuRepackBytes, weightsForQuant, weightsForQuantLike, weightsFromTensors } from '../../src/estimator/weights';
 import { KNOWN_QUANTS, applyGgufRecipe, lowerQuants, parseQuant } from '../../src/estimator/quant-recipes';
 import { catalogModels } from '../../src/estimator/catalog';
 import { ggmlType, ggmlTypeByName, tensorBytes } from '../../src/estimator/ggml-types';
@@ -164,4 +164,21 @@ test('architecture-only weights (no tensor table) land within 0.5 % of llama-qua
       assert.ok(Math.abs(est / real - 1) < tol, `${m} ${q}: ${est} vs llama-quantize ${real}`);
     }
   }
+});
+
+test('alternatives stay anchored on known weights: a model larger than its spec describes scales every quant alike', async () => {
+  const spec = await headerSpec(HEADERS.llama!.q4km);
+  const exact = weightsFromTensors(spec, 'Q4_K_M');
+  const realQ8 = loadGroundtruth().find((r) => r.arch === 'llama' && r.quant === 'Q8_0')!.tensorDataBytes;
+  // Known size matches the recipe: the alternative is the recipe itself (here equal to the real Q8_0 file within 0.01 %).
+  const plain = weightsForQuantLike(spec, 'Q8_0', exact);
+  assert.equal(plain.totalBytes, weightsForQuant(spec, 'Q8_0').totalBytes);
+  assert.ok(Math.abs(plain.totalBytes / realQ8 - 1) < 1e-4, `${plain.totalBytes} vs ${realQ8}`);
+  // The engine reports 25 % more than the spec accounts for (e.g. a vision tower its metadata omits):
+  // Q8_0 must keep the same 25 %, not fall back to the bare recipe and contradict what is loaded.
+  const reported = { ...exact, totalBytes: Math.round(exact.totalBytes * 1.25), activeBytes: Math.round(exact.activeBytes * 1.25) };
+  const q8 = weightsForQuantLike(spec, 'Q8_0', reported);
+  assert.ok(Math.abs(q8.totalBytes / (realQ8 * 1.25) - 1) < 1e-3, `${q8.totalBytes} vs ${realQ8 * 1.25}`);
+  assert.equal(q8.source, 'estimated');
+  assert.ok(weightsForQuantLike(spec, 'Q2_K', reported).totalBytes < reported.totalBytes);
 });
