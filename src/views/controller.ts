@@ -344,11 +344,12 @@ export class Controller implements vscode.Disposable {
 
   private openPanel(): void {
     this.stackView = undefined;
-    if (!this.subject) {
-      const s = this.session.state;
-      const key = s.models.find((m) => m.key === this.session.activeKey)?.key ?? s.models[0]?.key;
-      if (key) this.subject = { kind: 'loaded', key };
-    }
+    // Open Panel shows the followed model as loaded *now*: an earlier subject may have been unloaded or swapped
+    // by the engine since. A Check Model Fit result is kept only while no model is loaded to follow.
+    const s = this.session.state;
+    const key = s.models.find((m) => m.key === this.session.activeKey)?.key ?? s.models[0]?.key;
+    if (key) this.subject = { kind: 'loaded', key };
+    else if (this.subject?.kind === 'loaded') this.subject = undefined;
     this.ensurePanel();
     this.refreshPanel(true);
   }
