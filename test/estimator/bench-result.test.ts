@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { addResult, benchKeyId, benchRows, calibrate, combineResults, measuredDecodeAt, resultFor, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
+import { SHARED } from '../support/shared';
 
-const CSV = '/work/shared/research/speed-calibration.csv';
+const CSV = `${SHARED}/research/speed-calibration.csv`;
 
 interface Row { hardware: string; bw: number; model: string; quant: string; depth: number; tps: number }
 function rows(): Row[] {

@@ -5,8 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { SHARED } from './shared';
 
-export const FIXTURES = process.env.HEADROOM_FIXTURES ?? '/work/shared/fixtures';
+export const FIXTURES = process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`;
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

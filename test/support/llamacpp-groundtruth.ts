@@ -2,8 +2,9 @@
 // matching header-only GGUF files, so estimator tests can compare against real loads row by row.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SHARED } from './shared';
 
-export const GROUNDTRUTH_DIR = '/work/shared/groundtruth';
+export const GROUNDTRUTH_DIR = `${SHARED}/groundtruth`;
 export const MIB = 1024 * 1024;
 
 export interface GroundtruthRow {

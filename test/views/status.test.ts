@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { deriveAlerts } from '../../src/views/alerts';
 import type { DashboardState, HardwareView, ModelView } from '../../src/views/model';
 import { statusAccessibilityLabel, statusSeverity, statusText, statusTooltip, TOOLTIP_COMMANDS } from '../../src/views/status';
+import { SHARED } from '../support/shared';
 
-const FIX = '/work/shared/fixtures';
+const FIX = `${SHARED}/fixtures`;
 const json = (p: string) => JSON.parse(readFileSync(`${FIX}/${p}`, 'utf8'));
 const GiB = 1024 ** 3;
 

@@ -1,8 +1,9 @@
 // Helpers for feeding recorded streams to decoders in arbitrary pieces.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SHARED } from '../../support/shared';
 
-export const FIXTURES = '/work/shared/fixtures';
+export const FIXTURES = `${SHARED}/fixtures`;
 
 export function fixture(rel: string): Buffer {
   return readFileSync(join(FIXTURES, rel));
