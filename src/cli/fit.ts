@@ -43,10 +43,8 @@ export interface ModelInput {
   catalog?: CatalogModel;
 }
 
-/** Default quant per model: the practitioners' Q4_K_M, except models released natively in MXFP4 (gpt-oss). */
-export function defaultQuantFor(spec: ModelSpec): string {
-  return spec.arch === 'gpt-oss' ? 'MXFP4' : 'Q4_K_M';
-}
+export { defaultQuantFor } from '../estimator/quant-recipes';
+import { defaultQuantFor } from '../estimator/quant-recipes';
 
 function checkQuant(q: string): string {
   const info = parseQuant(q);

@@ -6,7 +6,7 @@ import type { ContextOptions, HardwareProfile, KvType, MemoryBreakdown, ModelSpe
 import { defaultContextOptions, estimateMemory } from './memory';
 import { kvBytesPerToken } from './kv';
 import { weightsForQuant } from './weights';
-import { lowerQuants, parseQuant } from './quant-recipes';
+import { defaultQuantFor, lowerQuants, parseQuant } from './quant-recipes';
 import { resolveModelName } from './model-names';
 import { findEncoder } from './encoders';
 import { estimateSpeed } from './speed';
@@ -144,7 +144,7 @@ function resolveMember(m: StackMember, custom?: ModelResolver): Resolved {
   }
   const r = resolveModelName(m.model);
   if (!r.model.spec) throw new StackMemberError(m.model, `the catalog entry is too incomplete to estimate (missing: ${r.model.missing.join(', ') || 'architecture'})`);
-  const quant = m.quant ?? r.quant ?? 'Q4_K_M';
+  const quant = m.quant ?? r.quant ?? defaultQuantFor(r.model.spec);
   if (!parseQuant(quant)) throw new StackMemberError(m.model, `unknown quant '${quant}'`);
   const spec = r.model.spec;
   const weights = weightsForQuant(spec, quant);

@@ -296,3 +296,8 @@ function fallback(type: number, ne0: number): number {
   if (ne0 % ggmlType(ret)!.blockSize !== 0) ret = T('F16');
   return ret;
 }
+
+/** Default quant for a model: the practitioners' Q4_K_M, except models released natively in MXFP4 (gpt-oss). */
+export function defaultQuantFor(spec: { arch: string }): string {
+  return spec.arch === 'gpt-oss' ? 'MXFP4' : 'Q4_K_M';
+}

@@ -4,7 +4,7 @@
 import { catalogModels } from './catalog';
 import { evaluate, type Evaluation } from './fit';
 import type { HardwareSpec } from './hardware';
-import { lowerQuants, parseQuant } from './quant-recipes';
+import { defaultQuantFor, lowerQuants, parseQuant } from './quant-recipes';
 import type { ContextOptions, KvType, ModelSpec } from './types';
 import { weightsForQuant, weightsForQuantLike } from './weights';
 
@@ -120,7 +120,7 @@ function moeAlternatives(e: Evaluation, hw: HardwareSpec, opts: SuggestInput): S
     // A stand-in of comparable size: between a third and three times the current model's parameters.
     const ratio = m.spec.totalParams / cur.totalParams;
     if (ratio < 1 / 3 || ratio > 3) continue;
-    const q = 'Q4_K_M';
+    const q = defaultQuantFor(m.spec);
     const ctx = { ...e.ctx, ctxPerSeq: Math.min(e.ctx.ctxPerSeq, m.contextMax) };
     const ev = evaluate(m.spec, weightsForQuant(m.spec, q), hw, ctx, { depth: opts.depth, contextMax: m.contextMax });
     if (!ev.fits || ev.speed.decodeTokPerSec <= e.speed.decodeTokPerSec) continue;

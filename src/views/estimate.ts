@@ -12,6 +12,7 @@ import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../e
 import type { TensorInfo } from '../estimator/types';
 import { kvTypeOf } from '../providers/estimate';
 import type { LoadedModel } from '../providers/types';
+import { defaultQuantFor } from '../estimator/quant-recipes';
 
 export interface LoadedEstimate {
   spec: ModelSpec;
@@ -69,12 +70,12 @@ export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedEstimate
     const weights = weightsFromTensors(spec, quantLabelFromTensors(file.tensors, typeof ft === 'number' ? ft : undefined));
     return finish(lm, spec, found, weights.quant, weights);
   }
-  const quant = lm.quant?.value ?? found.quant ?? 'Q4_K_M';
+  const quant = lm.quant?.value ?? found.quant ?? defaultQuantFor(spec);
   let weights: WeightsInfo;
   try {
     weights = weightsForQuant(spec, quant);
   } catch {
-    weights = weightsForQuant(spec, 'Q4_K_M');
+    weights = weightsForQuant(spec, defaultQuantFor(spec));
   }
   if (lm.weightsBytes && lm.weightsBytes.value > 0) {
     // The engine's byte count is the truth for capacity; active bytes keep our dense/expert ratio.

@@ -11,6 +11,7 @@ import { suggest, type Suggestion } from '../estimator/suggestions';
 import type { ContextOptions, KvType, ModelSpec, Provenance, WeightsInfo } from '../estimator/types';
 import type { Verdict } from '../estimator/verdict';
 import { weightsForQuant, weightsForQuantLike } from '../estimator/weights';
+import { defaultQuantFor as defaultQuantForSpec } from '../estimator/quant-recipes';
 import { llamaServerLine, ollamaServeLine } from './command-lines';
 import { fitMark, type ModelCandidate } from './pick-items';
 import { resolveModelName } from '../estimator/model-names';
@@ -207,10 +208,10 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
   return { evaluation, suggestions, data };
 }
 
-/** Default quant for a catalog model: the first published GGUF size, else Q4_K_M (the practitioners' default). */
+/** Default quant for a catalog model: Q4_K_M (the practitioners' default), MXFP4 for natively MXFP4 models. */
 export function defaultQuantFor(modelId: string): string {
   const m = catalogModels().find((c) => c.id === modelId);
-  return m?.ggufSizes.find((g) => parseQuant(g.quant)?.name === 'Q4_K_M')?.quant ?? 'Q4_K_M';
+  return m?.spec ? defaultQuantForSpec(m.spec) : 'Q4_K_M';
 }
 
 // Synthesizing a tensor table per quant costs ~3 ms; weights depend only on (model, quant), so keep them.
@@ -272,7 +273,7 @@ export function engineCandidates(state: DashboardState, detections: readonly Det
       try {
         const r = resolveModelName(e.name);
         if (r.model.spec) {
-          const quant = e.quant ?? r.quant ?? 'Q4_K_M';
+          const quant = e.quant ?? r.quant ?? defaultQuantForSpec(r.model.spec);
           const w = e.sizeBytes ? { quant, totalBytes: e.sizeBytes, activeBytes: e.sizeBytes * (r.model.spec.activeParams / r.model.spec.totalParams), source: 'engine' as const } : weightsForQuant(r.model.spec, quant);
           const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
           const total = estimateMemory(r.model.spec, w, ctx).totalBytes;

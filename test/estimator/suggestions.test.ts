@@ -6,6 +6,8 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { defaultContextOptions } from '../../src/estimator/memory';
+import { defaultQuantFor } from '../../src/estimator/quant-recipes';
+import { catalogCandidates } from '../../src/views/fit-check';
 
 function run(id: string, hwId: string, quant: string, ctxPerSeq: number, parallel = 1) {
   const m = findCatalogModel(id)!;
@@ -55,4 +57,17 @@ test('a comfortable fit gets no suggestions; output is deterministic', () => {
   const a = run('Qwen/Qwen2.5-Coder-32B-Instruct', 'rtx-4090', 'Q4_K_M', 32768).s;
   const b = run('Qwen/Qwen2.5-Coder-32B-Instruct', 'rtx-4090', 'Q4_K_M', 32768).s;
   assert.deepEqual(a, b);
+});
+
+test('models released in MXFP4 default to MXFP4 everywhere a quant is chosen for the user (gpt-oss), others to Q4_K_M', () => {
+  const oss = findCatalogModel('openai/gpt-oss-120b')!;
+  assert.equal(defaultQuantFor(oss.spec!), 'MXFP4');
+  assert.equal(defaultQuantFor(findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!), 'Q4_K_M');
+  // MXFP4 experts are 4.25 bits/weight: the 117B model's weights sit near 117e9 × 4.25 / 8 ≈ 62 GB, well under the
+  // ~72 GB Q4_K_M's ~4.9 bpw would give — the size the Choose Model list and the planner now show.
+  const w = weightsForQuant(oss.spec!, 'MXFP4').totalBytes;
+  assert.ok(w > 55e9 && w < 68e9, `${w}`);
+  assert.ok(weightsForQuant(oss.spec!, 'Q4_K_M').totalBytes > w);
+  const row = catalogCandidates(findHardware('m5-max-128')!, 32768).find((c) => c.id === 'openai/gpt-oss-120b')!;
+  assert.equal(row.quant, 'MXFP4');
 });
