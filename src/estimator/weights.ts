@@ -29,13 +29,18 @@ export function weightsFromTensors(spec: ModelSpec, quantLabel: string): Weights
 }
 
 function sumTensors(tensors: readonly TensorInfo[], spec: ModelSpec, quant: string, source: WeightsInfo['source']): WeightsDetail {
+  return sumWeights(tensors, spec, (t) => tensorBytes(t.type, t.shape), quant, source);
+}
+
+/** Totals, plus what one decoded token reads: dense tensors, the active experts' share, and the embedding lookup. */
+function sumWeights(tensors: readonly TensorInfo[], spec: ModelSpec, bytesOf: (t: TensorInfo) => number, quant: string, source: WeightsInfo['source']): WeightsDetail {
   let total = 0;
   let expert = 0;
   let embd = 0;
   let embdRows = 1;
   const tied = !tensors.some((t) => t.name === 'output.weight');
   for (const t of tensors) {
-    const b = tensorBytes(t.type, t.shape);
+    const b = bytesOf(t);
     total += b;
     if (isExpertTensor(t.name)) expert += b;
     if (t.name === 'token_embd.weight') {
@@ -47,7 +52,7 @@ function sumTensors(tensors: readonly TensorInfo[], spec: ModelSpec, quant: stri
   // Untied: token_embd is a lookup (one row per token). Tied: the same table is the LM head, read whole.
   const embdRead = tied ? embd : embd / Math.max(1, embdRows);
   const active = total - expert + expert * share - embd + embdRead;
-  return { quant, totalBytes: total, activeBytes: Math.round(active), source, expertBytes: expert, tokenEmbdBytes: embd };
+  return { quant, totalBytes: Math.round(total), activeBytes: Math.round(active), source, expertBytes: Math.round(expert), tokenEmbdBytes: Math.round(embd) };
 }
 
 /**
@@ -91,27 +96,17 @@ export function weightsForQuant(spec: ModelSpec, quant: string): WeightsDetail {
 /** Non-GGUF formats: quantized linear layers at `linearBits`, norms/router 16-bit, embeddings per format. */
 function bitsPerWeightBytes(tensors: readonly TensorInfo[], spec: ModelSpec, q: QuantInfo): WeightsDetail {
   const bits = q.linearBits ?? q.bitsPerWeight;
-  let total = 0;
-  let expert = 0;
-  let embd = 0;
-  let embdRows = 1;
-  const tied = !tensors.some((t) => t.name === 'output.weight');
-  for (const t of tensors) {
-    const n = tensorElements(t.shape);
-    const isEmb = t.name === 'token_embd.weight' || t.name === 'output.weight';
-    const linear = t.shape.length >= 2 && !t.name.includes('ffn_gate_inp');
-    const b = ((linear && (!isEmb || q.quantizesEmbeddings) ? bits : 16) * n) / 8;
-    total += b;
-    if (isExpertTensor(t.name)) expert += b;
-    if (t.name === 'token_embd.weight') {
-      embd = b;
-      embdRows = t.shape[1] ?? 1;
-    }
-  }
-  const share = spec.moe ? spec.moe.nExpertsUsed / spec.moe.nExperts : 1;
-  const embdRead = tied ? embd : embd / Math.max(1, embdRows);
-  const active = total - expert + expert * share - embd + embdRead;
-  return { quant: q.name, totalBytes: Math.round(total), activeBytes: Math.round(active), source: 'estimated', expertBytes: Math.round(expert), tokenEmbdBytes: Math.round(embd) };
+  return sumWeights(
+    tensors,
+    spec,
+    (t) => {
+      const isEmb = t.name === 'token_embd.weight' || t.name === 'output.weight';
+      const linear = t.shape.length >= 2 && !t.name.includes('ffn_gate_inp');
+      return ((linear && (!isEmb || q.quantizesEmbeddings) ? bits : 16) * tensorElements(t.shape)) / 8;
+    },
+    q.name,
+    'estimated',
+  );
 }
 
 /** Label for a GGUF file's dominant quant (`general.file_type` when present, else the commonest 2-D type). */
