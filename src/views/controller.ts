@@ -411,6 +411,12 @@ export class Controller implements vscode.Disposable {
     };
     if (this.stackView) return post(`stack:${this.stackView.title}:${this.stackView.subtitle}`, () => ({ type: 'show', data: this.stackView! }));
     const state = this.session.state;
+    const shown = this.subject;
+    if (shown?.kind === 'loaded' && !state.models.some((m) => m.key === shown.key)) {
+      // The engine unloaded or swapped the model while the panel is open: follow what is loaded now.
+      const next = state.models.find((m) => m.key === this.session.activeKey) ?? state.models[0];
+      this.subject = next ? { kind: 'loaded', key: next.key } : undefined;
+    }
     const subject = this.subject ?? (state.models[0] ? ({ kind: 'loaded', key: state.models[0].key } as const) : undefined);
     const hw = this.session.hardwareSpec();
     if (!subject) {

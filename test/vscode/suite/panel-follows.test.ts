@@ -13,10 +13,10 @@ import { PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/pr
 type OllamaModel = Record<string, unknown> & { name: string; model: string; details?: Record<string, unknown> };
 
 /**
- * Ollama's recorded responses, with a switchable /api/ps: `swap()` makes the engine report B (a llama
+ * Ollama's recorded responses, with a switchable /api/ps: `swap()` makes the engine report B (`swap('a')` back to A) (a llama
  * model: the replay's /api/show answers non-gemma names with the recorded llama `model_info`) in A's place.
  */
-async function swappingOllama(): Promise<TestServer & { a: string; b: string; swap(): void }> {
+async function swappingOllama(): Promise<TestServer & { a: string; b: string; swap(to?: 'a' | 'b'): void }> {
   const { routes, notFound } = engineRoutes('ollama');
   const recorded = routes['GET /api/ps'] as Reply;
   const a = (JSON.parse(recorded.body) as { models: OllamaModel[] }).models[0]!;
@@ -41,7 +41,7 @@ async function swappingOllama(): Promise<TestServer & { a: string; b: string; sw
     ...server,
     a: a.name,
     b: b.name,
-    swap: () => { ps = { body: JSON.stringify({ models: [b] }) }; },
+    swap: (to: 'a' | 'b' = 'b') => { ps = { body: JSON.stringify({ models: [to === 'a' ? a : b] }) }; },
   };
 }
 
@@ -91,5 +91,15 @@ describe('Open Panel follows the model loaded now (Ollama replay swaps A for B)'
     assert.doesNotMatch(view.text, /no longer loaded/i, `Open Panel kept the unloaded ${engine.a}: ${view.text.slice(0, 600)}`);
     assert.ok(view.text.includes(engine.b), `panel does not show ${engine.b}: ${view.text.slice(0, 600)}`);
     assert.ok(view.svgCount > 0, `no chart for ${engine.b}: ${view.text.slice(0, 600)}`);
+  });
+
+  it('while the panel stays open, a swap back to A re-renders it on A at the next poll', async () => {
+    // The panel from the previous case is still open on B.
+    assert.ok(panelTabs().length > 0, 'the panel should still be open');
+    engine.swap('a');
+    await runAndDismiss('headroom.detectEngines');
+    const view = await probe<WebviewInfo>('webview', { waitForText: engine.a });
+    assert.doesNotMatch(view.text, /no longer loaded/i, `the open panel kept the unloaded ${engine.b}: ${view.text.slice(0, 600)}`);
+    assert.ok(view.text.includes(engine.a), `open panel does not follow to ${engine.a}: ${view.text.slice(0, 600)}`);
   });
 });
