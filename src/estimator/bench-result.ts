@@ -184,3 +184,44 @@ export function resultFor(store: readonly BenchResult[], key: BenchKey): BenchRe
   const same = store.filter((r) => benchKeyId(r.key) === id);
   return same.length ? combineResults(same) : undefined;
 }
+
+/** A decode prediction after a measurement of the same stack has been taken into account. */
+export interface CalibratedDecode {
+  /** Context depth the prediction is for, tokens. */
+  depth: number;
+  /** What to show: the measured rate (interpolated) inside the measured depths, else predicted × factor. */
+  tokPerSec: number;
+  /** `measured`: the depth lies within the runs; `calibrated`: the speed model scaled by the measurement. */
+  source: 'measured' | 'calibrated';
+  /** The uncalibrated speed model at this depth, when the caller could compute one. */
+  predictedTokPerSec?: number;
+  /** measured ÷ predicted over the runs (see calibrate); absent without a prediction. */
+  factor?: number;
+  measuredAt: string;
+}
+
+/**
+ * Decode at `depth` for a stack that was measured: inside the measured depth range the measurement itself
+ * (interpolated, see measuredDecodeAt) beats any model; outside it the speed model multiplied by the
+ * calibration factor, since the model knows how KV reads grow with depth and the factor knows this stack.
+ * Undefined when neither applies (outside the range with no prediction, or no usable run).
+ */
+export function calibratedDecodeAt(
+  result: BenchResult,
+  predictDecodeAt: ((depthTokens: number) => number | undefined) | undefined,
+  depth: number,
+): CalibratedDecode | undefined {
+  const depths = result.runs.filter((r) => finitePos(r.decodeTokPerSec)).map((r) => r.promptTokens);
+  if (depths.length === 0) return undefined;
+  const predicted = predictDecodeAt?.(depth);
+  const cal = predictDecodeAt ? calibrate(result, predictDecodeAt) : undefined;
+  const base = {
+    depth,
+    measuredAt: result.measuredAt,
+    ...(finitePos(predicted) ? { predictedTokPerSec: predicted } : {}),
+    ...(cal ? { factor: cal.factor } : {}),
+  };
+  if (depth >= Math.min(...depths) && depth <= Math.max(...depths)) return { ...base, tokPerSec: measuredDecodeAt(result, depth)!, source: 'measured' };
+  if (!cal || !finitePos(predicted)) return undefined;
+  return { ...base, tokPerSec: predicted * cal.factor, source: 'calibrated' };
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { addResult, benchKeyId, benchRows, calibrate, combineResults, measuredDecodeAt, resultFor, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
+import { addResult, benchKeyId, benchRows, calibrate, calibratedDecodeAt, combineResults, measuredDecodeAt, resultFor, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
 import { SHARED } from '../support/shared';
 
 const CSV = `${SHARED}/research/speed-calibration.csv`;
@@ -116,4 +116,50 @@ test('addResult keeps the newest N per stack and leaves other stacks alone; resu
   const pooled = resultFor(store, a.key)!;
   assert.equal(pooled.runs[0]!.decodeTokPerSec, 55, 'median of 53..57');
   assert.equal(resultFor(store, { ...a.key, quant: 'Q8_0' }), undefined);
+});
+
+/** Two recorded llama.cpp answers (fixtures/llama.cpp): the engine's own decode rate at two prompt depths. */
+function recordedLlama(): BenchResult {
+  const t = (f: string) => (JSON.parse(readFileSync(`${SHARED}/fixtures/llama.cpp/${f}`, 'utf8')) as { timings: { prompt_n: number; cache_n: number; predicted_per_second: number } }).timings;
+  const runs = [t('completion.json'), t('v1_chat_completions.json')].map((x) => run(x.prompt_n + x.cache_n, x.predicted_per_second));
+  return { key: { endpoint: 'http://127.0.0.1:8080', model: 'llama31-8b-shape-4L-Q4_K_M.gguf', quant: 'Q4_K_M' }, engine: 'llama.cpp', measuredAt: '2026-11-23T10:00:00Z', runs };
+}
+
+test('calibratedDecodeAt: measured inside the measured depths, speed model × factor outside (recorded llama.cpp timings)', () => {
+  const r = recordedLlama();
+  // completion.json: 5 + 1 cached prompt tokens at 25.5107 tok/s; v1_chat_completions.json: 47 at 22.0960.
+  assert.deepEqual(r.runs.map((x) => [x.promptTokens, x.decodeTokPerSec]), [[6, 25.51072470866752], [47, 22.095964245783723]]);
+  // A speed model costing 40 ms per token plus 0.01 ms per token of context.
+  const predict = (d: number) => 1000 / (40 + 0.01 * d);
+  // Ratios 25.5107/24.9626 = 1.02196 and 22.0960/24.7097 = 0.89422; geometric mean 0.95596.
+  const close = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
+  const at6 = calibratedDecodeAt(r, predict, 6)!;
+  assert.equal(at6.source, 'measured');
+  assert.equal(at6.tokPerSec, 25.51072470866752);
+  close(at6.predictedTokPerSec, 1000 / 40.06, 'predicted at 6');
+  close(at6.factor, 0.9559605094665317, 'factor');
+  assert.equal(at6.measuredAt, '2026-11-23T10:00:00Z');
+  // Depth 20 lies 14/41 of the way from 6 to 47 in seconds per token.
+  const at20 = calibratedDecodeAt(r, predict, 20)!;
+  assert.equal(at20.source, 'measured');
+  close(at20.tokPerSec, 24.23198974108178, 'interpolated at 20');
+  // Deep context: the model's 12.3518 tok/s at 4096 scaled by 0.95596 → 11.8078.
+  const deep = calibratedDecodeAt(r, predict, 4096)!;
+  assert.equal(deep.source, 'calibrated');
+  close(deep.predictedTokPerSec, 12.35177865612648, 'predicted at 4096');
+  close(deep.tokPerSec, 11.807812616928501, 'calibrated at 4096');
+  // Below the shallowest run (empty context) it is calibrated too, not clamped to the 6-token rate.
+  const empty = calibratedDecodeAt(r, predict, 0)!;
+  assert.equal(empty.source, 'calibrated');
+  close(empty.tokPerSec, 23.89901273666329, 'calibrated at 0');
+});
+
+test('calibratedDecodeAt without a speed model: measured inside the range, nothing outside; no usable run → undefined', () => {
+  const r = recordedLlama();
+  const inside = calibratedDecodeAt(r, undefined, 47)!;
+  assert.deepEqual(inside, { depth: 47, tokPerSec: 22.095964245783723, source: 'measured', measuredAt: '2026-11-23T10:00:00Z' });
+  assert.equal(calibratedDecodeAt(r, undefined, 4096), undefined);
+  assert.equal(calibratedDecodeAt(r, () => undefined, 4096), undefined);
+  const { decodeTokPerSec: _omit, ...noDecode } = r.runs[0]!;
+  assert.equal(calibratedDecodeAt({ ...r, runs: [noDecode] }, () => 30, 6), undefined);
 });
