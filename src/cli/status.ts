@@ -9,6 +9,10 @@ import { estimateLoaded, type LoadedEstimate } from '../providers/estimate';
 import type { Fact, LoadedModel } from '../providers/types';
 import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import type { BenchResult } from '../estimator/bench-result';
+import { BenchStoreError, defaultBenchStorePath, loadBenchStore } from '../providers/bench-store';
+import { statusSpeed, statusSpeedPairs, type StatusSpeedJson } from './status-speed';
+import { homedir } from 'node:os';
 
 export const STATUS_USAGE = `usage: headroom status [--endpoint URL ...] [--hardware ID] [--json]
 
@@ -16,6 +20,8 @@ export const STATUS_USAGE = `usage: headroom status [--endpoint URL ...] [--hard
   --hardware ID     hardware profile for every endpoint (default: the endpoint's #id, else this machine for loopback)
   --no-defaults     probe only the given endpoints
   --timeout MS      per-request probe deadline (default 1200)
+  --store FILE      bench results to compare decode with (default: where \`headroom bench\` saves them,
+                    $HEADROOM_BENCH_STORE or ~/.local/state/headroom/bench-results.json)
   --json            machine-readable output`;
 
 function isLoopback(url: string): boolean {
@@ -37,6 +43,8 @@ export interface StatusModelJson {
   check: { engineBytes: number; estimatedBytes: number; diffPct: number } | null;
   context: { perSlot: Src; total: Src; used: Src; trained: Src; parallel: Src; kvType: string | null };
   modelPath: string | null;
+  /** Measured (headroom bench / Measure Speed on this endpoint, model, quant and hardware) vs predicted decode. */
+  speed: StatusSpeedJson | null;
   problems: string[];
 }
 
@@ -52,8 +60,9 @@ export interface StatusJson {
   error: Detection['error'] | null;
 }
 
-async function modelStatus(m: LoadedModel, local: boolean): Promise<StatusModelJson> {
+async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[]): Promise<StatusModelJson> {
   const e = await estimateLoaded(m, { local });
+  const key = { endpoint, model: m.name, ...(m.quant ? { quant: m.quant.value } : {}), ...(hw ? { hardwareId: hw.id } : {}) };
   return {
     name: m.name,
     quant: fact(m.quant),
@@ -67,6 +76,7 @@ async function modelStatus(m: LoadedModel, local: boolean): Promise<StatusModelJ
         : null,
     context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e.context?.kvType ?? null },
     modelPath: m.modelPath ?? null,
+    speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0),
     problems: e.problems,
   };
 }
@@ -101,6 +111,7 @@ function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
     pairs.push(['offload', `${formatBytes(em.acceleratorBytes.value as number)} accelerator / ${formatBytes(em.cpuBytes.value)} CPU — ${split}`]);
   }
   if (m.modelPath) pairs.push(['model file', m.modelPath]);
+  if (m.speed) pairs.push(...statusSpeedPairs(m.speed));
   for (const p of m.problems) pairs.push(['note', p]);
   return renderPairs(pairs)
     .split('\n')
@@ -114,6 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     hardware: { type: 'string' },
     'no-defaults': { type: 'boolean' },
     timeout: { type: 'string' },
+    store: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -123,6 +135,14 @@ export async function run(argv: string[]): Promise<number> {
   const timeout = intFlag('timeout', values.timeout, 1200, 50, 60_000);
   const { endpoints, warnings } = gatherEndpoints(values.endpoint ?? [], process.env, !values['no-defaults']);
   for (const w of warnings) process.stderr.write(`headroom: ${w}\n`);
+  // A store that cannot be read costs the measured-speed lines, never the status itself.
+  let store: BenchResult[] = [];
+  try {
+    store = await loadBenchStore(values.store ?? defaultBenchStorePath(process.env, homedir()));
+  } catch (err) {
+    if (!(err instanceof BenchStoreError)) throw err;
+    process.stderr.write(`headroom: note: bench store ${err.message}; measured speeds not shown\n`);
+  }
   const forced = values.hardware ? (await resolveHardwareFlag(values.hardware, undefined, 'local')).hw : undefined;
   const found = await detect(endpoints, { probeTimeoutMs: timeout, snapshotTimeoutMs: Math.max(timeout, 4000) });
   const { hits, misses } = reportable(found);
@@ -156,7 +176,7 @@ export async function run(argv: string[]): Promise<number> {
       hardware: hw ? { id: hw.id, usableBytes: usableBytes(hw), source: hwSource } : null,
       kvUsage: fact(snap?.kvUsage),
       kvCapacityTokens: fact(snap?.kvCapacityTokens),
-      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local))) : [],
+      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store))) : [],
       notes: snap?.notes ?? [],
       error: d.error ?? null,
     });

@@ -189,21 +189,25 @@ export function resultFor(store: readonly BenchResult[], key: BenchKey): BenchRe
 export interface CalibratedDecode {
   /** Context depth the prediction is for, tokens. */
   depth: number;
-  /** What to show: the measured rate (interpolated) inside the measured depths, else predicted × factor. */
+  /** What to show: the measured rate (interpolated) inside the measured depths, else the scaled speed model. */
   tokPerSec: number;
   /** `measured`: the depth lies within the runs; `calibrated`: the speed model scaled by the measurement. */
   source: 'measured' | 'calibrated';
   /** The uncalibrated speed model at this depth, when the caller could compute one. */
   predictedTokPerSec?: number;
-  /** measured ÷ predicted over the runs (see calibrate); absent without a prediction. */
+  /** `calibrated` only: measured ÷ predicted at the nearest measured depth, the multiplier applied. */
   factor?: number;
+  /** `calibrated` only: the measured depth the prediction is anchored to. */
+  anchorDepth?: number;
   measuredAt: string;
 }
 
 /**
  * Decode at `depth` for a stack that was measured: inside the measured depth range the measurement itself
- * (interpolated, see measuredDecodeAt) beats any model; outside it the speed model multiplied by the
- * calibration factor, since the model knows how KV reads grow with depth and the factor knows this stack.
+ * (interpolated, see measuredDecodeAt) beats any model; outside it the speed model scaled by measured ÷
+ * predicted at the nearest measured depth — the model knows how KV reads grow with depth, the measurement
+ * knows this stack, and anchoring to the nearest run keeps the curve continuous at the range's edges
+ * (an empty context is not predicted slower than the 11-token run beside it).
  * Undefined when neither applies (outside the range with no prediction, or no usable run).
  */
 export function calibratedDecodeAt(
@@ -211,17 +215,15 @@ export function calibratedDecodeAt(
   predictDecodeAt: ((depthTokens: number) => number | undefined) | undefined,
   depth: number,
 ): CalibratedDecode | undefined {
-  const depths = result.runs.filter((r) => finitePos(r.decodeTokPerSec)).map((r) => r.promptTokens);
-  if (depths.length === 0) return undefined;
+  const runs = result.runs.filter((r) => finitePos(r.decodeTokPerSec)).sort((a, b) => a.promptTokens - b.promptTokens);
+  if (runs.length === 0) return undefined;
   const predicted = predictDecodeAt?.(depth);
-  const cal = predictDecodeAt ? calibrate(result, predictDecodeAt) : undefined;
-  const base = {
-    depth,
-    measuredAt: result.measuredAt,
-    ...(finitePos(predicted) ? { predictedTokPerSec: predicted } : {}),
-    ...(cal ? { factor: cal.factor } : {}),
-  };
-  if (depth >= Math.min(...depths) && depth <= Math.max(...depths)) return { ...base, tokPerSec: measuredDecodeAt(result, depth)!, source: 'measured' };
-  if (!cal || !finitePos(predicted)) return undefined;
-  return { ...base, tokPerSec: predicted * cal.factor, source: 'calibrated' };
+  const base = { depth, measuredAt: result.measuredAt, ...(finitePos(predicted) ? { predictedTokPerSec: predicted } : {}) };
+  const lo = runs[0]!, hi = runs.at(-1)!;
+  if (depth >= lo.promptTokens && depth <= hi.promptTokens) return { ...base, tokPerSec: measuredDecodeAt(result, depth)!, source: 'measured' };
+  const anchor = depth < lo.promptTokens ? lo : hi;
+  const atAnchor = predictDecodeAt?.(anchor.promptTokens);
+  if (!finitePos(predicted) || !finitePos(atAnchor)) return undefined;
+  const factor = anchor.decodeTokPerSec! / atAnchor;
+  return { ...base, tokPerSec: predicted * factor, source: 'calibrated', factor, anchorDepth: anchor.promptTokens };
 }

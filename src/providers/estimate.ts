@@ -13,6 +13,8 @@ import type { Fact, LoadedModel } from './types';
 
 export interface LoadedEstimate {
   spec?: { id: string; arch: string; source: Provenance; via: string };
+  /** The full architecture behind `spec`, for speed predictions (status calibrates them with bench results). */
+  modelSpec?: ModelSpec;
   weights?: { quant: string; totalBytes: number; activeBytes: number; source: Provenance; via: string };
   /** The estimator's breakdown for the engine's configured context × slots. */
   memory?: MemoryBreakdown & { source: 'estimated' };
@@ -110,7 +112,10 @@ export async function estimateLoaded(m: LoadedModel, opts: { local: boolean }): 
   }
 
   const result: LoadedEstimate = { problems };
-  if (spec) result.spec = { id: spec.id, arch: spec.arch, source: spec.source, via: specVia };
+  if (spec) {
+    result.spec = { id: spec.id, arch: spec.arch, source: spec.source, via: specVia };
+    result.modelSpec = spec;
+  }
   if (weights) result.weights = weights;
   const perSeq = m.contextPerSlot?.value;
   if (spec && weights && perSeq && perSeq > 0) {

@@ -125,33 +125,40 @@ function recordedLlama(): BenchResult {
   return { key: { endpoint: 'http://127.0.0.1:8080', model: 'llama31-8b-shape-4L-Q4_K_M.gguf', quant: 'Q4_K_M' }, engine: 'llama.cpp', measuredAt: '2026-11-23T10:00:00Z', runs };
 }
 
-test('calibratedDecodeAt: measured inside the measured depths, speed model × factor outside (recorded llama.cpp timings)', () => {
+test('calibratedDecodeAt: measured inside the measured depths, speed model anchored to the nearest run outside (recorded llama.cpp timings)', () => {
   const r = recordedLlama();
   // completion.json: 5 + 1 cached prompt tokens at 25.5107 tok/s; v1_chat_completions.json: 47 at 22.0960.
   assert.deepEqual(r.runs.map((x) => [x.promptTokens, x.decodeTokPerSec]), [[6, 25.51072470866752], [47, 22.095964245783723]]);
   // A speed model costing 40 ms per token plus 0.01 ms per token of context.
   const predict = (d: number) => 1000 / (40 + 0.01 * d);
-  // Ratios 25.5107/24.9626 = 1.02196 and 22.0960/24.7097 = 0.89422; geometric mean 0.95596.
+  // Predicted 24.9626 at 6 and 24.7097 at 47: measured ÷ predicted = 1.02196 and 0.89422.
   const close = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
   const at6 = calibratedDecodeAt(r, predict, 6)!;
   assert.equal(at6.source, 'measured');
   assert.equal(at6.tokPerSec, 25.51072470866752);
   close(at6.predictedTokPerSec, 1000 / 40.06, 'predicted at 6');
-  close(at6.factor, 0.9559605094665317, 'factor');
+  assert.equal(at6.factor, undefined, 'nothing is scaled inside the range');
   assert.equal(at6.measuredAt, '2026-11-23T10:00:00Z');
   // Depth 20 lies 14/41 of the way from 6 to 47 in seconds per token.
   const at20 = calibratedDecodeAt(r, predict, 20)!;
   assert.equal(at20.source, 'measured');
   close(at20.tokPerSec, 24.23198974108178, 'interpolated at 20');
-  // Deep context: the model's 12.3518 tok/s at 4096 scaled by 0.95596 → 11.8078.
+  // Deep context: the model's 12.3518 tok/s at 4096 (1000/80.96) scaled by the 47-token ratio 0.89422 → 11.0453.
   const deep = calibratedDecodeAt(r, predict, 4096)!;
   assert.equal(deep.source, 'calibrated');
   close(deep.predictedTokPerSec, 12.35177865612648, 'predicted at 4096');
-  close(deep.tokPerSec, 11.807812616928501, 'calibrated at 4096');
-  // Below the shallowest run (empty context) it is calibrated too, not clamped to the 6-token rate.
+  close(deep.factor, 0.8942236730268672, 'ratio at 47');
+  assert.equal(deep.anchorDepth, 47);
+  close(deep.tokPerSec, 11.045252878296283, 'calibrated at 4096');
+  // Below the shallowest run (empty context): 25.0 predicted × the 6-token ratio 1.02196 → 25.549, a touch
+  // faster than the 6-token measurement, as less KV is read — not clamped, not pulled down by the deep run.
   const empty = calibratedDecodeAt(r, predict, 0)!;
   assert.equal(empty.source, 'calibrated');
-  close(empty.tokPerSec, 23.89901273666329, 'calibrated at 0');
+  assert.equal(empty.anchorDepth, 6);
+  close(empty.tokPerSec, 25.548990795730518, 'calibrated at 0');
+  assert.ok(empty.tokPerSec > at6.tokPerSec);
+  // Continuous at the edges: one token past the deepest run is within 0.1% of the measurement there.
+  assert.ok(Math.abs(calibratedDecodeAt(r, predict, 48)!.tokPerSec / 22.095964245783723 - 1) < 1e-3);
 });
 
 test('calibratedDecodeAt without a speed model: measured inside the range, nothing outside; no usable run → undefined', () => {
