@@ -52,10 +52,22 @@ function forwardHeaders(raw: string[]): string[] {
   return out;
 }
 
-function responseHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const conn = new Set(String(h.connection ?? '').split(',').map((t) => t.trim().toLowerCase()));
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.has(k) && !conn.has(k)) out[k] = v;
+/** The engine's raw response headers minus hop-by-hop ones, as a flat [name, value, ...] list for writeHead. */
+function responseHeaders(raw: Buffer[]): { list: string[]; contentType?: string; encoding?: string } {
+  const conn = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toString('latin1').toLowerCase() === 'connection') for (const t of raw[i + 1]!.toString('latin1').split(',')) conn.add(t.trim().toLowerCase());
+  }
+  const out: { list: string[]; contentType?: string; encoding?: string } = { list: [] };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const k = name.toLowerCase();
+    if (HOP.has(k) || conn.has(k)) continue;
+    const v = raw[i + 1]!.toString('latin1');
+    out.list.push(name, v);
+    if (k === 'content-type') out.contentType ??= v;
+    else if (k === 'content-encoding') out.encoding ??= v;
+  }
   return out;
 }
 
@@ -105,13 +117,13 @@ export async function startMeteringProxy(opts: MeteringProxyOptions): Promise<Me
     const path = req.url ?? '/';
     const endpoint = path.split('?')[0]!;
     const metered = method === 'POST' && isGenerationPath(endpoint);
-    const ac = new AbortController();
     let finished = false;
     let clientGone = false;
+    let cancel = (): void => {};
     res.on('close', () => {
       if (!res.writableFinished) {
         clientGone = true;
-        ac.abort();
+        cancel();
       }
     });
 
@@ -140,60 +152,75 @@ export async function startMeteringProxy(opts: MeteringProxyOptions): Promise<Me
       emit(rec);
     };
 
-    dispatcher
-      .request({
-        origin,
-        path: basePath + path,
-        method: method as Dispatcher.HttpMethod,
-        headers: forwardHeaders(req.rawHeaders),
-        body: hasBody ? Readable.from(tap(), { objectMode: false }) : null,
-        signal: ac.signal,
-        headersTimeout,
-        bodyTimeout,
-      })
-      .then(
-        ({ statusCode, headers, body }) => {
-          status = statusCode;
-          if (clientGone) {
-            body.destroy();
-            finish({ kind: 'client_abort' });
-            return;
-          }
-          const ct = headers['content-type'];
-          const enc = headers['content-encoding'];
-          // Compressed bodies pass through untouched but cannot be read on the side.
-          if (metered && (!enc || enc === 'identity')) meter = new ResponseMeter(Array.isArray(ct) ? ct[0] : ct);
-          res.writeHead(statusCode, responseHeaders(headers));
-          res.flushHeaders();
-          body.on('data', (chunk: Buffer) => {
-            // Client first, meter second: metering never delays a byte.
-            if (!res.write(chunk)) body.pause();
-            meter?.push(chunk, now());
-          });
-          res.on('drain', () => body.resume());
-          body.on('end', () => {
-            res.end();
-            finish();
-          });
-          body.on('error', (err: Error) => {
-            // Upstream reset mid-stream: the client must see a broken connection too, not a clean end.
-            res.destroy(err);
-            finish({ kind: clientGone ? 'client_abort' : 'upstream_reset' });
-          });
+    // A raw undici handler rather than `request()`: no body Readable, promise or async-scope hop per chunk.
+    // Each chunk goes straight to the client socket; a full client buffer pauses the engine (pipe-like).
+    let abortUpstream: ((err: Error) => void) | undefined;
+    let resume: (() => void) | undefined;
+    let headersSeen = false;
+    cancel = () => abortUpstream?.(new Error('client went away'));
+    res.on('drain', () => resume?.());
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abort) {
+        abortUpstream = abort;
+        if (clientGone) abort(new Error('client went away'));
+      },
+      onHeaders(statusCode, rawHeaders, resumeUpstream) {
+        headersSeen = true;
+        status = statusCode;
+        resume = resumeUpstream;
+        const headers = responseHeaders(rawHeaders as Buffer[]);
+        const enc = headers.encoding;
+        // Compressed bodies pass through untouched but cannot be read on the side.
+        if (metered && (!enc || enc === 'identity')) meter = new ResponseMeter(headers.contentType);
+        res.writeHead(statusCode, headers.list);
+        res.flushHeaders();
+        return true;
+      },
+      onData(chunk) {
+        // Client first, meter second: metering never delays a byte.
+        const more = res.write(chunk);
+        meter?.push(chunk, now());
+        return more;
+      },
+      onComplete() {
+        res.end();
+        finish();
+      },
+      onError(err) {
+        if (headersSeen) {
+          // Upstream reset mid-stream: the client must see a broken connection too, not a clean end.
+          res.destroy(err);
+          finish({ kind: clientGone ? 'client_abort' : 'upstream_reset' });
+          return;
+        }
+        if (clientGone) {
+          finish({ kind: 'client_abort' });
+          return;
+        }
+        const timeout = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+        const kind = timeout ? 'upstream_timeout' : 'upstream_unreachable';
+        const code = (err as { code?: string }).code;
+        const message = timeout ? 'engine did not answer in time' : `cannot reach ${origin}${code ? ` (${code})` : ''}`;
+        plainError(res, timeout ? 504 : 502, message);
+        finish({ kind, message });
+      },
+    };
+    try {
+      dispatcher.dispatch(
+        {
+          origin,
+          path: basePath + path,
+          method: method as Dispatcher.HttpMethod,
+          headers: forwardHeaders(req.rawHeaders),
+          body: hasBody ? Readable.from(tap(), { objectMode: false }) : null,
+          headersTimeout,
+          bodyTimeout,
         },
-        (err: unknown) => {
-          if (clientGone || ac.signal.aborted) {
-            finish({ kind: 'client_abort' });
-            return;
-          }
-          const timeout = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
-          const kind = timeout ? 'upstream_timeout' : 'upstream_unreachable';
-          const code = (err as { code?: string }).code;
-          const message = timeout ? 'engine did not answer in time' : `cannot reach ${origin}${code ? ` (${code})` : ''}`;
-          plainError(res, timeout ? 504 : 502, message);
-          finish({ kind, message });
-        },
+        handler,
       );
+    } catch (err) {
+      handler.onError!(err as Error);
+    }
   };
 
   const server = createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 }, handle);
