@@ -6,6 +6,8 @@ import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
 import { estimateLoaded, speedAt, type GgufFile, type LoadedEstimate } from './estimate';
 import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+import type { BenchResult } from '../estimator/bench-result';
+import { benchDecode, benchKeyForLoaded } from './measured';
 
 export function modelKey(endpoint: string, name: string): string {
   return `${endpoint}|${name}`;
@@ -31,6 +33,8 @@ export interface AssembleInput {
   activeKey?: string;
   /** GGUF headers of local engines' model files, by model path. */
   files?: ReadonlyMap<string, GgufFile>;
+  /** Stored Measure Speed / `headroom bench` results: calibrate decode for the stacks they measured. */
+  bench?: readonly BenchResult[];
 }
 
 export interface Assembled {
@@ -57,7 +61,7 @@ export function displayName(name: string): string {
   return /[\\/]/.test(name) && /\.gguf$/i.test(name) ? name.split(/[\\/]/).pop()! : name;
 }
 
-function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined): ModelView {
+function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[]): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
   const used = usedTokens(lm, snap);
   const weights = lm.weightsBytes ? sourced(lm.weightsBytes.value, lm.weightsBytes.source) : est ? sourced(est.weights.totalBytes, 'estimated') : sourced(lm.residentBytes?.value ?? 0, 'estimated');
@@ -70,6 +74,10 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     const s = speedAt(est, hw, used?.value ?? 0);
     speed.predicted = s.decodeTokPerSec;
     speed.ceiling = s.ceilingTokPerSec;
+  }
+  if (bench.length) {
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d).decodeTokPerSec : undefined, used?.value ?? 0);
+    if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
   return {
@@ -111,7 +119,7 @@ export function assemble(i: AssembleInput): Assembled {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }
       estimates.set(key, { estimate: est, loaded: lm, snapshot: snap, hardware: hw });
-      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key)));
+      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? []));
     }
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);

@@ -20,6 +20,7 @@ import { WarningsPresenter } from './warnings-presenter';
 import type { ModelCandidate } from './pick-items';
 import { modelKey } from './assemble';
 import { neutralize } from './markdown';
+import { benchKeyForLoaded, benchRecord } from './measured';
 
 const ACTIVE_KEY = 'headroom.activeModel';
 /** First detection waits this long after activation: the window paints before any network work. */
@@ -103,6 +104,29 @@ export class Controller implements vscode.Disposable {
   start(firstDelayMs = FIRST_POLL_DELAY_MS): void {
     this.poller.start(firstDelayMs);
     void this.syncProxy();
+    void this.loadBenchStore();
+  }
+
+  /**
+   * The bench store is the CLI's file ($HEADROOM_BENCH_STORE, else ~/.local/state/headroom/bench-results.json),
+   * not the extension's private storage: a `headroom bench` in the terminal calibrates the editor and a
+   * Measure Speed run shows up in `headroom status`, because both describe the same engine on the same box.
+   */
+  private async benchStorePath(): Promise<string> {
+    const [{ defaultBenchStorePath }, { homedir }] = await Promise.all([import('../providers/bench-store.js'), import('node:os')]);
+    return defaultBenchStorePath(process.env, homedir());
+  }
+
+  /** Past measurements → calibrated decode in the tooltip and panel. A damaged file is logged, never fatal. */
+  private async loadBenchStore(): Promise<void> {
+    const { loadBenchStore } = await import('../providers/bench-store.js');
+    const path = await this.benchStorePath();
+    try {
+      const results = await loadBenchStore(path);
+      if (results.length) this.session.setBenchResults(results);
+    } catch (err) {
+      this.log.warn(`bench store not used: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   async run(key: CommandKey): Promise<void> {
@@ -280,9 +304,25 @@ export class Controller implements vscode.Disposable {
     for (const l of benchTable(lines)) this.log.info(`  ${l}`);
     for (const n of result.notes) this.log.info(`  note: ${n}`);
     this.session.ingestBench(m.key, result.runs);
+    if (d) await this.saveBench(benchKeyForLoaded(m.endpoint, d.loaded, d.hardware.id), result);
     const next = await vscode.window.showInformationMessage(neutralize(benchSentence(m.name, lines)), 'Open Panel', 'Show Log');
     if (next === 'Open Panel') this.showLoaded(m.key);
     else if (next === 'Show Log') this.log.show();
+  }
+
+  /** Keeps a complete run for later calibration (runBench rejects on cancel, timeout or a dead engine, so only complete runs get here). */
+  private async saveBench(key: import('../estimator/bench-result').BenchKey, m: { engine: string; runs: import('../estimator/bench-result').BenchRun[]; nCtx?: number }): Promise<void> {
+    const [{ loadBenchStore, saveBenchStore }, { addResult }] = await Promise.all([import('../providers/bench-store.js'), import('../estimator/bench-result.js')]);
+    const path = await this.benchStorePath();
+    try {
+      // Re-read: `headroom bench` may have added results since activation.
+      const next = addResult(await loadBenchStore(path), benchRecord(key, m, new Date().toISOString()));
+      await saveBenchStore(path, next);
+      this.session.setBenchResults(next);
+      this.log.info(`  saved to ${path}`);
+    } catch (err) {
+      this.log.warn(`measurement not saved: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private async planStack(): Promise<void> {

@@ -19,6 +19,7 @@ import type { Detection } from '../providers/detect';
 import type { DashboardState } from './model';
 import type { AlternativeRow, CurvePoint, Fact, PanelData, SpeedPoint } from './protocol';
 import { sourceLabel } from './status';
+import { benchFactValue, type BenchDecode } from './measured';
 
 export interface FitTarget {
   /** Catalog id or engine model name. */
@@ -38,6 +39,8 @@ export interface FitTarget {
   /** Engine-reported figures to show next to our estimate. */
   engineFacts?: { residentBytes?: number; cpuBytes?: number };
   live?: { history: SpeedPoint[]; decodeTokPerSec?: number; source?: Provenance };
+  /** Measure Speed / `headroom bench` of this stack, at the current depth: shown next to the prediction. */
+  measured?: BenchDecode;
   verdict?: Verdict;
   /** Other loaded models the user can switch the panel to. */
   others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
@@ -163,6 +166,7 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
   if (t.live?.decodeTokPerSec) out.push({ label: 'Decode now', value: `${formatTokPerSec(t.live.decodeTokPerSec)} (${speedWord(t.live.decodeTokPerSec)})`, source: sourceLabel(t.live.source ?? 'measured') });
   out.push(
     { label: 'Decode', value: `~${formatTokPerSec(e.speed.decodeTokPerSec)} (${speedWord(e.speed.decodeTokPerSec)}), bandwidth-bound`, source: 'predicted' },
+    ...(t.measured ? [{ label: 'Measured', value: benchFactValue(t.measured), source: 'measured' }] : []),
     { label: 'Ceiling', value: `${formatTokPerSec(e.speed.ceilingTokPerSec)} = ${hw.bandwidthGBps} GB/s ÷ ${formatBytes(e.speed.bytesPerToken)} per token` },
   );
   if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });

@@ -40,6 +40,7 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
     ...(used ? { depth: used } : {}),
     engineFacts: { ...(d.loaded.residentBytes ? { residentBytes: d.loaded.residentBytes.value } : {}), ...(d.loaded.cpuBytes ? { cpuBytes: d.loaded.cpuBytes.value } : {}) },
     live: { history, ...(view.speed.decode ? { decodeTokPerSec: view.speed.decode.value, source: view.speed.decode.source } : {}) },
+    ...(view.speed.bench ? { measured: view.speed.bench } : {}),
     others,
   };
   try {
@@ -51,7 +52,8 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
       memory: e.memory,
       ...(d.loaded.residentBytes && d.loaded.acceleratorBytes ? { offload: { residentBytes: d.loaded.residentBytes.value, acceleratorBytes: d.loaded.acceleratorBytes.value, via: d.loaded.acceleratorBytes.via } } : {}),
       speed: {
-        ...(view.speed.decode ? { measuredTokPerSec: view.speed.decode.value } : {}),
+        // A live reading, else a Measure Speed run at this depth: either is a measurement of this stack.
+        ...(view.speed.decode ? { measuredTokPerSec: view.speed.decode.value } : view.speed.bench?.source === 'measured' ? { measuredTokPerSec: view.speed.bench.tokPerSec } : {}),
         ...(view.speed.ceiling ? { ceilingTokPerSec: view.speed.ceiling } : {}),
         ...(view.speed.predicted ? { predictedTokPerSec: view.speed.predicted } : {}),
         depth: used ?? 0,

@@ -16,6 +16,7 @@ import { countersFromMetrics, gaugeSpeed } from '../providers/stream/metrics-cou
 import { deriveAlerts } from './alerts';
 import { assemble, hardwareView, modelKey, type Assembled, type LiveReading } from './assemble';
 import type { GgufFile } from './estimate';
+import type { BenchResult } from '../estimator/bench-result';
 import type { AlertView, DashboardState, HardwareView, HorizonView } from './model';
 import type { SpeedPoint } from './protocol';
 
@@ -60,6 +61,8 @@ export class Session {
   private readonly truncations = new Map<string, MeterRecord>();
   /** GGUF headers of local model files (null: tried and failed — not retried). */
   private readonly files = new Map<string, GgufFile | null>();
+  /** Stored Measure Speed / `headroom bench` results (the controller loads and saves the file). */
+  private benchResults: readonly BenchResult[] = [];
   private book: WarningBook = emptyBook();
   private activeKeyValue: string | undefined;
   private readonly stateListeners = new Set<(s: DashboardState) => void>();
@@ -254,6 +257,12 @@ export class Session {
     this.rebuild();
   }
 
+  /** The stored measurements (after loading the store, or saving a new run): decode for those stacks is calibrated. */
+  setBenchResults(results: readonly BenchResult[]): void {
+    this.benchResults = results;
+    this.rebuild();
+  }
+
   private resolveKey(endpoint: string, model: string): string {
     const bare = (n: string) => n.replace(/:latest$/, '');
     const m = this.current.models.find((x) => x.endpoint === endpoint.replace(/\/+$/, '') && bare(x.name) === bare(model));
@@ -286,7 +295,7 @@ export class Session {
     const now = this.now();
     const thresholds = cfg.warnings;
     const files = this.fileMap();
-    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files });
+    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults });
     // Horizons need every model's memory (other residents stay loaded while one grows): second pass.
     const horizons = new Map<string, HorizonView>();
     const conditions: Condition[] = [];
@@ -311,7 +320,7 @@ export class Session {
     this.book = step.book;
     const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity');
     const alerts = [...instant, ...step.active.map(toAlert).filter((a): a is AlertView => a !== undefined)];
-    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files });
+    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults });
     // Until the first detection settles the status bar keeps its spinner.
     this.current = this.refreshed ? this.assembled.state : { ...this.assembled.state, phase: 'detecting' };
     for (const l of this.stateListeners) l(this.current);

@@ -6,6 +6,7 @@ import type { Provenance } from '../estimator/types';
 import { COMMANDS } from './command-ids';
 import { escapeMarkdown } from './markdown';
 import type { AlertView, DashboardState, ModelView, Sourced } from './model';
+import { benchTooltipValue } from './measured';
 
 export type Severity = 'none' | 'warning' | 'error';
 
@@ -112,12 +113,15 @@ function horizonLine(m: ModelView): string | undefined {
 }
 
 function speedLine(m: ModelView): string | undefined {
-  const { decode, predicted, ceiling } = m.speed;
-  if (!decode && !predicted && !ceiling) return undefined;
+  const { decode, predicted, ceiling, bench } = m.speed;
+  if (!decode && !predicted && !ceiling && !bench) return undefined;
   const parts: string[] = [];
   if (decode) parts.push(`${formatTokPerSec(decode.value)} (${speedWord(decode.value)}) ${src(decode)}`);
+  // No live reading: a measurement of this stack beats the bare speed model.
+  else if (bench) parts.push(benchTooltipValue(bench));
   else if (predicted) parts.push(`~${formatTokPerSec(predicted)} predicted (${speedWord(predicted)})`);
-  if (ceiling) parts.push(decode ? `${pct(decode.value, ceiling)} of the ${formatTokPerSec(ceiling)} bandwidth ceiling _estimated_` : `ceiling ${formatTokPerSec(ceiling)} _estimated_`);
+  const shown = decode?.value ?? bench?.tokPerSec;
+  if (ceiling) parts.push(shown !== undefined ? `${pct(shown, ceiling)} of the ${formatTokPerSec(ceiling)} bandwidth ceiling _estimated_` : `ceiling ${formatTokPerSec(ceiling)} _estimated_`);
   return `Decode (bandwidth-bound): ${parts.join(' — ')}`;
 }
 
