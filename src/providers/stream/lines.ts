@@ -19,6 +19,8 @@ export class LineSplitter {
   private skipping = false;
   /** The previous chunk ended in CR: a leading LF in the next chunk belongs to that line end. */
   private pendingCr = false;
+  /** The decoder may hold the start of a multi-byte character from the previous chunk. */
+  private decoderPending = false;
   /** Lines discarded because they exceeded the cap. */
   droppedLines = 0;
 
@@ -29,11 +31,21 @@ export class LineSplitter {
 
   /** Feeds bytes; returns the lines completed by them (without their line ends). */
   push(chunk: Uint8Array): string[] {
+    // Engines' chunks nearly always end on an ASCII byte (a newline): then nothing is left half-decoded and the
+    // plain one-shot decode (~3× cheaper than the streaming TextDecoder) gives the same text.
+    const n = chunk.byteLength;
+    if (n === 0) return [];
+    if (!this.decoderPending && chunk[n - 1]! < 0x80) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, n);
+      return this.split(buf.toString('utf8'), false);
+    }
+    this.decoderPending = chunk[n - 1]! >= 0x80;
     return this.split(this.decoder.decode(chunk, { stream: true }), false);
   }
 
   /** Ends the stream: returns the final unterminated line, if any. */
   end(): string[] {
+    this.decoderPending = false;
     return this.split(this.decoder.decode(), true);
   }
 
@@ -45,13 +57,16 @@ export class LineSplitter {
       this.pendingCr = false;
     }
     const n = text.length;
+    // Next CR at or after i (n when none): searched again only once passed, not per line.
+    let cr = this.crIsNewline ? -1 : n;
     while (i < n) {
       // Find the next LF (or CR when it counts as a line end).
       let j = text.indexOf('\n', i);
-      if (this.crIsNewline) {
-        const r = text.indexOf('\r', i);
-        if (r !== -1 && (j === -1 || r < j)) j = r;
+      if (cr < i) {
+        cr = text.indexOf('\r', i);
+        if (cr === -1) cr = n;
       }
+      if (cr < n && (j === -1 || cr < j)) j = cr;
       if (j === -1) {
         this.append(text.slice(i));
         break;
