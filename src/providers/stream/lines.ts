@@ -11,7 +11,8 @@ export interface LineSplitterOptions {
 }
 
 export class LineSplitter {
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  // The BOM is stripped here, not by the decoder: not every chunk goes through the decoder (see push).
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   private readonly maxLineChars: number;
   private readonly crIsNewline: boolean;
   private partial = '';
@@ -21,6 +22,8 @@ export class LineSplitter {
   private pendingCr = false;
   /** The decoder may hold the start of a multi-byte character from the previous chunk. */
   private decoderPending = false;
+  /** No text decoded yet: a leading BOM is dropped, as TextDecoder does at the start of a stream. */
+  private atStart = true;
   /** Lines discarded because they exceeded the cap. */
   droppedLines = 0;
 
@@ -37,16 +40,24 @@ export class LineSplitter {
     if (n === 0) return [];
     if (!this.decoderPending && chunk[n - 1]! < 0x80) {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, n);
-      return this.split(buf.toString('utf8'), false);
+      return this.split(this.dropBom(buf.toString('utf8')), false);
     }
     this.decoderPending = chunk[n - 1]! >= 0x80;
-    return this.split(this.decoder.decode(chunk, { stream: true }), false);
+    return this.split(this.dropBom(this.decoder.decode(chunk, { stream: true })), false);
   }
 
   /** Ends the stream: returns the final unterminated line, if any. */
   end(): string[] {
+    const lines = this.split(this.dropBom(this.decoder.decode()), true);
     this.decoderPending = false;
-    return this.split(this.decoder.decode(), true);
+    this.atStart = true;
+    return lines;
+  }
+
+  private dropBom(text: string): string {
+    if (!this.atStart || text.length === 0) return text;
+    this.atStart = false;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   private split(text: string, final: boolean): string[] {
