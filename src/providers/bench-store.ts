@@ -4,7 +4,7 @@
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { BenchResult } from '../estimator/bench-result';
+import { addResult, type BenchResult } from '../estimator/bench-result';
 
 const MAX_BYTES = 4 << 20;
 
@@ -81,4 +81,14 @@ export async function saveBenchStore(path: string, results: readonly BenchResult
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify({ version: 1, results }, null, 1) + '\n');
   await rename(tmp, path);
+}
+
+/**
+ * Adds one complete result to the store at `path` (newest 5 per stack kept, see addResult) and returns the
+ * whole store. Re-reads the file first, so a `headroom bench` run saved since the caller last loaded is kept.
+ */
+export async function appendBenchResult(path: string, result: BenchResult): Promise<BenchResult[]> {
+  const next = addResult(await loadBenchStore(path), result);
+  await saveBenchStore(path, next);
+  return next;
 }

@@ -312,13 +312,10 @@ export class Controller implements vscode.Disposable {
 
   /** Keeps a complete run for later calibration (runBench rejects on cancel, timeout or a dead engine, so only complete runs get here). */
   private async saveBench(key: import('../estimator/bench-result').BenchKey, m: { engine: string; runs: import('../estimator/bench-result').BenchRun[]; nCtx?: number }): Promise<void> {
-    const [{ loadBenchStore, saveBenchStore }, { addResult }] = await Promise.all([import('../providers/bench-store.js'), import('../estimator/bench-result.js')]);
+    const { appendBenchResult } = await import('../providers/bench-store.js');
     const path = await this.benchStorePath();
     try {
-      // Re-read: `headroom bench` may have added results since activation.
-      const next = addResult(await loadBenchStore(path), benchRecord(key, m, new Date().toISOString()));
-      await saveBenchStore(path, next);
-      this.session.setBenchResults(next);
+      this.session.setBenchResults(await appendBenchResult(path, benchRecord(key, m, new Date().toISOString())));
       this.log.info(`  saved to ${path}`);
     } catch (err) {
       this.log.warn(`measurement not saved: ${err instanceof Error ? err.message : String(err)}`);
