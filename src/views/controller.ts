@@ -122,8 +122,7 @@ export class Controller implements vscode.Disposable {
     const { loadBenchStore } = await import('../providers/bench-store.js');
     const path = await this.benchStorePath();
     try {
-      const results = await loadBenchStore(path);
-      if (results.length) this.session.setBenchResults(results);
+      this.session.setBenchResults(await loadBenchStore(path));
     } catch (err) {
       this.log.warn(`bench store not used: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -163,6 +162,8 @@ export class Controller implements vscode.Disposable {
 
   private async detectEngines(): Promise<void> {
     this.poller.resetBackoff();
+    // Picks up a `headroom bench` run from the terminal without restarting the editor.
+    await this.loadBenchStore();
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Headroom: detecting engines' }, () => this.poller.pollNow());
     const s = this.session.state;
     this.log.info(s.engines.length ? `found ${s.engines.map((e) => `${e.engine} at ${e.endpoint}`).join(', ')}` : `no engine answered on ${s.probed?.length ?? 0} endpoints`);
