@@ -95,8 +95,11 @@ function ensureCodeServer() {
   const scratch = join(CACHE, 'scratch-config');
   mkdirSync(scratch, { recursive: true });
   rmSync(CODE_SERVER_PREFIX, { recursive: true, force: true });
+  // Drop what an outer `npm test` exported (npm_config_user_agent names Node 20, and code-server's postinstall
+  // reads the Node version from it); the inner npm then describes itself on Node 24.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const env = {
-    ...process.env,
+    ...inherited,
     PATH: `${join(NODE_DIR, 'bin')}${delimiter}${process.env.PATH}`,
     // The machine's npmrc points native builds at Node 20 headers; code-server's modules must build for Node 24.
     npm_config_nodedir: NODE_DIR,
