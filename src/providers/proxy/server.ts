@@ -165,6 +165,8 @@ export async function startMeteringProxy(opts: MeteringProxyOptions): Promise<Me
         if (clientGone) abort(new Error('client went away'));
       },
       onHeaders(statusCode, rawHeaders, resumeUpstream) {
+        // Informational 1xx (e.g. 103 Early Hints) precede the real response; like undici's request(), skip them.
+        if (statusCode < 200) return true;
         headersSeen = true;
         status = statusCode;
         resume = resumeUpstream;

@@ -328,3 +328,22 @@ test('hostile upstream bodies (random bytes under every content type) pass throu
   assert.equal(records.length, 40);
   for (const r of records) assert.equal(typeof r.truncated, 'boolean');
 });
+
+test('an informational 103 before the response is skipped: the client gets the 200 stream byte-exact and a record', async (t) => {
+  const sse = fx('llama.cpp/v1_chat_completions_stream_include_usage.sse');
+  const engine = await startEngine(async (_req, res) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Set-Cookie': ['a=1', 'b=2'] });
+    await writeInPieces(res, sse, 13);
+  });
+  const { proxy, next } = await rig(t, engine);
+  const viaProxy = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body: chatReq });
+  assert.equal(viaProxy.status, 200);
+  assert.equal(viaProxy.error, undefined);
+  assert.ok(viaProxy.body.equals(sse));
+  // Repeated header fields keep every value.
+  assert.deepEqual(viaProxy.headers['set-cookie'], ['a=1', 'b=2']);
+  const r = await next();
+  assert.equal(r.status, 200);
+  assert.equal(r.outputTokens, 12);
+});
