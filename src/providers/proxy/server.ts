@@ -1,6 +1,6 @@
 // The metering proxy: a loopback HTTP server in front of an engine. Bytes go through untouched and unbuffered
-// (the client's stream is written before anything is parsed); a copy of each chunk feeds a ResponseMeter on
-// the side, and one MeterRecord per generation request comes out at the end.
+// (each chunk is written to the client before anything is parsed); the same chunk, uncopied, then feeds a
+// ResponseMeter on the side, and one MeterRecord per generation request comes out at the end.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
