@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, startServer, type Reply, type TestServer } from '../../support/fixture-server';
 import { headroom } from '../support/host';
-import { chooseModel, runAndDismiss } from '../support/commands';
+import { chooseModel, runAndDismiss, releaseEngine, useEngine } from '../support/commands';
 import { PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/probe';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -30,16 +30,12 @@ describe('hostile model name', function () {
     if (!PROBE_URL) this.skip();
     await headroom();
     engine = await hostileOllama();
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', [engine.url], vscode.ConfigurationTarget.Global);
-    await runAndDismiss('headroom.detectEngines');
+    await useEngine(engine.url);
     await waitForStatus('showing the engine', (i) => /GB/.test(i.text));
   });
 
   after(async () => {
-    // Leave the workbench as found: no panel from this suite, no endpoint.
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', undefined, vscode.ConfigurationTarget.Global);
-    await engine?.close();
+    await releaseEngine(engine);
   });
 
   it('stays text in the Choose Model quick pick and, once chosen, in the panel: no <img>, no handler attributes', async () => {

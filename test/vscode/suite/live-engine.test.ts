@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { FIXTURES, startFixtureServer, type TestServer } from '../../support/fixture-server';
 import { formatBytes } from '../../../src/estimator/format';
 import { headroom, sleep, waitFor } from '../support/host';
-import { chooseModel, runAndDismiss } from '../support/commands';
+import { chooseModel, runAndDismiss, releaseEngine, useEngine } from '../support/commands';
 import { ownScripts, PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/probe';
 
 interface PsModel { name: string; size: number; size_vram: number; context_length: number }
@@ -22,15 +22,11 @@ describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
     if (!PROBE_URL) this.skip();
     await headroom();
     engine = await startFixtureServer('ollama');
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', [engine.url], vscode.ConfigurationTarget.Global);
-    await runAndDismiss('headroom.detectEngines');
+    await useEngine(engine.url);
   });
 
   after(async () => {
-    // Leave the workbench as found: no panel from this suite, no endpoint.
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', undefined, vscode.ConfigurationTarget.Global);
-    await engine?.close();
+    await releaseEngine(engine);
   });
 
   it('polls the endpoint it was given', () => {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, startServer, type Reply, type TestServer } from '../../support/fixture-server';
 import { headroom, waitFor } from '../support/host';
-import { runAndDismiss } from '../support/commands';
+import { runAndDismiss, releaseEngine, useEngine } from '../support/commands';
 import { PROBE_URL, probe, waitForStatus, type WebviewInfo } from '../support/probe';
 
 type OllamaModel = Record<string, unknown> & { name: string; model: string; details?: Record<string, unknown> };
@@ -56,16 +56,12 @@ describe('Open Panel follows the model loaded now (Ollama replay swaps A for B)'
     await headroom();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     engine = await swappingOllama();
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', [engine.url], vscode.ConfigurationTarget.Global);
-    await runAndDismiss('headroom.detectEngines');
+    await useEngine(engine.url);
     await waitForStatus('showing the engine', (i) => /GB/.test(i.text));
   });
 
   after(async () => {
-    // Leave the workbench as found: no panel from this suite, no endpoint.
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.workspace.getConfiguration('headroom').update('endpoints', undefined, vscode.ConfigurationTarget.Global);
-    await engine?.close();
+    await releaseEngine(engine);
   });
 
   it('charts A, then — after the engine swaps A for B and Detect Engines — charts B, not "no longer loaded"', async () => {

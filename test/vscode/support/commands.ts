@@ -59,3 +59,16 @@ export async function chooseModel(name: string): Promise<string[]> {
   if (failure) throw failure;
   return rows;
 }
+
+/** Points Headroom at one engine (the only configured endpoint) and waits for Detect Engines to finish. */
+export async function useEngine(url: string): Promise<void> {
+  await vscode.workspace.getConfiguration('headroom').update('endpoints', [url], vscode.ConfigurationTarget.Global);
+  await runAndDismiss('headroom.detectEngines');
+}
+
+/** Leaves the workbench as a suite found it: no editors or panel, no endpoint, the engine stopped. */
+export async function releaseEngine(engine: { close(): Promise<void> } | undefined): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  await vscode.workspace.getConfiguration('headroom').update('endpoints', undefined, vscode.ConfigurationTarget.Global);
+  await engine?.close();
+}
