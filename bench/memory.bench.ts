@@ -11,7 +11,7 @@ import { weightsForQuant, weightsFromTensors } from '../src/estimator/weights';
 import { defaultContextOptions, estimateMemory } from '../src/estimator/memory';
 import type { KvType, ModelSpec } from '../src/estimator/types';
 import type { GgufInsights } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { HEADERS, MIB, loadGroundtruth, type GroundtruthRow } from '../test/support/llamacpp-groundtruth';
+import { HEADERS, MIB, contextOptionsFor, loadGroundtruth, type GroundtruthRow } from '../test/support/llamacpp-groundtruth';
 import type { MeasuredLoad } from '../test/support/measure-archs';
 
 interface Stats {
@@ -68,16 +68,7 @@ export async function run(): Promise<void> {
       specs.set(specPath, spec);
     }
     const weights = header ? weightsFromTensors(spec, row.quant) : weightsForQuant(spec, row.quant);
-    const ctx = defaultContextOptions({
-      ctxPerSeq: row.nCtxActual / row.nSeqMax,
-      parallel: row.nSeqMax,
-      kvUnified: row.kvUnified,
-      kvTypeK: row.typeK as KvType,
-      kvTypeV: row.typeV as KvType,
-      flashAttention: row.flashAttn,
-      nUbatch: row.nUbatch,
-      swaFull: row.extraFlags.includes('--swa-full'),
-    });
+    const ctx = contextOptionsFor(row);
     const truth = row.tensorDataBytes + (row.kvMiB + row.computeMiB + row.outputMiB) * MIB;
     const est = estimateMemory(spec, weights, ctx).totalBytes;
     const e = (100 * (est - truth)) / truth;

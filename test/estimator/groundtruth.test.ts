@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readGgufHeader } from '../../src/gguf/read';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
 import { weightsForQuant, weightsFromTensors } from '../../src/estimator/weights';
-import { defaultContextOptions, estimateMemory } from '../../src/estimator/memory';
+import { estimateMemory } from '../../src/estimator/memory';
 import { kvLayout } from '../../src/estimator/kv';
-import type { KvType, ModelSpec } from '../../src/estimator/types';
-import { HEADERS, MIB, loadGroundtruth, type GroundtruthRow } from '../support/llamacpp-groundtruth';
+import type { ModelSpec } from '../../src/estimator/types';
+import { HEADERS, MIB, contextOptionsFor, loadGroundtruth, type GroundtruthRow } from '../support/llamacpp-groundtruth';
 
 const rows = loadGroundtruth();
 
@@ -40,18 +40,7 @@ async function weightsFor(row: GroundtruthRow): Promise<{ spec: ModelSpec; bytes
   return { spec, bytes: weightsForQuant(spec, row.quant).totalBytes, how: 'recipe' };
 }
 
-function ctxFor(row: GroundtruthRow) {
-  return defaultContextOptions({
-    ctxPerSeq: row.nCtxActual / row.nSeqMax,
-    parallel: row.nSeqMax,
-    kvUnified: row.kvUnified,
-    kvTypeK: row.typeK as KvType,
-    kvTypeV: row.typeV as KvType,
-    flashAttention: row.flashAttn,
-    nUbatch: row.nUbatch,
-    swaFull: row.extraFlags.includes('--swa-full'),
-  });
-}
+const ctxFor = contextOptionsFor;
 
 const pct = (ours: number, truth: number): number => (100 * (ours - truth)) / truth;
 

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED } from './shared';
+import { defaultContextOptions } from '../../src/estimator/memory';
+import type { ContextOptions, KvType } from '../../src/estimator/types';
 
 export const GROUNDTRUTH_DIR = `${SHARED}/groundtruth`;
 export const MIB = 1024 * 1024;
@@ -94,3 +96,17 @@ export const HEADERS: Record<string, { q4km: string; f16?: string }> = {
   qwen3moe: { q4km: join(GROUNDTRUTH_DIR, 'gguf-headers/qwen3-30b-a3b-shape-4L-Q4_K_M.header.gguf.gz') },
   gemma3: { q4km: join(GROUNDTRUTH_DIR, 'gguf-headers/gemma3-12b-shape-6L-Q4_K_M.header.gguf.gz') },
 };
+
+/** The context options llama-server ran with for this row (cells per sequence, slots, cache types, flags). */
+export function contextOptionsFor(row: GroundtruthRow): ContextOptions {
+  return defaultContextOptions({
+    ctxPerSeq: row.nCtxActual / row.nSeqMax,
+    parallel: row.nSeqMax,
+    kvUnified: row.kvUnified,
+    kvTypeK: row.typeK as KvType,
+    kvTypeV: row.typeV as KvType,
+    flashAttention: row.flashAttn,
+    nUbatch: row.nUbatch,
+    swaFull: row.extraFlags.includes('--swa-full'),
+  });
+}
