@@ -77,12 +77,14 @@ test('live decode tok/s from /metrics counters matches the server’s own timing
   assert.equal(rec.speedSource, 'engine');
 });
 
-test('live decode tok/s from /slots polls matches the server’s own per-token timings over the same tokens (±10 %)', async (t) => {
-  const r = ready(t);
-  if (!r) return;
+/**
+ * One streamed generation with per-token server timings, polled on /slots meanwhile. Returns the server's
+ * clock per token and the busy snapshots whose round trip was short enough to trust.
+ */
+async function pollWhileStreaming(url: string): Promise<{ msAt: Map<number, number>; snaps: SlotSnapshot[] }> {
   // Stream with per-token timings: the server's own clock for every token (cumulative predicted_ms).
   // Polling starts before the response headers arrive, so the first busy poll lands near the first token.
-  const resP = fetch(`${r.srv.url}/completion`, {
+  const resP = fetch(`${url}/completion`, {
     method: 'POST',
     body: JSON.stringify({ prompt: 'Once upon a time', n_predict: 2000, ignore_eos: true, cache_prompt: false, stream: true, timings_per_token: true }),
     signal: AbortSignal.timeout(180_000),
@@ -105,7 +107,7 @@ test('live decode tok/s from /slots polls matches the server’s own per-token t
     // Stamp each poll at the midpoint of its round trip: the server answers somewhere in between.
     // Polls that took long (a busy machine) have an uncertain timestamp and are dropped, as a live poller should.
     const sent = performance.now();
-    const body: unknown = await (await fetch(`${r.srv.url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
+    const body: unknown = await (await fetch(`${url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
     const got = performance.now();
     const s = slotSnapshot(body, (sent + got) / 2);
     if (got - sent <= 25 && s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
@@ -113,6 +115,20 @@ test('live decode tok/s from /slots polls matches the server’s own per-token t
     await new Promise((res) => setTimeout(res, 10));
   }
   await reading;
+  return { msAt, snaps };
+}
+
+test('live decode tok/s from /slots polls matches the server’s own per-token timings over the same tokens (±10 %)', async (t) => {
+  const r = ready(t);
+  if (!r) return;
+  // A busy machine (other test files decoding at the same time) can leave too few quick polls: measure again,
+  // as a live poller would, up to three times.
+  let run = await pollWhileStreaming(r.srv.url);
+  for (let attempt = 1; attempt < 3 && run.snaps.length < 3; attempt++) {
+    t.diagnostic(`attempt ${attempt}: only ${run.snaps.length} quick busy polls, measuring again`);
+    run = await pollWhileStreaming(r.srv.url);
+  }
+  const { msAt, snaps } = run;
   assert.ok(snaps.length >= 3, `only ${snaps.length} busy snapshots`);
   const first = snaps[0]!;
   const last = snaps[snaps.length - 1]!;

@@ -1,0 +1,407 @@
+// One client connection of the metering proxy, relayed to its own engine connection (1:1, like a TCP relay).
+// Response bytes go to the client exactly as the engine sent them — status line, headers and chunk framing
+// included — before anything looks at them; a side parser then follows the framing and feeds the meter. On the
+// way in, each request head is parsed and checked (loopback Host, unambiguous framing) and re-sent with the
+// engine's Host and base path; request bodies are relayed raw. Because the engine's own connection semantics
+// (keep-alive, close, errors) reach the client unchanged, the proxy needs no connection pool of its own.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { ResponseMeter } from '../stream/meter';
+import { inspectRequest } from '../stream/request';
+import { field, RequestError, RequestParser, ResponseParser, type RequestHead, type ResponseHead } from './http1';
+import { isLoopbackHost } from './loopback';
+import { buildRecord, isGenerationPath, type MeterRecord } from './record';
+
+export interface RelayContext {
+  /** Engine origin, e.g. `http://127.0.0.1:11434`, for records and error messages. */
+  origin: string;
+  /** `host[:port]` sent as the Host header upstream. */
+  hostHeader: string;
+  /** Path prefix of the target URL, without a trailing slash. */
+  basePath: string;
+  connect(): Socket;
+  emit(r: MeterRecord): void;
+  now(): number;
+  captureCap: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  idleTimeoutMs: number;
+  headTimeoutMs: number;
+}
+
+type ErrorKind = NonNullable<MeterRecord['error']>['kind'];
+
+/** One request/response pair on the connection. */
+interface Exchange {
+  method: string;
+  endpoint: string;
+  metered: boolean;
+  upgrade: boolean;
+  startedAt: number;
+  captured: Buffer[];
+  reqBytes: number;
+  /** The whole request went upstream (the engine's turn). */
+  sent: boolean;
+  sentAt: number;
+  status: number;
+  /** Response bytes reached the client for this exchange. */
+  answered: boolean;
+  meter?: ResponseMeter;
+}
+
+const ABSOLUTE = /^https?:\/\/[^/?#]*([^#]*)/i;
+
+export class Relay {
+  private upstream: Socket | undefined;
+  private connected = false;
+  /** The engine finished at least one response on this connection. */
+  private reused = false;
+  private readonly inflight: Exchange[] = [];
+  private readonly requests: RequestParser;
+  private readonly responses: ResponseParser;
+  private tunnel = false;
+  private closed = false;
+  private refusal: RequestError | undefined;
+  private lastUpstreamAt = 0;
+  private lastClientAt = 0;
+  private headStartedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private meterLost = false;
+  /** Client bytes are held back (a refused request, or an Upgrade awaiting its answer). */
+  private holding = false;
+  /** The proxy is writing an answer of its own; the connection closes after it. */
+  private replying = false;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly ctx: RelayContext,
+    private readonly onClosed: () => void,
+  ) {
+    this.lastClientAt = ctx.now();
+    this.requests = new RequestParser({
+      head: (h) => this.onRequestHead(h),
+      raw: (b) => this.toUpstream(b),
+      data: (b) => this.capture(b),
+      end: () => this.onRequestEnd(),
+    });
+    this.responses = new ResponseParser(
+      {
+        interim: (s) => this.onInterim(s),
+        head: (h) => this.onResponseHead(h),
+        data: (b) => this.inflight[0]?.meter?.push(b, this.ctx.now()),
+        end: () => this.onResponseEnd(),
+        lost: () => {
+          // Metering stops for this connection; bytes keep flowing both ways.
+          this.meterLost = true;
+          for (const ex of this.inflight) ex.meter = undefined;
+        },
+      },
+      () => this.inflight[0]?.method === 'HEAD',
+    );
+    client.setNoDelay(true);
+    client.on('data', (b: Buffer) => this.fromClient(b));
+    client.on('drain', () => this.upstream?.resume());
+    client.on('end', () => this.onClientEnd());
+    client.on('error', () => this.shutdown('client_abort'));
+    client.on('close', () => this.shutdown('client_abort'));
+    this.arm();
+  }
+
+  /** Tears both sides down now (proxy shutdown). */
+  destroy(): void {
+    this.shutdown('client_abort');
+  }
+
+  // ---- client → engine -------------------------------------------------------------------------------------
+
+  private fromClient(b: Buffer): void {
+    const now = this.ctx.now();
+    this.lastClientAt = now;
+    if (this.tunnel) {
+      this.toUpstream(b);
+      return;
+    }
+    const wasInHead = this.requests.inHead;
+    try {
+      this.requests.push(b);
+    } catch (err) {
+      this.refuse(err instanceof RequestError ? err : new RequestError(400, 'request could not be relayed'));
+      return;
+    }
+    if (!wasInHead && this.requests.inHead) {
+      this.headStartedAt = now;
+      this.arm();
+    }
+  }
+
+  private onRequestHead(h: RequestHead): void {
+    const hosts = h.fields.filter(([k]) => k === 'host');
+    if (hosts.length > 1) throw new RequestError(400, 'more than one Host header');
+    if (!isLoopbackHost(hosts[0]?.[1])) throw new RequestError(403, 'Host header must name a loopback address (localhost, 127.0.0.1, [::1])');
+    let path = h.target;
+    if (!path.startsWith('/')) {
+      const abs = ABSOLUTE.exec(path);
+      if (abs) path = abs[1]!.startsWith('/') ? abs[1]! : `/${abs[1]!}`;
+      else if (path !== '*') throw new RequestError(400, 'malformed request target');
+    }
+    const endpoint = path.split('?')[0]!;
+    const ex: Exchange = {
+      method: h.method,
+      endpoint,
+      metered: h.method === 'POST' && isGenerationPath(endpoint),
+      upgrade: field(h, 'upgrade') !== undefined,
+      startedAt: this.ctx.now(),
+      captured: [],
+      reqBytes: 0,
+      sent: false,
+      sentAt: 0,
+      status: 0,
+      answered: false,
+    };
+    this.inflight.push(ex);
+    const lines = [`${h.method} ${path === '*' ? '*' : this.ctx.basePath + path} HTTP/1.${h.minor}`];
+    for (let i = 1; i < h.lines.length; i++) {
+      const line = h.lines[i]!;
+      lines.push(/^host:/i.test(line) ? `Host: ${this.ctx.hostHeader}` : line);
+    }
+    if (!this.upstream) this.openUpstream();
+    this.toUpstream(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'));
+  }
+
+  private capture(b: Buffer): void {
+    const ex = this.inflight[this.inflight.length - 1];
+    if (!ex) return;
+    ex.reqBytes += b.length;
+    if (ex.metered && ex.reqBytes <= this.ctx.captureCap) ex.captured.push(Buffer.from(b));
+  }
+
+  private onRequestEnd(): boolean {
+    const ex = this.inflight[this.inflight.length - 1]!;
+    ex.sent = true;
+    ex.sentAt = this.ctx.now();
+    this.arm();
+    // After an Upgrade request, what the client sends next is either tunnel bytes (101) or nothing we parse.
+    if (ex.upgrade) {
+      this.holding = true;
+      this.client.pause();
+      return false;
+    }
+    return true;
+  }
+
+  private toUpstream(b: Buffer): void {
+    if (this.upstream && !this.upstream.write(b)) this.client.pause();
+  }
+
+  /** Answers a refused request itself, after the responses still owed, then closes the connection. */
+  private refuse(err: RequestError): void {
+    this.refusal = err;
+    this.holding = true;
+    this.client.pause();
+    // Broken mid-body: the engine will never see the end of that request, so nothing more is owed.
+    if (this.inflight.some((ex) => !ex.sent)) this.finishAll('client_abort', err.message);
+    if (this.inflight.length === 0) this.sendRefusal();
+  }
+
+  private sendRefusal(): void {
+    const err = this.refusal!;
+    this.reply(err.status, err.message);
+  }
+
+  /** Writes a JSON error response of the proxy's own and closes both sides. */
+  private reply(status: number, message: string): void {
+    const body = JSON.stringify({ error: { code: status, message: `headroom proxy: ${message}`, type: 'proxy_error' } });
+    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    this.replying = true;
+    clearTimeout(this.timer);
+    this.upstream?.destroy();
+    if (this.client.destroyed) this.close();
+    else this.client.end(head + body, () => this.close());
+  }
+
+  private onClientEnd(): void {
+    // HTTP clients don't half-close to say "request done": a FIN is a client that went away (an agent's cancel,
+    // Ctrl-C). Closing the engine connection now makes the engine stop generating for nobody.
+    if (!this.replying) this.shutdown('client_abort');
+  }
+
+  // ---- engine → client -------------------------------------------------------------------------------------
+
+  private openUpstream(): void {
+    const up = this.ctx.connect();
+    this.upstream = up;
+    up.setNoDelay(true);
+    up.once('connect', () => (this.connected = true));
+    up.once('secureConnect', () => (this.connected = true));
+    up.on('data', (b: Buffer) => {
+      this.lastUpstreamAt = this.ctx.now();
+      const ex = this.inflight[0];
+      if (ex) ex.answered = true;
+      // Client first, meter second: metering never delays a byte.
+      if (!this.client.write(b)) up.pause();
+      try {
+        this.responses.push(b);
+      } catch {
+        // A fault in metering must never take the relay down: stop metering this connection.
+        this.responses.stop();
+        this.meterLost = true;
+      }
+    });
+    up.on('drain', () => {
+      if (!this.holding) this.client.resume();
+    });
+    up.on('end', () => this.onUpstreamEnd());
+    up.on('error', (err: NodeJS.ErrnoException) => this.onUpstreamError(err));
+    up.on('close', () => {
+      if (!this.closed && this.inflight.length === 0) this.close();
+    });
+  }
+
+  private onInterim(status: number): void {
+    const ex = this.inflight[0];
+    if (status !== 101 || !ex?.upgrade) return;
+    // Switching protocols: from here on both directions are opaque bytes.
+    this.tunnel = true;
+    this.inflight.shift();
+    const rest = this.requests.rest();
+    if (rest) this.toUpstream(rest);
+    this.holding = false;
+    this.client.resume();
+    this.arm();
+  }
+
+  private onResponseHead(h: ResponseHead): void {
+    const ex = this.inflight[0];
+    if (!ex) return;
+    ex.status = h.status;
+    const enc = field(h, 'content-encoding');
+    // Compressed bodies pass through untouched but cannot be read on the side.
+    if (ex.metered && !this.meterLost && (!enc || enc === 'identity')) ex.meter = new ResponseMeter(field(h, 'content-type'));
+    this.arm();
+  }
+
+  private onResponseEnd(): void {
+    const ex = this.inflight.shift();
+    if (!ex) return;
+    this.reused = true;
+    this.finish(ex);
+    if (ex.upgrade) {
+      // An upgrade the engine declined: the client's later bytes were never parsed, so end here.
+      this.close();
+      return;
+    }
+    if (this.refusal && this.inflight.length === 0) this.sendRefusal();
+    this.arm();
+  }
+
+  private onUpstreamEnd(): void {
+    if (this.replying) return;
+    this.responses.eof();
+    const ex = this.inflight[0];
+    if (ex && !ex.answered && !this.reused) {
+      // A fresh connection the engine closed without a byte of answer: say so rather than hang up.
+      this.finishAll('upstream_reset');
+      this.reply(502, `${this.ctx.origin} closed the connection without answering`);
+      return;
+    }
+    // Mirror the engine: an idle close, a close-delimited body's end, or a cut-off response all reach the
+    // client as the same end of stream (a client's HTTP parser tells a cut-off body apart by its framing).
+    this.finishAll('upstream_reset');
+    if (!this.client.destroyed) this.client.end();
+  }
+
+  private onUpstreamError(err: NodeJS.ErrnoException): void {
+    if (this.closed || this.replying) return;
+    const ex = this.inflight[0];
+    if (!this.connected && ex) {
+      this.finishAll('upstream_unreachable', `cannot reach ${this.ctx.origin}`);
+      this.reply(502, `cannot reach ${this.ctx.origin}${err.code ? ` (${err.code})` : ''}`);
+      return;
+    }
+    // A reset: the client must see a broken connection too, not a clean end.
+    this.finishAll('upstream_reset');
+    if (!this.client.destroyed) this.client.resetAndDestroy();
+    this.close();
+  }
+
+  // ---- records, timers, teardown --------------------------------------------------------------------------
+
+  private finish(ex: Exchange, error?: ErrorKind, message?: string): void {
+    if (!ex.metered) return;
+    const endedAt = this.ctx.now();
+    const reqMeta = inspectRequest(ex.reqBytes <= this.ctx.captureCap ? Buffer.concat(ex.captured) : undefined, ex.reqBytes);
+    const rec = buildRecord({ endpoint: ex.endpoint, target: this.ctx.origin, method: ex.method, status: ex.status, at: Date.now() }, reqMeta, ex.meter?.end(endedAt), { startedAt: ex.startedAt, endedAt });
+    if (error && !rec.error) {
+      rec.error = { kind: error };
+      if (message) rec.error.message = message;
+    }
+    this.ctx.emit(rec);
+  }
+
+  private finishAll(error: ErrorKind, message?: string): void {
+    for (const ex of this.inflight.splice(0)) this.finish(ex, error, message);
+  }
+
+  private shutdown(kind: ErrorKind): void {
+    if (this.closed) return;
+    this.finishAll(kind);
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.finishAll('client_abort');
+    this.upstream?.destroy();
+    this.client.destroy();
+    this.onClosed();
+  }
+
+  /**
+   * One timer per connection, armed on state changes only; per-chunk activity just stores a time, checked when
+   * the timer fires (so the hot path never touches a timer).
+   */
+  private arm(): void {
+    if (this.closed || this.replying) return;
+    clearTimeout(this.timer);
+    const d = this.deadline();
+    if (d === undefined) return;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(1, Math.ceil(d.at - this.ctx.now())));
+    this.timer.unref();
+  }
+
+  private deadline(): { at: number; what: 'head' | 'headers' | 'body' | 'idle' } | undefined {
+    if (this.tunnel) return undefined;
+    const ex = this.inflight[0];
+    if (ex?.sent && ex.status === 0 && !ex.answered) return { at: ex.sentAt + this.ctx.headersTimeoutMs, what: 'headers' };
+    if (ex?.answered) return { at: this.lastUpstreamAt + this.ctx.bodyTimeoutMs, what: 'body' };
+    if (this.requests.inHead) return { at: this.headStartedAt + this.ctx.headTimeoutMs, what: 'head' };
+    if (this.inflight.length === 0) return { at: Math.max(this.lastClientAt, this.lastUpstreamAt) + this.ctx.idleTimeoutMs, what: 'idle' };
+    return undefined; // the client is still sending a body: its pace is its own business
+  }
+
+  private onTimer(): void {
+    const d = this.deadline();
+    if (!d || this.closed) return;
+    if (d.at > this.ctx.now()) {
+      this.arm();
+      return;
+    }
+    switch (d.what) {
+      case 'headers':
+        this.finishAll('upstream_timeout', 'engine did not answer in time');
+        this.reply(504, 'engine did not answer in time');
+        return;
+      case 'body':
+        this.finishAll('upstream_timeout', 'engine went silent mid-response');
+        this.close();
+        return;
+      case 'head':
+        this.reply(408, 'request head not received in time');
+        return;
+      case 'idle':
+        this.close();
+    }
+  }
+}
