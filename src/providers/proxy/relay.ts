@@ -166,6 +166,7 @@ export class Relay {
     }
     if (!this.upstream) this.openUpstream();
     this.toUpstream(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'));
+    this.arm();
   }
 
   private capture(b: Buffer): void {
@@ -373,12 +374,16 @@ export class Relay {
 
   private deadline(): { at: number; what: 'head' | 'headers' | 'body' | 'idle' } | undefined {
     if (this.tunnel) return undefined;
+    const ds: { at: number; what: 'head' | 'headers' | 'body' | 'idle' }[] = [];
     const ex = this.inflight[0];
-    if (ex?.sent && ex.status === 0 && !ex.answered) return { at: ex.sentAt + this.ctx.headersTimeoutMs, what: 'headers' };
-    if (ex?.answered) return { at: this.lastUpstreamAt + this.ctx.bodyTimeoutMs, what: 'body' };
-    if (this.requests.inHead) return { at: this.headStartedAt + this.ctx.headTimeoutMs, what: 'head' };
-    if (this.inflight.length === 0) return { at: Math.max(this.lastClientAt, this.lastUpstreamAt) + this.ctx.idleTimeoutMs, what: 'idle' };
-    return undefined; // the client is still sending a body: its pace is its own business
+    if (ex?.sent && ex.status === 0 && !ex.answered) ds.push({ at: ex.sentAt + this.ctx.headersTimeoutMs, what: 'headers' });
+    if (ex?.answered) ds.push({ at: this.lastUpstreamAt + this.ctx.bodyTimeoutMs, what: 'body' });
+    if (this.requests.inHead) ds.push({ at: this.headStartedAt + this.ctx.headTimeoutMs, what: 'head' });
+    // A client gone quiet halfway through a request body holds the engine connection just the same.
+    const last = this.inflight[this.inflight.length - 1];
+    if (last && !last.sent) ds.push({ at: this.lastClientAt + this.ctx.headTimeoutMs, what: 'head' });
+    if (this.inflight.length === 0 && !this.requests.inHead) ds.push({ at: Math.max(this.lastClientAt, this.lastUpstreamAt) + this.ctx.idleTimeoutMs, what: 'idle' });
+    return ds.reduce<(typeof ds)[number] | undefined>((a, d) => (a && a.at <= d.at ? a : d), undefined);
   }
 
   private onTimer(): void {
@@ -398,7 +403,8 @@ export class Relay {
         this.close();
         return;
       case 'head':
-        this.reply(408, 'request head not received in time');
+        this.finishAll('client_abort', 'request not received in time');
+        this.reply(408, 'request not received in time');
         return;
       case 'idle':
         this.close();

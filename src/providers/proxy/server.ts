@@ -23,7 +23,7 @@ export interface MeteringProxyOptions {
   bodyTimeoutMs?: number;
   /** An idle client connection is closed after this long. Default 30 s. */
   idleTimeoutMs?: number;
-  /** A request head must arrive within this long once it starts (slow-loris defense). Default 60 s. */
+  /** A request head must arrive within this long once it starts, and a body may not pause longer (slow-loris defense). Default 60 s. */
   headTimeoutMs?: number;
   /** Monotonic clock in ms (tests may inject). Default `performance.now`. */
   now?: () => number;
