@@ -223,7 +223,7 @@ export class RequestParser {
 
   /** True while a head has started arriving but is not complete (for the head timeout). */
   get inHead(): boolean {
-    return !this.body && this.pending !== undefined && this.pending.length > 0;
+    return !this.stopped && !this.body && this.pending !== undefined && this.pending.length > 0;
   }
 
   /** Bytes received after parsing stopped, handed back once. */
@@ -371,6 +371,7 @@ export class ResponseParser {
           this.pending = Buffer.from(buf.subarray(i));
           return;
         }
+        if (end - i > this.maxHead) throw new Error('response head too large');
         const lines = splitLines(buf.toString('latin1', i, end), false);
         i = end;
         const m = STATUS_LINE.exec(lines[0] ?? '');
