@@ -115,6 +115,7 @@ export class Relay {
   // ---- client → engine -------------------------------------------------------------------------------------
 
   private fromClient(b: Buffer): void {
+    if (this.refusal || this.replying) return; // nothing after a refused request is read
     const now = this.ctx.now();
     this.lastClientAt = now;
     if (this.tunnel) {
@@ -232,8 +233,8 @@ export class Relay {
     const up = this.ctx.connect();
     this.upstream = up;
     up.setNoDelay(true);
-    up.once('connect', () => (this.connected = true));
-    up.once('secureConnect', () => (this.connected = true));
+    // Reachable means usable: for TLS that is after the handshake (a failed one is "cannot reach", not a reset).
+    up.once('encrypted' in up ? 'secureConnect' : 'connect', () => (this.connected = true));
     up.on('data', (b: Buffer) => {
       this.lastUpstreamAt = this.ctx.now();
       const ex = this.inflight[0];

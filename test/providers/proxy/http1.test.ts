@@ -3,23 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { cut } from '../stream/split';
 import { field, RequestError, RequestParser, ResponseParser, type RequestHead, type ResponseHead } from '../../../src/providers/proxy/http1';
 
 const bin = (s: string): Buffer => Buffer.from(s, 'latin1');
 const CRLF = '\r\n';
 
 /** Splits `buf` at the given offsets (any order, clamped, duplicates allowed: empty pieces are pushed too). */
-function pieces(buf: Buffer, cuts: number[]): Buffer[] {
-  const at = cuts.map((c) => Math.min(Math.max(c, 0), buf.length)).sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(buf.subarray(from, c));
-    from = c;
-  }
-  out.push(buf.subarray(from));
-  return out;
-}
+const pieces = (buf: Buffer, cuts: number[]): Buffer[] => cut(buf, cuts.map((c) => Math.min(Math.max(c, 0), buf.length)).sort((a, b) => a - b)) as Buffer[];
 
 const bytewise = (buf: Buffer): Buffer[] => Array.from({ length: buf.length }, (_, i) => buf.subarray(i, i + 1));
 

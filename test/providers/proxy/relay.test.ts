@@ -344,3 +344,13 @@ test('hostile clients (random bytes, mangled requests) get an answer or a close,
   assert.equal(p.status, 200);
   assert.equal(p.body.toString(), 'ok');
 });
+
+test('an https target that does not speak TLS: a clear 502 and a record, not a reset', async (t) => {
+  const up = await upstream((_req, res) => res.end('plain http'));
+  const { proxy, records } = await rig(t, { ...up, url: up.url.replace('http:', 'https:') } as Upstream);
+  const p = await fetchRaw(`${proxy.url}/api/chat`, { body: '{"model":"x"}' });
+  assert.equal(p.status, 502);
+  assert.match(p.body.toString(), /cannot reach https:\/\/127\.0\.0\.1/);
+  await until(() => records.length === 1);
+  assert.equal(records[0]!.error?.kind, 'upstream_unreachable');
+});
