@@ -11,15 +11,14 @@ export function isLoopbackAddress(addr: string): boolean {
   return false;
 }
 
-/** Host name part of a Host header (`[::1]:8080` → `::1`, `Localhost.:80` → `localhost`). */
+// RFC 9110 §7.2: host [ ":" port ], the host an IP-literal in brackets or a name without colons.
+const HOST_FIELD = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::\d*)?$/;
+
+/** Host name part of a Host header (`[::1]:8080` → `::1`, `Localhost.:80` → `localhost`); '' if malformed. */
 export function hostName(hostHeader: string): string {
-  const h = hostHeader.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    return end === -1 ? '' : h.slice(1, end);
-  }
-  const colon = h.indexOf(':');
-  const name = colon === -1 ? h : h.slice(0, colon);
+  const m = HOST_FIELD.exec(hostHeader.trim().toLowerCase());
+  if (!m) return '';
+  const name = m[1] ?? m[2]!;
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 

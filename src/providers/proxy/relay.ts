@@ -56,7 +56,13 @@ export class Relay {
   private connected = false;
   /** The engine finished at least one response on this connection. */
   private reused = false;
+  /** Exchanges whose response is still owed, oldest first. */
   private readonly inflight: Exchange[] = [];
+  /**
+   * The request whose body is still arriving. Kept apart from `inflight`: an engine may answer before the body
+   * is complete (a 401 or 404 on the head alone), and the rest of the body must still be relayed.
+   */
+  private receiving: Exchange | undefined;
   private readonly requests: RequestParser;
   private readonly responses: ResponseParser;
   private tunnel = false;
@@ -69,8 +75,8 @@ export class Relay {
   private meterLost = false;
   /** Client bytes are held back (a refused request, or an Upgrade awaiting its answer). */
   private holding = false;
-  /** The proxy is writing an answer of its own; the connection closes after it. */
-  private replying = false;
+  /** The client side is being ended gracefully (everything written still reaches it); then both close. */
+  private ending = false;
 
   constructor(
     private readonly client: Socket,
@@ -115,7 +121,7 @@ export class Relay {
   // ---- client → engine -------------------------------------------------------------------------------------
 
   private fromClient(b: Buffer): void {
-    if (this.refusal || this.replying) return; // nothing after a refused request is read
+    if (this.refusal || this.ending) return; // nothing after a refused request is read
     const now = this.ctx.now();
     this.lastClientAt = now;
     if (this.tunnel) {
@@ -160,6 +166,7 @@ export class Relay {
       answered: false,
     };
     this.inflight.push(ex);
+    this.receiving = ex;
     const lines = [`${h.method} ${path === '*' ? '*' : this.ctx.basePath + path} HTTP/1.${h.minor}`];
     for (let i = 1; i < h.lines.length; i++) {
       const line = h.lines[i]!;
@@ -171,14 +178,15 @@ export class Relay {
   }
 
   private capture(b: Buffer): void {
-    const ex = this.inflight[this.inflight.length - 1];
+    const ex = this.receiving;
     if (!ex) return;
     ex.reqBytes += b.length;
     if (ex.metered && ex.reqBytes <= this.ctx.captureCap) ex.captured.push(Buffer.from(b));
   }
 
   private onRequestEnd(): boolean {
-    const ex = this.inflight[this.inflight.length - 1]!;
+    const ex = this.receiving!;
+    this.receiving = undefined;
     ex.sent = true;
     ex.sentAt = this.ctx.now();
     this.arm();
@@ -201,7 +209,10 @@ export class Relay {
     this.holding = true;
     this.client.pause();
     // Broken mid-body: the engine will never see the end of that request, so nothing more is owed.
-    if (this.inflight.some((ex) => !ex.sent)) this.finishAll('client_abort', err.message);
+    if (this.receiving) {
+      this.receiving = undefined;
+      this.finishAll('client_abort', err.message);
+    }
     if (this.inflight.length === 0) this.sendRefusal();
   }
 
@@ -214,17 +225,30 @@ export class Relay {
   private reply(status: number, message: string): void {
     const body = JSON.stringify({ error: { code: status, message: `headroom proxy: ${message}`, type: 'proxy_error' } });
     const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-    this.replying = true;
+    this.endClient(head + body);
+  }
+
+  /**
+   * Ends the client side gracefully, so bytes still queued for a slow client aren't dropped, then tears both
+   * sides down. A client that never reads them is cut after the body timeout.
+   */
+  private endClient(last?: string): void {
+    if (this.ending || this.closed) return;
+    this.ending = true;
     clearTimeout(this.timer);
     this.upstream?.destroy();
-    if (this.client.destroyed) this.close();
-    else this.client.end(head + body, () => this.close());
+    if (this.client.destroyed) return this.close();
+    this.timer = setTimeout(() => this.close(), this.ctx.bodyTimeoutMs);
+    this.timer.unref();
+    const done = () => this.close();
+    if (last === undefined) this.client.end(done);
+    else this.client.end(last, done);
   }
 
   private onClientEnd(): void {
     // HTTP clients don't half-close to say "request done": a FIN is a client that went away (an agent's cancel,
     // Ctrl-C). Closing the engine connection now makes the engine stop generating for nobody.
-    if (!this.replying) this.shutdown('client_abort');
+    if (!this.ending) this.shutdown('client_abort');
   }
 
   // ---- engine → client -------------------------------------------------------------------------------------
@@ -254,9 +278,8 @@ export class Relay {
     });
     up.on('end', () => this.onUpstreamEnd());
     up.on('error', (err: NodeJS.ErrnoException) => this.onUpstreamError(err));
-    up.on('close', () => {
-      if (!this.closed && this.inflight.length === 0) this.close();
-    });
+    // 'end' and 'error' have decided what the client sees; a close without either is an idle engine going away.
+    up.on('close', () => this.endClient());
   }
 
   private onInterim(status: number): void {
@@ -289,7 +312,7 @@ export class Relay {
     this.finish(ex);
     if (ex.upgrade) {
       // An upgrade the engine declined: the client's later bytes were never parsed, so end here.
-      this.close();
+      this.endClient();
       return;
     }
     if (this.refusal && this.inflight.length === 0) this.sendRefusal();
@@ -297,7 +320,7 @@ export class Relay {
   }
 
   private onUpstreamEnd(): void {
-    if (this.replying) return;
+    if (this.ending) return;
     this.responses.eof();
     const ex = this.inflight[0];
     if (ex && !ex.answered && !this.reused) {
@@ -309,11 +332,11 @@ export class Relay {
     // Mirror the engine: an idle close, a close-delimited body's end, or a cut-off response all reach the
     // client as the same end of stream (a client's HTTP parser tells a cut-off body apart by its framing).
     this.finishAll('upstream_reset');
-    if (!this.client.destroyed) this.client.end();
+    this.endClient();
   }
 
   private onUpstreamError(err: NodeJS.ErrnoException): void {
-    if (this.closed || this.replying) return;
+    if (this.closed || this.ending) return;
     const ex = this.inflight[0];
     if (!this.connected && ex) {
       this.finishAll('upstream_unreachable', `cannot reach ${this.ctx.origin}`);
@@ -365,7 +388,7 @@ export class Relay {
    * the timer fires (so the hot path never touches a timer).
    */
   private arm(): void {
-    if (this.closed || this.replying) return;
+    if (this.closed || this.ending) return;
     clearTimeout(this.timer);
     const d = this.deadline();
     if (d === undefined) return;
@@ -381,9 +404,8 @@ export class Relay {
     if (ex?.answered) ds.push({ at: this.lastUpstreamAt + this.ctx.bodyTimeoutMs, what: 'body' });
     if (this.requests.inHead) ds.push({ at: this.headStartedAt + this.ctx.headTimeoutMs, what: 'head' });
     // A client gone quiet halfway through a request body holds the engine connection just the same.
-    const last = this.inflight[this.inflight.length - 1];
-    if (last && !last.sent) ds.push({ at: this.lastClientAt + this.ctx.headTimeoutMs, what: 'head' });
-    if (this.inflight.length === 0 && !this.requests.inHead) ds.push({ at: Math.max(this.lastClientAt, this.lastUpstreamAt) + this.ctx.idleTimeoutMs, what: 'idle' });
+    if (this.receiving) ds.push({ at: this.lastClientAt + this.ctx.headTimeoutMs, what: 'head' });
+    if (this.inflight.length === 0 && !this.receiving && !this.requests.inHead) ds.push({ at: Math.max(this.lastClientAt, this.lastUpstreamAt) + this.ctx.idleTimeoutMs, what: 'idle' });
     return ds.reduce<(typeof ds)[number] | undefined>((a, d) => (a && a.at <= d.at ? a : d), undefined);
   }
 

@@ -190,7 +190,7 @@ test('smuggling: framing header tricks never make the engine parse a request the
 test('DNS rebinding: the engine only ever sees its own Host, whatever Host or absolute-form target the client sends', async (t) => {
   const engine = await httpEngine((_req, res) => res.end('ok'));
   const { proxy } = await rig(t, engine);
-  const refused: string[] = ['evil.example', 'evil.example:80', 'localhost.evil.example', 'localhost, evil.example', '127.0.0.1.evil.example', '0x7f.1', '2130706433', '127.1', ''];
+  const refused: string[] = ['evil.example', 'evil.example:80', 'localhost.evil.example', 'localhost, evil.example', '127.0.0.1.evil.example', '0x7f.1', '2130706433', '127.1', '', 'localhost:80@evil.example', '[::1]evil.example'];
   for (const host of refused) {
     const c = client(proxy.port);
     c.sock.write(`GET /api/tags HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
@@ -202,7 +202,6 @@ test('DNS rebinding: the engine only ever sees its own Host, whatever Host or ab
     ['http://evil.example/api/tags', 'localhost'],
     ['http://evil.example', '127.0.0.1'],
     ['HTTPS://evil.example:443/x?y', 'LOCALHOST.'],
-    ['/api/tags', 'localhost:80@evil.example'],
     ['/api/tags', '[::ffff:127.0.0.1]:1'],
   ];
   for (const [target, host] of accepted) {
@@ -505,11 +504,10 @@ test('hostile engines (garbage, stray 101, huge heads, double answers, bad lengt
   await until(() => engine.sockets.size === 0, 2000, 'engine connections closed');
 });
 
-// ---- found bugs -------------------------------------------------------------------------------------------
+// ---- found by this file, fixed ------------------------------------------------------------------------------
 
 test(
   'an engine that answers before reading the whole request body: the rest of the body and the next request still go through',
-  { todo: 'relay.onRequestEnd throws on an empty inflight once the early answer shifted the exchange: spurious 400 "request could not be relayed", next request lost' },
   async (t) => {
     // Go's net/http, uvicorn middlewares (401 for a missing API key) and Node all may answer before the body is read.
     const engine = await httpEngine(() => undefined);

@@ -8,12 +8,14 @@ test('loopback Host headers', () => {
 });
 
 test('everything else is refused, including look-alikes', () => {
-  for (const h of [undefined, '', 'evil.example', 'localhost.evil.example', 'localhost-evil.example', '127.0.0.1.nip.io', '0.0.0.0', '192.168.0.2:11434', '[::]:1', '[fe80::1]', '[::1', '128.0.0.1', 'localhostx']) assert.equal(isLoopbackHost(h), false, String(h));
+  for (const h of [undefined, '', 'evil.example', 'localhost.evil.example', 'localhost-evil.example', '127.0.0.1.nip.io', '0.0.0.0', '192.168.0.2:11434', '[::]:1', '[fe80::1]', '[::1', '128.0.0.1', 'localhostx', '[::1]evil.example', '[::1]:80:90', 'localhost:80:90', 'localhost:x', 'localhost, evil.example']) assert.equal(isLoopbackHost(h), false, String(h));
 });
 
 test('host names and listen addresses', () => {
   assert.equal(hostName('[::1]:8080'), '::1');
   assert.equal(hostName(' Example.COM.:80 '), 'example.com');
+  assert.equal(hostName('localhost:'), 'localhost');
+  assert.equal(hostName('[::1]x'), '');
   assert.equal(isLoopbackAddress('127.0.0.1'), true);
   assert.equal(isLoopbackAddress('::1'), true);
   assert.equal(isLoopbackAddress('0.0.0.0'), false);

@@ -354,3 +354,28 @@ test('an https target that does not speak TLS: a clear 502 and a record, not a r
   await until(() => records.length === 1);
   assert.equal(records[0]!.error?.kind, 'upstream_unreachable');
 });
+
+test('a slow client still gets every byte when the engine closes right after a big response', async (t) => {
+  const body = Buffer.alloc(8 << 20);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+  const up = await upstream((req, res) => {
+    // Close-delimited: no length, no chunking (HTTP/1.0 style); the FIN ends the body.
+    if (req.url === '/close-delimited') res.useChunkedEncodingByDefault = false;
+    else res.setHeader('content-length', body.length);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'close' });
+    res.end(body);
+  });
+  const { proxy } = await rig(t, up);
+  for (const framing of ['content-length', 'close-delimited']) {
+    const c = raw(proxy.port);
+    // Reads in small sips with pauses, so the proxy's writes to it stay queued when the engine's FIN arrives.
+    c.sock.on('data', () => {
+      c.sock.pause();
+      setTimeout(() => c.sock.resume(), 2);
+    });
+    c.sock.write(`GET /${framing} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    await within(c.closed, 30_000, 'whole response');
+    const got = Buffer.from(c.received(), 'latin1');
+    assert.ok(got.subarray(got.length - body.length).equals(body), `${framing}: ${got.length} bytes received`);
+  }
+});
