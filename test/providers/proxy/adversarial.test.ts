@@ -4,39 +4,17 @@
 // generation request), hostile engines (no crash), and records that never carry prompt or completion text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { startMeteringProxy, type MeteringProxy, type MeteringProxyOptions } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
-import { sleep } from './engine';
+import { loggingEngine, sleep, type LoggingEngine } from './engine';
 
 // ---- rigs ------------------------------------------------------------------------------------------------
 
-/** A strict engine (Node's own HTTP parser) that logs what it parsed. */
-interface HttpEngine {
-  url: string;
-  port: number;
-  server: HttpServer;
-  seen: { method: string; url: string; host?: string; body: string }[];
-}
-
-async function httpEngine(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void): Promise<HttpEngine> {
-  const e: HttpEngine = { url: '', port: 0, server: createHttpServer(), seen: [] };
-  e.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      e.seen.push({ method: req.method!, url: req.url!, host: req.headers.host, body: body.toString('latin1') });
-      handler(req, res, body);
-    });
-  });
-  await new Promise<void>((r) => e.server.listen(0, '127.0.0.1', r));
-  e.port = (e.server.address() as AddressInfo).port;
-  e.url = `http://127.0.0.1:${e.port}`;
-  return e;
-}
+type HttpEngine = LoggingEngine;
+const httpEngine = loggingEngine;
 
 /** A raw engine: parses request heads (and Content-Length bodies) itself and answers with scripted bytes. */
 interface RawEngine {
@@ -513,7 +491,7 @@ test(
     const engine = await httpEngine(() => undefined);
     engine.server.removeAllListeners('request');
     engine.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      engine.seen.push({ method: req.method!, url: req.url!, host: req.headers.host, body: '' });
+      engine.seen.push({ method: req.method!, url: req.url!, host: req.headers.host, body: Buffer.alloc(0) });
       res.end(`early ${req.url}`);
     });
     const { proxy } = await rig(t, engine);

@@ -1,6 +1,6 @@
 // A scripted fake engine on 127.0.0.1 for proxy tests: replays recorded bodies in chosen pieces with
 // pauses, resets the socket mid-stream on demand, and reports when a client went away.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
@@ -49,6 +49,35 @@ export async function startEngine(script: Script): Promise<Engine> {
         server.close(() => r());
       }),
   };
+}
+
+/** A plain engine (Node's own, strict HTTP parser) that logs what it parsed and how many connections it took. */
+export interface LoggingEngine {
+  url: string;
+  port: number;
+  server: Server;
+  /** Connections the engine accepted. */
+  connections: number;
+  /** Method, path, Host header and body of each request, in arrival order. */
+  seen: { method: string; url: string; host?: string; body: Buffer }[];
+}
+
+export async function loggingEngine(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void): Promise<LoggingEngine> {
+  const e: LoggingEngine = { url: '', port: 0, server: createServer(), connections: 0, seen: [] };
+  e.server.on('connection', () => e.connections++);
+  e.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      e.seen.push({ method: req.method!, url: req.url!, host: req.headers.host, body });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((r) => e.server.listen(0, '127.0.0.1', r));
+  e.port = (e.server.address() as AddressInfo).port;
+  e.url = `http://127.0.0.1:${e.port}`;
+  return e;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

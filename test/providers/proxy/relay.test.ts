@@ -3,38 +3,15 @@
 // the engine's own connection semantics reaching the client, every timeout, backpressure and hostile clients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { request, Agent, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { startMeteringProxy, type MeteringProxy, type MeteringProxyOptions } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
-import { fetchRaw, sleep } from './engine';
+import { fetchRaw, loggingEngine, sleep, type LoggingEngine } from './engine';
 
-interface Upstream {
-  url: string;
-  server: Server;
-  /** Connections the engine accepted. */
-  connections: number;
-  /** Method, path and Host header of each request, in arrival order. */
-  seen: { method: string; url: string; host?: string; body: Buffer }[];
-}
-
-async function upstream(handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void): Promise<Upstream> {
-  const u: Upstream = { url: '', server: createServer(), connections: 0, seen: [] };
-  u.server.on('connection', () => u.connections++);
-  u.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      u.seen.push({ method: req.method!, url: req.url!, host: req.headers.host, body });
-      handler(req, res, body);
-    });
-  });
-  await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
-  u.url = `http://127.0.0.1:${(u.server.address() as AddressInfo).port}`;
-  return u;
-}
+type Upstream = LoggingEngine;
+const upstream = loggingEngine;
 
 async function rig(t: { after: (fn: () => Promise<void>) => void }, up: Upstream, extra: Partial<MeteringProxyOptions> = {}): Promise<{ proxy: MeteringProxy; records: MeterRecord[] }> {
   const records: MeterRecord[] = [];
