@@ -71,8 +71,7 @@ test('an observed truncation needs three clean requests to clear; missing data k
   obs.forEach((tr, i) => {
     const r = stepWarnings(book, [truncationCondition(KEY, 'm', { truncated: tr, reason: 'prompt-count-below-sent', sentTokens: 9000, keptTokens: 2048, limit: 2048 })], i);
     book = r.book;
-    for (const w of r.raised) events.push(`raise@${i}`);
-    for (const c of r.cleared) events.push(`clear@${i}`);
+    events.push(...r.raised.map(() => `raise@${i}`), ...r.cleared.map(() => `clear@${i}`));
   });
   assert.deepEqual(events, ['raise@0', 'clear@5']);
   // No observation for a while is not a clear...

@@ -2,7 +2,6 @@
 // show it as text. Checked in the rendered DOM (webview, hover) and by watching for script dialogs.
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import * as vscode from 'vscode';
 import { engineRoutes, startServer, type Reply, type TestServer } from '../../support/fixture-server';
 import { headroom } from '../support/host';
 import { chooseModel, runAndDismiss, releaseEngine, useEngine } from '../support/commands';
