@@ -28,13 +28,15 @@ const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '?' : n.to
 
 /** The readable one-line form of a record. */
 export function formatRecord(r: MeterRecord): string {
-  const parts = [`${r.method} ${r.endpoint}`, r.model ?? '(model?)', `status ${r.status}`];
+  // llama.cpp reports the model as the GGUF's path: the file name says it.
+  const model = r.model === undefined ? '(model?)' : /[/\\]/.test(r.model) ? r.model.split(/[/\\]/).pop()! : r.model;
+  const parts = [`${r.method} ${r.endpoint}`, model, `status ${r.status}`];
   if (r.promptTokens !== undefined || r.outputTokens !== undefined) {
     parts.push(`prompt ${fmt(r.promptTokens)}${r.cachedTokens ? ` (${fmt(r.cachedTokens)} cached)` : ''} → out ${fmt(r.outputTokens)}`);
   }
   if (r.decodeTokPerSec !== undefined) parts.push(`decode ${fmt(r.decodeTokPerSec, 1)} tok/s`);
   if (r.prefillTokPerSec !== undefined) parts.push(`prefill ${fmt(r.prefillTokPerSec, 0)} tok/s`);
-  if (r.ttftMs !== undefined) parts.push(`ttft ${fmt(r.ttftMs / 1000, 2)} s`);
+  if (r.ttftMs !== undefined) parts.push(r.ttftMs < 1000 ? `ttft ${fmt(r.ttftMs)} ms` : `ttft ${fmt(r.ttftMs / 1000, 2)} s`);
   if (r.speedSource === 'proxy') parts.push('(timed by proxy)');
   if (r.numCtx !== undefined) parts.push(`num_ctx ${fmt(r.numCtx)}`);
   if (r.truncated) {

@@ -54,6 +54,15 @@ test('prints one JSON line per generation request, without text; stops on SIGTER
   assert.match(formatRecord(rec as never), /prompt 11 → out 18  decode 343 tok\/s/);
 });
 
+test('readable lines: a GGUF path shows as its file name, a sub-second TTFT in ms', () => {
+  const base = { endpoint: '/completion', target: 'http://127.0.0.1:8080', method: 'POST', status: 200, durationMs: 50, truncated: false, at: 0 };
+  const line = formatRecord({ ...base, model: '/models/qwen3/Qwen3-8B-Q4_K_M.gguf', ttftMs: 186.159 });
+  assert.match(line, /POST \/completion {2}Qwen3-8B-Q4_K_M\.gguf {2}status 200/);
+  assert.match(line, /ttft 186 ms/);
+  assert.match(formatRecord({ ...base, model: 'C:\\models\\gemma.gguf', ttftMs: 2500 }), /gemma\.gguf .*ttft 2\.5 s/);
+  assert.match(formatRecord({ ...base, model: 'gemma4:latest' }), /gemma4:latest/);
+});
+
 test('refuses a non-loopback --listen with a clear error', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '0.0.0.0:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
