@@ -2,13 +2,13 @@
 // loopback port: detection finds it from an endpoint given by flag or env, the snapshot reads its real
 // props/slots/metrics, and `headroom status` estimates its memory from the GGUF header — checked
 // against the sizes the server itself logs at load. Skips, saying why, when llama-server is not built.
-import { after, before, test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, llamaServerAvailable, parseMemoryLog, startLlamaServer, type RunningServer } from '../support/llama-server';
+import { freePort, llamaServerAvailable, llamaServerForFile, parseMemoryLog } from '../support/llama-server';
 import { tinyModelPath } from '../support/tiny-model';
 import { runCliAsync } from '../support/run-cli';
 import { detectEndpoint } from '../../src/providers/detect';
@@ -16,23 +16,9 @@ import { detectEndpoint } from '../../src/providers/detect';
 const avail = llamaServerAvailable();
 const CTX = 2048;
 const NP = 2;
-let srv: RunningServer | undefined;
 const model = avail.ok ? tinyModelPath() : '';
-
-before(async () => {
-  if (avail.ok) srv = await startLlamaServer({ model, ctx: CTX, parallel: NP, extraArgs: ['--metrics', '--slots', '-lv', '4'] }); // -lv 4: this build logs buffer sizes only at verbosity 4
-});
-after(async () => {
-  await srv?.stop();
-});
-
-function server(t: TestContext): RunningServer | undefined {
-  if (!avail.ok) {
-    t.skip(avail.reason);
-    return undefined;
-  }
-  return srv!;
-}
+// -lv 4: this build logs buffer sizes only at verbosity 4.
+const server = llamaServerForFile(() => ({ model, ctx: CTX, parallel: NP, extraArgs: ['--metrics', '--slots', '-lv', '4'] }));
 
 test('snapshot of the real server: slots, per-slot context, model path, metrics; context in use after a request', async (t) => {
   const s = server(t);

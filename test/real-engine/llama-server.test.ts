@@ -1,7 +1,7 @@
 // A REAL llama-server (built from node-llama-cpp's source bundle) serving our tiny GGUF: its answers must
 // have the shapes of the recorded fixtures (same build, bigger model), and its own memory log must match
 // the KV arithmetic the estimator relies on.
-import { after, before, test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { readGgufHeader } from '../../src/gguf/read';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
 import { weightsFromTensors } from '../../src/estimator/weights';
 import { defaultContextOptions, estimateMemory } from '../../src/estimator/memory';
-import { llamaServerAvailable, parseMemoryLog, startLlamaServer, type RunningServer } from '../support/llama-server';
+import { llamaServerAvailable, llamaServerForFile, parseMemoryLog, startLlamaServer } from '../support/llama-server';
 import { TINY_DEFAULTS, tinyModelPath } from '../support/tiny-model';
 import { SHARED } from '../support/shared';
 
@@ -18,22 +18,7 @@ const FIX = join(process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`, 'llama.c
 const avail = llamaServerAvailable();
 const CTX = 2048;
 const NP = 2;
-let srv: RunningServer | undefined;
-
-before(async () => {
-  if (avail.ok) srv = await startLlamaServer({ model: tinyModelPath(), ctx: CTX, parallel: NP, extraArgs: ['--metrics', '--slots'] });
-});
-after(async () => {
-  await srv?.stop();
-});
-
-function server(t: TestContext): RunningServer | undefined {
-  if (!avail.ok) {
-    t.skip(avail.reason);
-    return undefined;
-  }
-  return srv!;
-}
+const server = llamaServerForFile(() => ({ model: tinyModelPath(), ctx: CTX, parallel: NP, extraArgs: ['--metrics', '--slots'] }));
 
 /** Dotted key paths of a JSON value; array elements collapse to `[]` (union over elements). */
 function keyPaths(v: unknown, prefix = '', out = new Set<string>()): Set<string> {

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { after, before, type TestContext } from 'node:test';
 import { join, resolve } from 'node:path';
 
 const CACHE = resolve(__dirname, '..', '..', '.cache', 'llama-server');
@@ -215,4 +216,26 @@ export function parseMemoryLog(log: string): ServerMemoryLog {
   r.modelBytes = sum(/model buffer size =\s*([\d.]+) MiB/g);
   r.computeBytes = sum(/compute buffer size =\s*([\d.]+) MiB/g);
   return r;
+}
+
+/**
+ * One llama-server shared by a whole test file: started before its tests, stopped after. The returned getter
+ * gives it to a test, or skips that test (saying why) when llama-server can't be built here.
+ */
+export function llamaServerForFile(options: () => StartOptions): (t: TestContext) => RunningServer | undefined {
+  const avail = llamaServerAvailable();
+  let srv: RunningServer | undefined;
+  before(async () => {
+    if (avail.ok) srv = await startLlamaServer(options());
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+  return (t) => {
+    if (!avail.ok) {
+      t.skip(avail.reason);
+      return undefined;
+    }
+    return srv!;
+  };
 }

@@ -228,17 +228,22 @@ test('Ollama truncation: num_ctx 2048, ~9k tokens of text sent, prompt_eval_coun
   assert.ok(Math.abs(s.decodeTokPerSec! - 18 / 0.052479709) < 1e-9);
 });
 
-test('llama.cpp exceed_context_size_error passes through and marks the request as truncated', async (t) => {
-  const body = JSON.stringify({ error: { code: 400, message: 'request (4476 tokens) exceeds the available context size (4096 tokens)', type: 'exceed_context_size_error', n_prompt_tokens: 4476, n_ctx: 4096 } });
+/** An engine that rejects every request with a 400 and `body`: the client must get it unchanged; returns the record. */
+async function rejectedBy(t: { after: (fn: () => Promise<void>) => void }, contentType: string, body: string): Promise<MeterRecord> {
   const engine = await startEngine((_req, res) => {
-    res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' });
+    res.writeHead(400, { 'Content-Type': contentType });
     res.end(body);
   });
   const { proxy, next } = await rig(t, engine);
   const p = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body: chatReq });
   assert.equal(p.status, 400);
   assert.equal(p.body.toString(), body);
-  const r = await next();
+  return next();
+}
+
+test('llama.cpp exceed_context_size_error passes through and marks the request as truncated', async (t) => {
+  const body = JSON.stringify({ error: { code: 400, message: 'request (4476 tokens) exceeds the available context size (4096 tokens)', type: 'exceed_context_size_error', n_prompt_tokens: 4476, n_ctx: 4096 } });
+  const r = await rejectedBy(t, 'application/json; charset=utf-8', body);
   assert.equal(r.truncated, true);
   assert.deepEqual(r.truncation, { reason: 'rejected', sentTokens: 4476, limit: 4096 });
 });
@@ -291,15 +296,7 @@ test('hanging engine: headers timeout gives a 504, not a hang', async (t) => {
 test('vLLM max_model_len rejection passes through and is recognised', async (t) => {
   // Body shape and wording from vllm-project/vllm#20409.
   const body = JSON.stringify({ object: 'error', message: "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of the messages or completion.", type: 'BadRequestError', param: null, code: 400 });
-  const engine = await startEngine((_req, res) => {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(body);
-  });
-  const { proxy, next } = await rig(t, engine);
-  const p = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body: chatReq });
-  assert.equal(p.status, 400);
-  assert.equal(p.body.toString(), body);
-  const r = await next();
+  const r = await rejectedBy(t, 'application/json', body);
   assert.deepEqual(r.truncation, { reason: 'rejected', sentTokens: 112946, limit: 16384 });
   assert.ok(!JSON.stringify(r).includes('Please reduce'), 'engine text is not copied into records');
 });
