@@ -325,16 +325,6 @@ export class ResponseParser {
     private readonly maxHead = 256 * 1024,
   ) {}
 
-  /** Waiting for the end of the connection to end the body (no length, not chunked). */
-  get closeDelimited(): boolean {
-    return this.body?.kind === 'close';
-  }
-
-  /** Mid-message: a head started, or a body not yet complete. */
-  get midMessage(): boolean {
-    return !this.dead && (this.body !== undefined || (this.pending?.length ?? 0) > 0);
-  }
-
   /** Stop parsing (the connection became a tunnel, or metering gave up). */
   stop(): void {
     this.dead = true;

@@ -465,7 +465,6 @@ test('response: interim, chunked, length, 204, 304 and HEAD responses in one str
   const r = parseResponses([responseWire], responseBodyless);
   assert.deepEqual(r.events, expectedResponses);
   assert.equal(r.left(), 0);
-  assert.equal(r.parser.midMessage, false);
 });
 
 test('response: the same events for a split at every byte offset, byte by byte, and random splits', () => {
@@ -518,19 +517,12 @@ test('response: bare LF in the head and chunk lines is accepted, stray header li
 test('response: a close-delimited body flows until eof()', () => {
   for (const te of [[], ['Transfer-Encoding: gzip']]) {
     const r = responseRecorder();
-    assert.equal(r.parser.closeDelimited, false);
-    assert.equal(r.parser.midMessage, false);
     r.parser.push(bin(['HTTP/1.0 200 OK', 'Content-Type: text/plain', ...te].join(CRLF) + CRLF + CRLF + 'some '));
-    assert.equal(r.parser.closeDelimited, true);
-    assert.equal(r.parser.midMessage, true);
     // What looks like another response is body too.
     r.parser.push(bin('bytes HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
-    assert.equal(r.parser.closeDelimited, true);
     assert.deepEqual(r.events.slice(1), [['data', 'some bytes HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n']]);
     r.parser.eof();
     assert.deepEqual(r.events.slice(1), [['data', 'some bytes HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'], ['end']]);
-    assert.equal(r.parser.closeDelimited, false);
-    assert.equal(r.parser.midMessage, false);
     r.parser.eof();
     assert.equal(r.events.filter((e) => e[0] === 'end').length, 1);
   }
@@ -539,33 +531,28 @@ test('response: a close-delimited body flows until eof()', () => {
 test('response: a non-final transfer coding is close-delimited, chunked last is chunked', () => {
   const r = parseResponses([bin('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n')]);
   assert.deepEqual(r.events.slice(1), [['data', 'xy'], ['end']]);
-  assert.equal(r.parser.closeDelimited, false);
 });
 
 test('response: eof() ends nothing but a close-delimited body', () => {
   const r = responseRecorder();
   r.parser.push(bin('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
-  assert.equal(r.parser.closeDelimited, false);
-  assert.equal(r.parser.midMessage, true);
   r.parser.eof();
   assert.deepEqual(r.events, [['head', 200, [['content-length', '10']]], ['data', 'abc']]);
   const s = responseRecorder();
   s.parser.push(bin('HTTP/1.1 200 OK\r\nTransfer-'));
-  assert.equal(s.parser.midMessage, true);
   s.parser.eof();
   assert.deepEqual(s.events, []);
 });
 
-test('response: midMessage covers a partial head and an unfinished body only', () => {
+test('response: the head event comes exactly when the last byte of the head arrives', () => {
   const wire = bin('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   const headLen = wire.length - 2;
   const r = responseRecorder();
   for (let i = 0; i < wire.length; i++) {
     r.parser.push(wire.subarray(i, i + 1));
-    // Mid-message from the first byte until the body's last byte.
-    assert.equal(r.parser.midMessage, i < wire.length - 1, `byte ${i}`);
     assert.equal(r.events.some((e) => e[0] === 'head'), i >= headLen - 1, `byte ${i}`);
   }
+  assert.deepEqual(r.events.slice(1), [['data', 'ok'], ['end']]);
 });
 
 test('response: 101 Switching Protocols stops parsing; the tunnel bytes are ignored', () => {
@@ -573,7 +560,6 @@ test('response: 101 Switching Protocols stops parsing; the tunnel bytes are igno
   for (let k = 0; k <= wire.length; k++) {
     const r = parseResponses(pieces(wire, [k]));
     assert.deepEqual(r.events, [['interim', 101]], `split at ${k}`);
-    assert.equal(r.parser.midMessage, false);
     r.parser.push(bin('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
     r.parser.eof();
     assert.deepEqual(r.events, [['interim', 101]]);
@@ -592,8 +578,6 @@ function assertLost(wire: Buffer, before: ResEvent[], why: RegExp, maxHead?: num
     const last = r.events[r.events.length - 1];
     assert.equal(last?.[0], 'lost', how);
     assert.match((last as ['lost', string])[1], why, how);
-    assert.equal(r.parser.midMessage, false, how);
-    assert.equal(r.parser.closeDelimited, false, how);
     const n = r.events.length;
     r.parser.push(bin('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx'));
     r.parser.eof();
@@ -649,14 +633,12 @@ test('response: stop() silences the parser', () => {
   const r = responseRecorder();
   r.parser.push(bin('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'));
   r.parser.stop();
-  assert.equal(r.parser.midMessage, false);
   r.parser.push(bin('defghijHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nNOT HTTP\r\n\r\n'));
   r.parser.eof();
   assert.deepEqual(r.events, [['head', 200, [['content-length', '10']]], ['data', 'abc']]);
   const s = responseRecorder();
   s.parser.push(bin('HTTP/1.1 200 OK\r\n\r\nclose-delimited'));
   s.parser.stop();
-  assert.equal(s.parser.closeDelimited, false);
   s.parser.eof();
   assert.deepEqual(s.events.map((e) => e[0]), ['head', 'data']);
 });
