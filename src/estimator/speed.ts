@@ -6,8 +6,8 @@
 // η: how much of the peak bandwidth a real stack sustains while decoding (one value for GPU stacks, one for
 // CPUs). τ: a fixed cost per layer per token (kernel launches, synchronisation, MoE routing) that depends
 // on the backend — it is what keeps small-active MoE models far below their roofline on fast GPUs.
-// Calibrated on /work/shared/research/speed-calibration.csv (17 published llama.cpp runs; see speed tests)
-// and /work/shared/groundtruth/llamacpp-cpu-speed.csv (this machine's CPU).
+// Calibrated on test/fixtures/research/speed-calibration.csv (17 published llama.cpp runs; see speed tests)
+// and test/fixtures/groundtruth/llamacpp-cpu-speed.csv (this machine's CPU).
 import type { HardwareSpec } from './hardware';
 import { kvBytesPerToken } from './kv';
 import type { KvType, ModelSpec, SpeedEstimate, WeightsInfo } from './types';

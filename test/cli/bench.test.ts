@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../support/run-cli';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 test('bad flags are one-line errors with exit code 2', async () => {
   for (const [args, re] of [
@@ -39,7 +39,7 @@ test('no engine at the endpoint → "bench failed (unreachable)", exit 1, nothin
 });
 
 test('no --endpoint: benches the engine named in HEADROOM_ENDPOINTS (detected as Ollama from recorded answers)', async (t) => {
-  const FIX = process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`;
+  const FIX = process.env.HEADROOM_FIXTURES ?? `${DATA}/engines`;
   const body = (f: string) => readFileSync(join(FIX, 'ollama', f), 'utf8');
   const final = JSON.stringify(JSON.parse(body('api_generate_final.json')));
   const srv = createServer((req, res) => {

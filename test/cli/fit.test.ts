@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { runCli } from '../support/cli-bundle';
 import { parseCsv } from '../support/speed-calibration';
 import { writeGguf } from '../support/gguf-writer';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 const GiB = 1024 ** 3;
 const isInt = (x: unknown) => typeof x === 'number' && Number.isInteger(x);
@@ -97,7 +97,7 @@ test('errors are one line on stderr with a non-zero exit, never a stack trace', 
 
 test('a header-only GGUF path: weights from its tensor table equal the real file\'s tensor data', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-gguf-'));
-  const rows = parseCsv(readFileSync(`${SHARED}/groundtruth/llamacpp-groundtruth.csv`, 'utf8'));
+  const rows = parseCsv(readFileSync(`${DATA}/groundtruth/llamacpp-groundtruth.csv`, 'utf8'));
   const files: [string, string, string][] = [
     ['qwen3-30b-a3b-shape-4L-Q4_K_M', 'qwen3moe', 'Q4_K_M'],
     ['gemma3-12b-shape-6L-Q4_K_M', 'gemma3', 'Q4_K_M'],
@@ -105,7 +105,7 @@ test('a header-only GGUF path: weights from its tensor table equal the real file
   ];
   for (const [name, arch, quant] of files) {
     const path = join(dir, `${name}.gguf`);
-    writeFileSync(path, gunzipSync(readFileSync(`${SHARED}/groundtruth/gguf-headers/${name}.header.gguf.gz`)));
+    writeFileSync(path, gunzipSync(readFileSync(`${DATA}/groundtruth/gguf-headers/${name}.header.gguf.gz`)));
     const r = await runCli(['fit', '--model', path, '--ctx', '4096', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fetchRaw, startEngine, writeInPieces } from '../providers/proxy/engine';
 import { formatRecord, parseListen } from '../../src/cli/proxy';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 test('--listen parsing and rejection of bad values', () => {
   assert.deepEqual(parseListen('127.0.0.1:11435'), { host: '127.0.0.1', port: 11435 });
@@ -16,7 +16,7 @@ test('--listen parsing and rejection of bad values', () => {
 });
 
 test('prints one JSON line per generation request, without text; stops on SIGTERM', async (t) => {
-  const final = readFileSync(`${SHARED}/fixtures/ollama/api_generate_final.json`);
+  const final = readFileSync(`${DATA}/engines/ollama/api_generate_final.json`);
   const engine = await startEngine(async (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
     await writeInPieces(res, Buffer.from('{"model":"gemma4","response":"SECRET-COMPLETION","done":false}\n' + JSON.stringify(JSON.parse(final.toString())) + '\n'), 4);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { addResult, benchKeyId, benchRows, calibrate, calibratedDecodeAt, combineResults, measuredDecodeAt, resultFor, stackEfficiency, type BenchResult, type BenchRun } from '../../src/estimator/bench-result';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const CSV = `${SHARED}/research/speed-calibration.csv`;
+const CSV = `${DATA}/research/speed-calibration.csv`;
 
 interface Row { hardware: string; bw: number; model: string; quant: string; depth: number; tps: number }
 function rows(): Row[] {
@@ -120,7 +120,7 @@ test('addResult keeps the newest N per stack and leaves other stacks alone; resu
 
 /** Two recorded llama.cpp answers (fixtures/llama.cpp): the engine's own decode rate at two prompt depths. */
 function recordedLlama(): BenchResult {
-  const t = (f: string) => (JSON.parse(readFileSync(`${SHARED}/fixtures/llama.cpp/${f}`, 'utf8')) as { timings: { prompt_n: number; cache_n: number; predicted_per_second: number } }).timings;
+  const t = (f: string) => (JSON.parse(readFileSync(`${DATA}/engines/llama.cpp/${f}`, 'utf8')) as { timings: { prompt_n: number; cache_n: number; predicted_per_second: number } }).timings;
   const runs = [t('completion.json'), t('v1_chat_completions.json')].map((x) => run(x.prompt_n + x.cache_n, x.predicted_per_second));
   return { key: { endpoint: 'http://127.0.0.1:8080', model: 'llama31-8b-shape-4L-Q4_K_M.gguf', quant: 'Q4_K_M' }, engine: 'llama.cpp', measuredAt: '2026-11-23T10:00:00Z', runs };
 }

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { catalogModels, findCatalogModel } from '../../src/estimator/catalog';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 // The shared, cited catalog this data file starts from.
-const shared = JSON.parse(readFileSync(`${SHARED}/models/catalog.json`, 'utf8')) as { id: string; kv_cache_bytes_per_token_f16: number | null }[];
+const shared = JSON.parse(readFileSync(`${DATA}/models/catalog.json`, 'utf8')) as { id: string; kv_cache_bytes_per_token_f16: number | null }[];
 
 test('every shared catalog entry is present, plus DeepSeek-V4-Flash', () => {
   const ids = new Set(catalogModels().map((m) => m.id));

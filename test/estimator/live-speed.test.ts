@@ -7,9 +7,9 @@ import { ceilingShare, isStale, speedFromCounters, speedFromSlots, updateLiveSpe
 import { parsePrometheus } from '../../src/providers/prometheus';
 import { countersFromMetrics, gaugeSpeed, sampleFromUsage, slotSnapshot } from '../../src/providers/stream/metrics-counters';
 import { extractUsage } from '../../src/providers/stream/usage';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const FIX = `${SHARED}/fixtures`;
+const FIX = `${DATA}/engines`;
 const prom = (rel: string) => parsePrometheus(readFileSync(`${FIX}/${rel}`, 'utf8')).samples;
 /** Reads one llama.cpp counter straight from the text (independent of both parsers). */
 const raw = (rel: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(readFileSync(`${FIX}/${rel}`, 'utf8'))![1]);

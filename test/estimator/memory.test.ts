@@ -10,7 +10,7 @@ import { kvBytesPerToken, kvLayout } from '../../src/estimator/kv';
 import { defaultContextOptions, estimateMemory } from '../../src/estimator/memory';
 import { weightsForQuant } from '../../src/estimator/weights';
 import type { KvType, ModelSpec } from '../../src/estimator/types';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 const specs = catalogModels().filter((m) => m.spec).map((m) => m.spec!);
 const KV_TYPES: KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q5_1', 'q5_0', 'q4_1', 'q4_0', 'iq4_nl'];
@@ -28,7 +28,7 @@ test('KV bytes per token agree with the catalog for every model (GQA, SWA, MLA, 
 });
 
 test('Ollama /api/show model_info builds the same spec as a GGUF header (llama fixture)', () => {
-  const show = JSON.parse(readFileSync(`${SHARED}/fixtures/ollama/api_show_llama.json`, 'utf8')) as { model_info: Record<string, unknown> };
+  const show = JSON.parse(readFileSync(`${DATA}/engines/ollama/api_show_llama.json`, 'utf8')) as { model_info: Record<string, unknown> };
   const spec = specFromGgufMetadata(show.model_info, undefined, 'llama3.1');
   assert.equal(spec.arch, 'llama');
   assert.equal(spec.nLayers, 32);
@@ -43,7 +43,7 @@ test('Ollama /api/show model_info builds the same spec as a GGUF header (llama f
 });
 
 test('Gemma 4 model_info: SWA layers with smaller heads, shared-KV layers allocate nothing', () => {
-  const show = JSON.parse(readFileSync(`${SHARED}/fixtures/ollama/api_show.json`, 'utf8')) as { model_info: Record<string, unknown> };
+  const show = JSON.parse(readFileSync(`${DATA}/engines/ollama/api_show.json`, 'utf8')) as { model_info: Record<string, unknown> };
   const spec = specFromGgufMetadata(show.model_info, undefined, 'gemma4');
   assert.equal(spec.nLayers, 42);
   // 42 layers, the last 18 share KV: 24 own caches; globals every 6th (5, 11, 17, 23) with 2 heads × 512.

@@ -12,7 +12,7 @@ import { UnknownModelError } from '../../src/estimator/model-names';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
 import { readFileSync } from 'node:fs';
 import type { HardwareProfile } from '../../src/estimator/types';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 const GiB = 1024 ** 3;
 const hw = (id: string): HardwareProfile => {
@@ -140,7 +140,7 @@ test('embedder and reranker specs land on their published sizes', () => {
 
 test('models the catalog does not know come in through a resolver (an engine-loaded model sized from its GGUF keys)', () => {
   // Recorded Ollama /api/show for a llama 8B (32 layers, 8 KV heads × 128): KV 32 × 8 × 256 × 2 B = 131,072 B/token.
-  const show = JSON.parse(readFileSync(`${SHARED}/fixtures/ollama/api_show_llama.json`, 'utf8')) as { model_info: Record<string, unknown> };
+  const show = JSON.parse(readFileSync(`${DATA}/engines/ollama/api_show_llama.json`, 'utf8')) as { model_info: Record<string, unknown> };
   const spec = specFromGgufMetadata(show.model_info, undefined, 'my-llama:latest');
   const resolve = (m: { model: string }) => (m.model === 'my-llama:latest' ? { spec, weights: weightsForQuant(spec, 'Q4_0') } : undefined);
   const p = planStack({ name: 'engine', members: [{ model: 'my-llama:latest', ctx: 16384 }, { model: 'nomic-embed-text', ctx: 8192 }] }, hw('rtx-4090'), undefined, resolve);

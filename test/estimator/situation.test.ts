@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { buildSituation, diagnoseEngine } from '../../src/estimator/situation';
 import { findHardware, type HardwareSpec } from '../../src/estimator/hardware';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 const hw = (id: string): HardwareSpec => findHardware(id)!;
-const fx = (p: string) => JSON.parse(readFileSync(`${SHARED}/fixtures/ollama/${p}`, 'utf8'));
+const fx = (p: string) => JSON.parse(readFileSync(`${DATA}/engines/ollama/${p}`, 'utf8'));
 
 test('recorded Ollama /api/ps + /api/show + final chunk: capacity-bound by offload, numbers carried through', () => {
   const ps = fx('api_ps.json').models[0];

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { diagnose, roundUpCtx, type Situation } from '../../src/estimator/verdict';
 import { findHardware } from '../../src/estimator/hardware';
 import type { HardwareProfile } from '../../src/estimator/types';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 const GiB = 1024 ** 3;
 const hw = (id: string): HardwareProfile => {
@@ -16,7 +16,7 @@ const hw = (id: string): HardwareProfile => {
 const close = (a: number, e: number, rel = 1e-3) => assert.ok(Math.abs(a - e) <= Math.abs(e) * rel, `${a} ≠ ${e}`);
 
 // Recorded Ollama /api/ps (ollama/ollama docs/openapi.yaml example).
-const ps = JSON.parse(readFileSync(`${SHARED}/fixtures/ollama/api_ps.json`, 'utf8')) as {
+const ps = JSON.parse(readFileSync(`${DATA}/engines/ollama/api_ps.json`, 'utf8')) as {
   models: { name: string; size: number; size_vram: number; context_length: number }[];
 };
 const loaded = ps.models[0]!;

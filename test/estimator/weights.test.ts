@@ -10,7 +10,7 @@ import { catalogModels } from '../../src/estimator/catalog';
 import { ggmlType, ggmlTypeByName, tensorBytes } from '../../src/estimator/ggml-types';
 import { readFileSync } from 'node:fs';
 import { HEADERS, MIB, loadGroundtruth } from '../support/llamacpp-groundtruth';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 async function headerSpec(path: string) {
   const h = await readGgufHeader(path);
@@ -120,7 +120,7 @@ function minimalSpec() {
 }
 
 test('CPU repack buffer: exactly the CPU_REPACK sizes llama-server reported for each Q4_K_M file', async () => {
-  const csv = readFileSync(`${SHARED}/groundtruth/llamacpp-groundtruth.csv`, 'utf8');
+  const csv = readFileSync(`${DATA}/groundtruth/llamacpp-groundtruth.csv`, 'utf8');
   for (const row of loadGroundtruth().filter((r) => r.quant === 'Q4_K_M')) {
     const line = csv.split('\n').find((l) => l.includes(`,${row.caseName},`))!;
     const repack = Number(/CPU_REPACK=([\d.]+)/.exec(line)![1]);

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchError, plannedDepths, runBench } from '../../src/providers/bench';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const FIX = process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`;
+const FIX = process.env.HEADROOM_FIXTURES ?? `${DATA}/engines`;
 const fixture = (p: string) => readFileSync(join(FIX, p), 'utf8');
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;

@@ -1,6 +1,6 @@
 // Contract tests: each engine's recorded responses, replayed by a real HTTP server on 127.0.0.1,
 // must be identified as that engine and yield the numbers the fixture files contain.
-// Expected values below were read by hand from /work/shared/fixtures/<engine>/*.json.
+// Expected values below were read by hand from test/fixtures/engines/<engine>/*.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { engineRoutes, startFixtureServer, startServer, type TestServer } from '../support/fixture-server';

@@ -12,9 +12,9 @@ import { weightsFromTensors } from '../../src/estimator/weights';
 import { defaultContextOptions, estimateMemory } from '../../src/estimator/memory';
 import { llamaServerAvailable, llamaServerForFile, parseMemoryLog, startLlamaServer } from '../support/llama-server';
 import { TINY_DEFAULTS, tinyModelPath } from '../support/tiny-model';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const FIX = join(process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`, 'llama.cpp');
+const FIX = join(process.env.HEADROOM_FIXTURES ?? `${DATA}/engines`, 'llama.cpp');
 const avail = llamaServerAvailable();
 const CTX = 2048;
 const NP = 2;

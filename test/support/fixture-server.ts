@@ -1,13 +1,13 @@
 // A real HTTP server on 127.0.0.1 (random port) that replays the recorded engine responses in
-// /work/shared/fixtures/<engine>/ at the paths the engines serve them, with the recorded status and
+// test/fixtures/engines/<engine>/ at the paths the engines serve them, with the recorded status and
 // headers where they were captured (llama.cpp's response_headers.txt).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { SHARED } from './shared';
+import { DATA } from './data';
 
-export const FIXTURES = process.env.HEADROOM_FIXTURES ?? `${SHARED}/fixtures`;
+export const FIXTURES = process.env.HEADROOM_FIXTURES ?? `${DATA}/engines`;
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

@@ -2,11 +2,11 @@
 // matching header-only GGUF files, so estimator tests can compare against real loads row by row.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED } from './shared';
+import { DATA } from './data';
 import { defaultContextOptions } from '../../src/estimator/memory';
 import type { ContextOptions, KvType } from '../../src/estimator/types';
 
-export const GROUNDTRUTH_DIR = `${SHARED}/groundtruth`;
+export const GROUNDTRUTH_DIR = `${DATA}/groundtruth`;
 export const MIB = 1024 * 1024;
 
 export interface GroundtruthRow {

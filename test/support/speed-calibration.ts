@@ -9,11 +9,11 @@ import { kvBytesReadAtDepth, decodeFromBytes, type SpeedParams } from '../../src
 import { parseGgufHeader } from '../../src/gguf/parse';
 import { specFromGgufMetadata } from '../../src/estimator/gguf-spec';
 import type { ModelSpec } from '../../src/estimator/types';
-import { SHARED } from './shared';
+import { DATA } from './data';
 
-export const CALIBRATION_CSV = `${SHARED}/research/speed-calibration.csv`;
-export const CPU_SPEED_CSV = `${SHARED}/groundtruth/llamacpp-cpu-speed.csv`;
-export const HEADERS_DIR = `${SHARED}/groundtruth/gguf-headers`;
+export const CALIBRATION_CSV = `${DATA}/research/speed-calibration.csv`;
+export const CPU_SPEED_CSV = `${DATA}/groundtruth/llamacpp-cpu-speed.csv`;
+export const HEADERS_DIR = `${DATA}/groundtruth/gguf-headers`;
 
 /** Minimal CSV (quoted fields with commas), skipping `#` comment lines. */
 export function parseCsv(text: string): Record<string, string>[] {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { BenchRun } from '../../src/estimator/bench-result';
 import { benchLines, benchSentence, benchTable } from '../../src/views/bench-summary';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const timings = JSON.parse(readFileSync(`${SHARED}/fixtures/llama.cpp/completion.json`, 'utf8')).timings as {
+const timings = JSON.parse(readFileSync(`${DATA}/engines/llama.cpp/completion.json`, 'utf8')).timings as {
   cache_n: number; prompt_n: number; predicted_n: number; prompt_per_second: number; predicted_per_second: number; prompt_ms: number; predicted_ms: number;
 };
 

@@ -9,7 +9,7 @@ import type { Warning } from '../../src/estimator/warnings';
 import { Session } from '../../src/views/session';
 import { statusText, statusTooltip } from '../../src/views/status';
 import { engineRoutes, FIXTURES, startFixtureServer, startServer, type Reply } from '../support/fixture-server';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
 function config(over: Record<string, unknown> = {}) {
   return parseConfig({ autoDetect: false, hardwareProfile: 'rtx-4090', ...over }).config;
@@ -132,7 +132,7 @@ test('a local llama.cpp model file is read (header only): exact architecture, KV
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'headroom-gguf-'));
   const path = join(dir, 'llama31-8b-shape-4L-Q4_K_M.gguf');
-  writeFileSync(path, gunzipSync(readFileSync(`${SHARED}/groundtruth/gguf-headers/llama31-8b-shape-4L-Q4_K_M.header.gguf.gz`)));
+  writeFileSync(path, gunzipSync(readFileSync(`${DATA}/groundtruth/gguf-headers/llama31-8b-shape-4L-Q4_K_M.header.gguf.gz`)));
   const { routes, notFound } = engineRoutes('llama.cpp');
   const props = routes['GET /props'] as Reply;
   routes['GET /props'] = { ...props, body: JSON.stringify({ ...JSON.parse(props.body), model_path: path }) };

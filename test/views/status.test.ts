@@ -1,14 +1,14 @@
 // Status bar text, severity, tooltip and instant alerts, on states built from recorded engine responses
-// (/work/shared/fixtures): Ollama /api/ps + a final /api/generate chunk, llama.cpp /props + /slots + /v1/models.
+// (test/fixtures/engines): Ollama /api/ps + a final /api/generate chunk, llama.cpp /props + /slots + /v1/models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { deriveAlerts } from '../../src/views/alerts';
 import type { DashboardState, HardwareView, ModelView } from '../../src/views/model';
 import { statusAccessibilityLabel, statusSeverity, statusText, statusTooltip, TOOLTIP_COMMANDS } from '../../src/views/status';
-import { SHARED } from '../support/shared';
+import { DATA } from '../support/data';
 
-const FIX = `${SHARED}/fixtures`;
+const FIX = `${DATA}/engines`;
 const json = (p: string) => JSON.parse(readFileSync(`${FIX}/${p}`, 'utf8'));
 const GiB = 1024 ** 3;
 

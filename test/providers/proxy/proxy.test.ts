@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
 import { fetchRaw, sleep, startEngine, writeInPieces, type Engine } from './engine';
-import { SHARED } from '../../support/shared';
+import { DATA } from '../../support/data';
 
-const FIX = `${SHARED}/fixtures`;
+const FIX = `${DATA}/engines`;
 const fx = (rel: string) => readFileSync(join(FIX, rel));
 
 async function rig(t: { after: (fn: () => Promise<void>) => void }, engine: Engine): Promise<{ proxy: MeteringProxy; records: MeterRecord[]; next: () => Promise<MeterRecord> }> {

@@ -1,9 +1,9 @@
 // Helpers for feeding recorded streams to decoders in arbitrary pieces.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SHARED } from '../../support/shared';
+import { DATA } from '../../support/data';
 
-export const FIXTURES = `${SHARED}/fixtures`;
+export const FIXTURES = `${DATA}/engines`;
 
 export function fixture(rel: string): Buffer {
   return readFileSync(join(FIXTURES, rel));
