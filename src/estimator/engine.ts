@@ -1,13 +1,13 @@
-// The serving engine a prediction or a fix is for. One vocabulary for `--engine` (fit, plan), the speed model's
-// per-engine factors and the engine-specific commands in suggestions. Pure: no I/O.
+// The serving engine a prediction or a fix is for (`--engine` on fit and plan). Narrower than providers' EngineKind
+// (which names every engine detection can recognise): these are the engines whose speed and commands we model. Pure.
 
-export const ENGINE_KINDS = ['llama.cpp', 'ollama', 'lmstudio', 'vllm', 'mlx-lm'] as const;
-export type EngineKind = (typeof ENGINE_KINDS)[number];
+export const SERVING_ENGINES = ['llama.cpp', 'ollama', 'lmstudio', 'vllm', 'mlx-lm'] as const;
+export type ServingEngine = (typeof SERVING_ENGINES)[number];
 
 /** Default when nothing says otherwise: llama.cpp (what Ollama and LM Studio's GGUF runtime are built on). */
-export const DEFAULT_ENGINE: EngineKind = 'llama.cpp';
+export const DEFAULT_ENGINE: ServingEngine = 'llama.cpp';
 
-const ALIASES: Record<string, EngineKind> = {
+const ALIASES: Record<string, ServingEngine> = {
   'llama.cpp': 'llama.cpp', llamacpp: 'llama.cpp', 'llama-server': 'llama.cpp', llama: 'llama.cpp',
   ollama: 'ollama',
   lmstudio: 'lmstudio', 'lm-studio': 'lmstudio', 'lm studio': 'lmstudio',
@@ -16,6 +16,6 @@ const ALIASES: Record<string, EngineKind> = {
 };
 
 /** `--engine` value → engine, or undefined when unknown (the caller reports the known names). */
-export function parseEngineKind(s: string): EngineKind | undefined {
+export function parseServingEngine(s: string): ServingEngine | undefined {
   return ALIASES[s.trim().toLowerCase()];
 }
