@@ -78,7 +78,7 @@ export async function run(): Promise<void> {
     add(ours, e);
     if (header) {
       const cpuTruth = (Object.values(row.modelBuffers).reduce((a, b) => a + b, 0) + row.kvMiB + row.computeMiB + row.outputMiB) * MIB;
-      const withCopy = estimateMemory(spec, weights, { ...ctx, cpuBuffers: { isa: 'x86-avx512', amx: false } }).totalBytes;
+      const withCopy = estimateMemory(spec, weights, { ...ctx, cpuBuffers: { isa: 'x86-avx512', amx: false, mmap: !/-lm none/.test(row.extraFlags) } }).totalBytes;
       add(cpuWith, (100 * (withCopy - cpuTruth)) / cpuTruth);
       add(cpuWithout, (100 * (est - cpuTruth)) / cpuTruth);
     }

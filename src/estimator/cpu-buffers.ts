@@ -27,6 +27,11 @@ export interface CpuBufferFeatures {
   isa: CpuRepackIsa;
   /** AMX buffer in use: an AMX-INT8 CPU, a native build, and a kernel that grants the tile state. */
   amx: boolean;
+  /**
+   * Weights are mmap'ed (llama.cpp's default). With `-lm none` (no mmap) the copies *replace* the plain CPU
+   * buffer instead of sitting beside the mapped file, so they cost nothing extra.
+   */
+  mmap?: boolean;
 }
 
 /** What llama.cpp picks when nothing is known about the CPU: the common x86-64 case (AVX2, no AMX). */

@@ -100,7 +100,7 @@ export function estimateMemory(spec: ModelSpec, weights: WeightsInfo, ctx: Conte
   const weightsBytes = weights.totalBytes;
   // CPU backend: the repacked / AMX copies sit beside the mmap'ed file (known when the weights' per-tensor
   // types are: a GGUF's own table or a quant recipe; engine-reported sizes alone can't say).
-  const repackBytes = ctx.cpuBuffers ? (weights.cpuCopyBytes?.[cpuFeaturesKey(ctx.cpuBuffers)] ?? 0) : 0;
+  const repackBytes = ctx.cpuBuffers && ctx.cpuBuffers.mmap !== false ? (weights.cpuCopyBytes?.[cpuFeaturesKey(ctx.cpuBuffers)] ?? 0) : 0;
   return {
     weightsBytes,
     kvBytes: kv.bytes,

@@ -120,6 +120,8 @@ test('memory breakdown: repackBytes appears only on the CPU backend and is count
   // unmaps was copied): the process holds 369.00 MiB more than the file's weights.
   near(cpu.repackBytes!, 1160.37 + 400.5 - weights.totalBytes / MIB, 'extra of the Llama-shape Q4_K_M');
   assert.equal(cpu.totalBytes, gpu.totalBytes + cpu.repackBytes!);
+  // `-lm none` (no mmap): the copies replace the plain CPU buffer, so the process holds the tensor data once.
+  assert.equal(estimateMemory(spec, weights, { ...ctx, cpuBuffers: { ...AVX512, mmap: false } }).repackBytes, 0);
   // evaluate() adds it by backend: a CPU profile counts it, a GPU profile doesn't.
   const onCpu = evaluate(spec, weights, findHardware('cpu-ddr5')!, ctx);
   const onGpu = evaluate(spec, weights, findHardware('rtx-4090')!, ctx);
