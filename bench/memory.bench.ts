@@ -1,4 +1,4 @@
-// Memory estimate vs llama.cpp's measured allocation (shared/groundtruth), next to node-llama-cpp's own
+// Memory estimate vs llama.cpp's measured allocation (test/fixtures/groundtruth), next to node-llama-cpp's own
 // estimates for the same files (GgufInsights: the v1 heuristic and the v2 no-alloc llama.cpp simulation),
 // and GGUF header parsing speed of our reader vs @huggingface/gguf and node-llama-cpp on the same files.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // Memory a llama.cpp context needs: weights + KV cache + compute (scratch) buffer + output buffer
-// (+ recurrent state). Formulas checked against real llama-server loads in shared/groundtruth.
+// (+ recurrent state). Formulas checked against real llama-server loads in test/fixtures/groundtruth.
 //
 // Compute buffer. ggml allocates one buffer sized to the peak of the worst-case prompt graph
 // (n_ubatch tokens). Graph inputs (the KQ masks) live throughout; everything else is reused,

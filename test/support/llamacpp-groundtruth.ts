@@ -1,4 +1,4 @@
-// Loads shared/groundtruth/llamacpp-groundtruth.csv (measured llama-server allocations) and the
+// Loads test/fixtures/groundtruth/llamacpp-groundtruth.csv (measured llama-server allocations) and the
 // matching header-only GGUF files, so estimator tests can compare against real loads row by row.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
