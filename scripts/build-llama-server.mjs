@@ -11,14 +11,16 @@
 // Missing cmake / git / C++ compiler is not an error: we print "skipped" and exit 0 so the suite still runs
 // (the real-engine tests then skip with the same reason).
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const llamaDir = join(root, 'node_modules', 'node-llama-cpp', 'llama');
 const bundle = join(llamaDir, 'gitRelease.bundle');
-const cacheRoot = join(root, '.cache', 'llama-server');
+// .cache may be a symlink (.ci/run's temp checkout shares the outer one): record real paths, or a later run would
+// find a binary and a CMake cache under a temp dir that is gone.
+const cacheRoot = join(existsSync(join(root, '.cache')) ? realpathSync(join(root, '.cache')) : join(root, '.cache'), 'llama-server');
 
 function say(status, detail) {
   console.log(`llama-server: ${status}${detail ? ` — ${detail}` : ''}`);
