@@ -135,6 +135,9 @@ async function main() {
   for (let i = Math.max(0, firstVariant); i < variants.length; i++) {
     const v = variants[i];
     if (!(hit && i === firstVariant && existsSync(binary))) {
+      // A build dir configured for another source path (a moved or temp checkout) makes cmake refuse: start it afresh.
+      const cmakeCache = join(build, 'CMakeCache.txt');
+      if (existsSync(cmakeCache) && !readFileSync(cmakeCache, 'utf8').includes(`CMAKE_HOME_DIRECTORY:INTERNAL=${src}\n`)) rmSync(build, { recursive: true, force: true });
       say('configuring', `CPU-only Release, ${v.name}: ${v.why} (a cold build takes ~10–20 min on 2 cores)`);
       run('cmake', [
         '-S', src, '-B', build,
