@@ -1,0 +1,216 @@
+// "Headroom: Connect Agent…" and "Undo Connect Agent": the VS Code face of src/connect/. Lists the agents it
+// can route through the metering proxy, asks before writing (modal, with the diff on request), turns the proxy on,
+// keeps a backup, and undoes in one step. Other extensions' storage (Cline, Roo Code, Kilo Code) is never
+// touched: those get the exact value to paste.
+import * as vscode from 'vscode';
+import { homedir } from 'node:os';
+import type { HeadroomConfig } from '../config';
+import { applyPlan, connectStateDir, ConflictError, findConfig, formatFor, inspectUndo, listBackups, planFile, undoFile, type Agent, type FilePlan } from '../connect/files';
+import { checkFrontDoor, frontDoorPlan, type Prober } from '../connect/front-door';
+import { PASTE_AGENTS, pasteInstructions, type PasteAgent } from '../connect/paste';
+import { isLoopbackAddress } from '../providers/proxy/loopback';
+import { neutralize } from './markdown';
+import type { DashboardState } from './model';
+
+export interface ConnectDeps {
+  state: () => DashboardState;
+  config: () => HeadroomConfig;
+  /** The running proxy, if any. */
+  proxy: () => { url: string; port: number; target: string } | undefined;
+  /** Turns the proxy on (settings) for this target/port and resolves with its URL once it listens. */
+  ensureProxy: (target: string, port?: number) => Promise<string>;
+  log: vscode.LogOutputChannel;
+  /** Called after a connect or undo (context keys for menus and the walkthrough). */
+  changed: () => void;
+  env?: Record<string, string | undefined>;
+}
+
+const AGENT_NAME: Record<Agent, string> = { continue: 'Continue', aider: 'aider' };
+
+export function stateDir(env: Record<string, string | undefined> = process.env): string {
+  return connectStateDir(env, homedir());
+}
+
+/** The engine to meter: the proxy's target when it runs, else the first local engine detected, else the setting. */
+export function engineTarget(state: DashboardState, cfg: HeadroomConfig): { url: string; engine: string } {
+  const local = state.engines.filter((e) => {
+    try {
+      const h = new URL(e.endpoint).hostname;
+      return h === 'localhost' || isLoopbackAddress(h);
+    } catch {
+      return false;
+    }
+  });
+  const pick = local.find((e) => e.engine === 'ollama') ?? local[0];
+  if (cfg.proxy.enabled) return { url: cfg.proxy.target, engine: state.engines.find((e) => e.endpoint === cfg.proxy.target)?.engine ?? pick?.engine ?? 'ollama' };
+  return pick ? { url: pick.endpoint, engine: pick.engine } : { url: cfg.proxy.target, engine: 'ollama' };
+}
+
+function tilde(p: string): string {
+  const h = homedir();
+  return p.startsWith(h) ? `~${p.slice(h.length)}` : p;
+}
+
+type Item = vscode.QuickPickItem & { run?: () => Promise<void> };
+
+export async function connectAgent(deps: ConnectDeps): Promise<void> {
+  const cfg = deps.config();
+  const { url: target, engine } = engineTarget(deps.state(), cfg);
+  const proxyUrl = `http://127.0.0.1:${cfg.proxy.port}`;
+  const home = homedir();
+  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? home;
+  const items: Item[] = [];
+
+  for (const agent of ['continue', 'aider'] as Agent[]) {
+    const file = await findConfig(agent, home, cwd);
+    if (!file) {
+      items.push({ label: `$(circle-slash) ${AGENT_NAME[agent]}`, description: 'no config file found', detail: agent === 'continue' ? 'Looked for ~/.continue/config.yaml and config.json' : 'Looked for .aider.conf.yml (workspace, home) and .env' });
+      continue;
+    }
+    try {
+      const plan = await planFile(file, formatFor(agent, file), { targets: [target], proxy: proxyUrl });
+      if (plan.changes.length === 0) {
+        const already = plan.before.includes(proxyUrl);
+        items.push({ label: `$(${already ? 'check' : 'circle-slash'}) ${AGENT_NAME[agent]}`, description: tilde(file), detail: already ? 'Already goes through the proxy' : `No model in it uses ${target}` });
+      } else {
+        items.push({ label: `$(plug) ${AGENT_NAME[agent]}`, description: tilde(file), detail: `${plan.changes.length} base URL${plan.changes.length > 1 ? 's' : ''} to route through ${proxyUrl}`, run: () => connectFile(deps, agent, plan, target) });
+      }
+    } catch (err) {
+      items.push({ label: `$(error) ${AGENT_NAME[agent]}`, description: tilde(file), detail: neutralize(`Cannot read it: ${(err as Error).message}`) });
+    }
+  }
+  const installed = PASTE_AGENTS.filter((a) => a.extensionIds.some((id) => vscode.extensions.getExtension(id)));
+  for (const a of [...installed, ...PASTE_AGENTS.filter((x) => !installed.includes(x))]) {
+    items.push({ label: `$(clippy) ${a.name}`, description: installed.includes(a) ? 'installed — settings live in its own storage' : 'settings live in its own storage', detail: 'Shows the value to paste and where', run: () => showPaste(deps, a, engine, target) });
+  }
+  items.push({ label: '$(home) Front door: meter every client', detail: `Move the engine off ${target} and let the proxy listen there — no agent config changes`, run: () => frontDoor(deps, engine, target) });
+  if ((await listBackups(stateDir(deps.env))).length) items.push({ label: '$(discard) Undo Connect Agent…', run: () => undoConnect(deps) });
+
+  const pick = await vscode.window.showQuickPick(items, { title: 'Headroom: Connect Agent', placeHolder: `Route an agent through the metering proxy (${proxyUrl} → ${target}) so Headroom sees its context` });
+  if (!pick?.run) return;
+  await pick.run();
+}
+
+async function connectFile(deps: ConnectDeps, agent: Agent, plan: FilePlan, target: string): Promise<void> {
+  const list = plan.changes.map((c) => `${c.path}: ${c.from ?? '(default)'} → ${c.to}`).join('\n');
+  const detail = `${list}\n\nOnly these values change; comments and everything else stay as they are. A backup is kept: Undo Connect Agent restores the file byte for byte.${deps.config().proxy.enabled ? '' : '\nThe metering proxy will be turned on.'}`;
+  for (;;) {
+    const ok = await vscode.window.showWarningMessage(`Route ${AGENT_NAME[agent]} through the Headroom proxy? (${tilde(plan.file)})`, { modal: true, detail: neutralize(detail) }, 'Connect', 'Show Diff');
+    if (ok === 'Show Diff') {
+      const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: plan.diff });
+      await vscode.window.showTextDocument(doc, { preview: true });
+      continue;
+    }
+    if (ok !== 'Connect') return;
+    break;
+  }
+  const proxyUrl = await deps.ensureProxy(target);
+  const applied = await applyPlan(plan, stateDir(deps.env));
+  deps.log.info(`connect: ${plan.file}: ${plan.changes.map((c) => `${c.path} ${c.from ?? '(default)'} → ${c.to}`).join('; ')} (backup ${applied.backup}; proxy ${proxyUrl})`);
+  deps.changed();
+  const next = await vscode.window.showInformationMessage(
+    neutralize(`${AGENT_NAME[agent]} now goes through the Headroom proxy (${plan.changes.length} change${plan.changes.length > 1 ? 's' : ''} in ${tilde(plan.file)}). Its next request shows its context use.`),
+    'Undo',
+  );
+  if (next === 'Undo') await undoOne(deps, plan.file);
+}
+
+async function showPaste(deps: ConnectDeps, agent: PasteAgent, engine: string, target: string): Promise<void> {
+  const proxyUrl = `http://127.0.0.1:${deps.config().proxy.port}`;
+  const p = pasteInstructions(agent, engine, proxyUrl);
+  const enabled = deps.config().proxy.enabled;
+  const pick = await vscode.window.showInformationMessage(
+    `${agent.name}: set its base URL to ${p.value}`,
+    { modal: true, detail: neutralize(`Where: ${p.where}.\n\nHeadroom does not edit ${agent.name}'s settings (they live in its own storage).${enabled ? '' : `\nCopying also turns on the metering proxy (${proxyUrl} → ${target}).`}`) },
+    'Copy URL',
+  );
+  if (pick !== 'Copy URL') return;
+  await vscode.env.clipboard.writeText(p.value);
+  if (!enabled) await deps.ensureProxy(target);
+  void vscode.window.showInformationMessage(neutralize(`Copied ${p.value}. Paste it into ${agent.name}'s Base URL; its next request shows up in Headroom.`));
+}
+
+/** Real GET with a timeout, for the front-door check. */
+const probeHttp: Prober = async (url) => {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return undefined;
+  }
+};
+
+async function frontDoor(deps: ConnectDeps, engine: string, target: string): Promise<void> {
+  const plan = frontDoorPlan(engine, target, process.platform);
+  for (;;) {
+    const pick = await vscode.window.showInformationMessage(
+      `Front door: move ${engine} to ${plan.moved}, and Headroom's proxy takes ${plan.usual}`,
+      { modal: true, detail: neutralize(`Every client of ${plan.usual} (agents, scripts, other editors) is then metered with no config change.\n\n${plan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n\nWhen the engine has restarted, choose Check.`) },
+      'Copy Setting',
+      'Check',
+    );
+    if (pick === 'Copy Setting') {
+      await vscode.env.clipboard.writeText(plan.copy);
+      void vscode.window.showInformationMessage(neutralize(`Copied ${plan.copy}`));
+      continue;
+    }
+    if (pick !== 'Check') return;
+    const running = deps.proxy();
+    const onUsual = running !== undefined && Number(new URL(plan.usual).port) === running.port;
+    let s = await checkFrontDoor(plan, engine, probeHttp, onUsual);
+    if (s.state === 'ready') {
+      await deps.ensureProxy(plan.moved, Number(new URL(plan.usual).port));
+      s = await checkFrontDoor(plan, engine, probeHttp, true);
+    }
+    deps.log.info(`front door: ${s.state}: ${s.message}`);
+    if (s.state === 'working') {
+      deps.changed();
+      void vscode.window.showInformationMessage(neutralize(s.message));
+      return;
+    }
+    const again = await vscode.window.showWarningMessage(neutralize(s.message), 'Check Again');
+    if (again !== 'Check Again') return;
+  }
+}
+
+export async function undoConnect(deps: ConnectDeps): Promise<void> {
+  const backups = await listBackups(stateDir(deps.env));
+  if (backups.length === 0) {
+    void vscode.window.showInformationMessage('Headroom: nothing to undo — no agent config was changed by Connect Agent.');
+    return;
+  }
+  const file = backups.length === 1 ? backups[0]!.file : (await vscode.window.showQuickPick(backups.map((b) => ({ label: tilde(b.file), description: `connected ${new Date(b.createdAt).toLocaleString()}`, file: b.file })), { title: 'Headroom: Undo Connect Agent' }))?.file;
+  if (file) await undoOne(deps, file);
+}
+
+async function undoOne(deps: ConnectDeps, file: string): Promise<void> {
+  const dir = stateDir(deps.env);
+  const u = await inspectUndo(file, dir);
+  let force = false;
+  if (!u.ours && !u.current.equals(u.original)) {
+    for (;;) {
+      const pick = await vscode.window.showWarningMessage(
+        `${tilde(file)} was changed after Headroom connected it.`,
+        { modal: true, detail: 'Restoring the original would drop those later changes. Restore anyway? Your current version is kept next to the backup.' },
+        'Restore Original',
+        'Show Diff',
+      );
+      if (pick === 'Show Diff') {
+        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'diff', content: u.diff }), { preview: true });
+        continue;
+      }
+      if (pick !== 'Restore Original') return;
+      force = true;
+      break;
+    }
+  }
+  try {
+    const r = await undoFile(file, dir, { force });
+    deps.log.info(`connect undo: ${file} ${r.outcome}${r.keptCurrent ? ` (current kept in ${r.keptCurrent})` : ''}`);
+    deps.changed();
+    void vscode.window.showInformationMessage(neutralize(r.outcome === 'restored' ? `Restored ${tilde(file)} as it was before Connect Agent.` : `${tilde(file)} already held the original.`));
+  } catch (err) {
+    if (err instanceof ConflictError) void vscode.window.showWarningMessage(neutralize(err.message));
+    else throw err;
+  }
+}
