@@ -91,28 +91,50 @@ export async function connectAgent(deps: ConnectDeps): Promise<void> {
   await pick.run();
 }
 
-async function connectFile(deps: ConnectDeps, agent: Agent, plan: FilePlan, target: string): Promise<void> {
-  const list = plan.changes.map((c) => `${c.path}: ${c.from ?? '(default)'} → ${c.to}`).join('\n');
-  const detail = `${list}\n\nOnly these values change; comments and everything else stay as they are. A backup is kept: Undo Connect Agent restores the file byte for byte.${deps.config().proxy.enabled ? '' : '\nThe metering proxy will be turned on.'}`;
+/**
+ * Asks before writing. A quick pick that stays open until answered (focus elsewhere does not dismiss it) and
+ * lists every change as a row: VS Code refuses modal dialogs in extension tests, and this consent must be tested
+ * end to end. Picking a change row (or Show Diff) opens the diff and asks again.
+ */
+async function consent<T extends string>(title: string, placeHolder: string, go: { label: string; description: string; value: T }, rows: { label: string; description: string }[], diff: string): Promise<T | undefined> {
+  type Row = vscode.QuickPickItem & { value?: T | 'diff' };
   for (;;) {
-    const ok = await vscode.window.showWarningMessage(`Route ${AGENT_NAME[agent]} through the Headroom proxy? (${tilde(plan.file)})`, { modal: true, detail: neutralize(detail) }, 'Connect', 'Show Diff');
-    if (ok === 'Show Diff') {
-      const doc = await vscode.workspace.openTextDocument({ language: 'diff', content: plan.diff });
-      await vscode.window.showTextDocument(doc, { preview: true });
-      continue;
-    }
-    if (ok !== 'Connect') return;
-    break;
+    const items: Row[] = [
+      { label: go.label, description: go.description, value: go.value },
+      { label: 'Changes', kind: vscode.QuickPickItemKind.Separator },
+      ...rows.map((r) => ({ ...r, value: 'diff' as const })),
+      { label: '', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(diff) Show Diff', value: 'diff' },
+      { label: '$(close) Cancel' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title, placeHolder, ignoreFocusOut: true, matchOnDescription: true });
+    if (pick?.value !== 'diff') return pick?.value as T | undefined;
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'diff', content: diff }), { preview: true });
   }
+}
+
+async function connectFile(deps: ConnectDeps, agent: Agent, plan: FilePlan, target: string): Promise<void> {
+  const rows = plan.changes.map((c) => ({ label: `$(arrow-right) ${neutralize(c.path)}`, description: neutralize(`${c.from ?? '(default)'} → ${c.to}`) }));
+  const turnOn = deps.config().proxy.enabled ? '' : '; turns the metering proxy on';
+  const ok = await consent(
+    `Route ${AGENT_NAME[agent]} through the Headroom proxy? (${tilde(plan.file)})`,
+    'Only these values change — comments and everything else stay. A backup is kept: Undo Connect Agent restores the file byte for byte.',
+    { label: '$(plug) Connect', description: `rewrite ${plan.changes.length} value${plan.changes.length > 1 ? 's' : ''}${turnOn}`, value: 'connect' },
+    rows,
+    plan.diff,
+  );
+  if (ok !== 'connect') return;
   const proxyUrl = await deps.ensureProxy(target);
-  const applied = await applyPlan(plan, stateDir(deps.env));
-  deps.log.info(`connect: ${plan.file}: ${plan.changes.map((c) => `${c.path} ${c.from ?? '(default)'} → ${c.to}`).join('; ')} (backup ${applied.backup}; proxy ${proxyUrl})`);
+  // The proxy's real address decides: if it differs from what the plan assumed (a port changed meanwhile), re-plan.
+  const final = plan.changes.every((c) => new URL(c.to).origin === new URL(proxyUrl).origin) ? plan : await planFile(plan.file, plan.format, { targets: [target], proxy: proxyUrl });
+  const applied = await applyPlan(final, stateDir(deps.env));
+  deps.log.info(`connect: ${final.file}: ${final.changes.map((c) => `${c.path} ${c.from ?? '(default)'} → ${c.to}`).join('; ')} (backup ${applied.backup}; proxy ${proxyUrl})`);
   deps.changed();
   const next = await vscode.window.showInformationMessage(
-    neutralize(`${AGENT_NAME[agent]} now goes through the Headroom proxy (${plan.changes.length} change${plan.changes.length > 1 ? 's' : ''} in ${tilde(plan.file)}). Its next request shows its context use.`),
+    neutralize(`${AGENT_NAME[agent]} now goes through the Headroom proxy (${final.changes.length} change${final.changes.length > 1 ? 's' : ''} in ${tilde(final.file)}). Its next request shows its context use.`),
     'Undo',
   );
-  if (next === 'Undo') await undoOne(deps, plan.file);
+  if (next === 'Undo') await undoOne(deps, final.file);
 }
 
 async function showPaste(deps: ConnectDeps, agent: PasteAgent, engine: string, target: string): Promise<void> {
@@ -188,21 +210,15 @@ async function undoOne(deps: ConnectDeps, file: string): Promise<void> {
   const u = await inspectUndo(file, dir);
   let force = false;
   if (!u.ours && !u.current.equals(u.original)) {
-    for (;;) {
-      const pick = await vscode.window.showWarningMessage(
-        `${tilde(file)} was changed after Headroom connected it.`,
-        { modal: true, detail: 'Restoring the original would drop those later changes. Restore anyway? Your current version is kept next to the backup.' },
-        'Restore Original',
-        'Show Diff',
-      );
-      if (pick === 'Show Diff') {
-        await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'diff', content: u.diff }), { preview: true });
-        continue;
-      }
-      if (pick !== 'Restore Original') return;
-      force = true;
-      break;
-    }
+    const pick = await consent(
+      `${tilde(file)} was changed after Headroom connected it — restore the original anyway?`,
+      'Restoring drops those later changes; your current version is kept next to the backup.',
+      { label: '$(discard) Restore Original', description: 'your current version is kept aside', value: 'restore' },
+      [{ label: '$(diff) Changes since', description: 'what restoring would undo' }],
+      u.diff,
+    );
+    if (pick !== 'restore') return;
+    force = true;
   }
   try {
     const r = await undoFile(file, dir, { force });

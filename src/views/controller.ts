@@ -165,6 +165,7 @@ export class Controller implements vscode.Disposable {
         case 'showLog':
           return this.log.show();
         case 'connectAgent':
+          this.config.reload(); // a settings change may not have reached us yet: plan with what is set now
           return await (await import('./connect-agent.js')).connectAgent(this.connectDeps());
         case 'undoConnectAgent':
           return await (await import('./connect-agent.js')).undoConnect(this.connectDeps());
