@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, startServer, type TestServer } from '../../support/fixture-server';
-import { releaseEngine, useEngine } from '../support/commands';
+import { quickPickRows, releaseEngine, useEngine } from '../support/commands';
 import { headroom, sleep, waitFor } from '../support/host';
 import { PROBE_URL, probe } from '../support/probe';
 
@@ -33,7 +33,7 @@ describe('first run: getting-started walkthrough', function () {
   });
 
   after(async () => {
-    for (const k of ['proxy.enabled', 'proxy.port', 'proxy.target']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    for (const k of ['proxy.enabled', 'proxy.port', 'proxy.target', 'hardwareProfile']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await releaseEngine(engine);
   });
 
@@ -79,6 +79,35 @@ describe('first run: getting-started walkthrough', function () {
     });
     await vscode.commands.executeCommand('headroom.getStarted');
     await waitFor('the agent step checked', async () => step(await walkthrough(), 'agent')?.checked);
+  });
+
+  it('"Confirm your hardware" checks off when a profile is chosen (here: auto, confirmed)', async () => {
+    // Steps complete in the background too; with the walkthrough closed nothing takes focus from the pick.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    void vscode.commands.executeCommand('headroom.selectHardwareProfile');
+    const rows = await quickPickRows(2);
+    assert.ok(rows.some((r) => /^auto/.test(r)), JSON.stringify(rows.slice(0, 3)));
+    await probe('pickRow', { contains: 'detect this machine' });
+    await vscode.commands.executeCommand('headroom.getStarted');
+    await waitFor('the hardware step checked', async () => step(await walkthrough(), 'hardware')?.checked);
+  });
+
+  it('"Check a model\'s fit" checks off when a fit result is shown; all four steps are then done', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    void vscode.commands.executeCommand('headroom.checkModelFit');
+    // Model (the loaded gemma4 comes first) → quant → context: accept the first row of each step.
+    for (const what of ['model', 'quant', 'context']) {
+      const rows = await quickPickRows(1);
+      assert.ok(rows.length > 0, what);
+      await probe('press', { key: 'Enter' });
+      await sleep(700);
+    }
+    await vscode.commands.executeCommand('headroom.getStarted');
+    const w = await waitFor('every step checked', async () => {
+      const x = await walkthrough();
+      return x.steps.length >= 4 && x.steps.every((s) => s.checked) ? x : undefined;
+    });
+    assert.equal(w.steps.length, 4);
   });
 
   it('never opens again by itself in this profile', async () => {
