@@ -141,15 +141,18 @@ async function showPaste(deps: ConnectDeps, agent: PasteAgent, engine: string, t
   const proxyUrl = `http://127.0.0.1:${deps.config().proxy.port}`;
   const p = pasteInstructions(agent, engine, proxyUrl);
   const enabled = deps.config().proxy.enabled;
-  const pick = await vscode.window.showInformationMessage(
-    `${agent.name}: set its base URL to ${p.value}`,
-    { modal: true, detail: neutralize(`Where: ${p.where}.\n\nHeadroom does not edit ${agent.name}'s settings (they live in its own storage).${enabled ? '' : `\nCopying also turns on the metering proxy (${proxyUrl} → ${target}).`}`) },
-    'Copy URL',
+  type Row = vscode.QuickPickItem & { copy?: true };
+  const pick = await vscode.window.showQuickPick<Row>(
+    [
+      { label: `$(copy) Copy ${p.value}`, description: enabled ? 'then paste it as the Base URL' : 'and turn the metering proxy on', detail: neutralize(`Where: ${p.where}`), copy: true },
+      { label: '$(close) Cancel' },
+    ],
+    { title: `${agent.name}: set its Base URL to ${p.value}`, placeHolder: `Headroom does not edit ${agent.name}'s settings (they live in its own storage)`, ignoreFocusOut: true },
   );
-  if (pick !== 'Copy URL') return;
+  if (!pick?.copy) return;
   await vscode.env.clipboard.writeText(p.value);
   if (!enabled) await deps.ensureProxy(target);
-  void vscode.window.showInformationMessage(neutralize(`Copied ${p.value}. Paste it into ${agent.name}'s Base URL; its next request shows up in Headroom.`));
+  void vscode.window.showInformationMessage(neutralize(`Copied ${p.value}. Paste it into ${agent.name}'s Base URL (${p.where}); its next request shows up in Headroom.`));
 }
 
 /** Real GET with a timeout, for the front-door check. */
@@ -164,24 +167,31 @@ const probeHttp: Prober = async (url) => {
 
 async function frontDoor(deps: ConnectDeps, engine: string, target: string): Promise<void> {
   const plan = frontDoorPlan(engine, target, process.platform);
+  type Row = vscode.QuickPickItem & { act?: 'copy' | 'check' };
   for (;;) {
-    const pick = await vscode.window.showInformationMessage(
-      `Front door: move ${engine} to ${plan.moved}, and Headroom's proxy takes ${plan.usual}`,
-      { modal: true, detail: neutralize(`Every client of ${plan.usual} (agents, scripts, other editors) is then metered with no config change.\n\n${plan.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\n\nWhen the engine has restarted, choose Check.`) },
-      'Copy Setting',
-      'Check',
-    );
-    if (pick === 'Copy Setting') {
+    const items: Row[] = [
+      { label: '$(check) Check now', description: `once the engine answers on ${plan.moved}, the proxy takes ${plan.usual}`, act: 'check' },
+      { label: `$(copy) Copy ${plan.copy}`, act: 'copy' },
+      { label: 'Steps', kind: vscode.QuickPickItemKind.Separator },
+      ...plan.steps.map((s, i) => ({ label: `${i + 1}.`, detail: neutralize(s) })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, {
+      title: `Front door: move ${engine} to ${plan.moved}; Headroom's proxy takes ${plan.usual}`,
+      placeHolder: `Every client of ${plan.usual} (agents, scripts, other editors) is then metered with no config change`,
+      ignoreFocusOut: true,
+    });
+    if (!pick) return;
+    if (pick.act === 'copy') {
       await vscode.env.clipboard.writeText(plan.copy);
       void vscode.window.showInformationMessage(neutralize(`Copied ${plan.copy}`));
       continue;
     }
-    if (pick !== 'Check') return;
+    if (pick.act !== 'check') continue;
     const running = deps.proxy();
-    const onUsual = running !== undefined && Number(new URL(plan.usual).port) === running.port;
-    let s = await checkFrontDoor(plan, engine, probeHttp, onUsual);
+    const usualPort = Number(new URL(plan.usual).port);
+    let s = await checkFrontDoor(plan, engine, probeHttp, running?.port === usualPort);
     if (s.state === 'ready') {
-      await deps.ensureProxy(plan.moved, Number(new URL(plan.usual).port));
+      await deps.ensureProxy(plan.moved, usualPort);
       s = await checkFrontDoor(plan, engine, probeHttp, true);
     }
     deps.log.info(`front door: ${s.state}: ${s.message}`);
@@ -190,8 +200,7 @@ async function frontDoor(deps: ConnectDeps, engine: string, target: string): Pro
       void vscode.window.showInformationMessage(neutralize(s.message));
       return;
     }
-    const again = await vscode.window.showWarningMessage(neutralize(s.message), 'Check Again');
-    if (again !== 'Check Again') return;
+    void vscode.window.showWarningMessage(neutralize(s.message));
   }
 }
 

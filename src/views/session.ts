@@ -273,7 +273,10 @@ export class Session {
     const bare = (n: string) => n.replace(/:latest$/, '');
     const at = [endpoint, ...(alsoAt ? [alsoAt] : [])].map((e) => e.replace(/\/+$/, ''));
     const m = this.current.models.find((x) => at.some((e) => e === x.endpoint || sameServer(e, x.endpoint)) && bare(x.name) === bare(model));
-    return m?.key ?? modelKey(endpoint.replace(/\/+$/, ''), model);
+    if (m) return m.key;
+    // Not detected yet (e.g. the engine just moved behind a front-door proxy): key it where detection will find it.
+    const viaProxy = alsoAt !== undefined && this.endpoints().some((e) => sameServer(e.url, alsoAt));
+    return modelKey((viaProxy ? alsoAt : endpoint).replace(/\/+$/, ''), model);
   }
 
   private addSpeed(key: string, s: SpeedSample): void {

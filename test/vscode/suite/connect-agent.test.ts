@@ -157,6 +157,22 @@ describe('Connect Agent (temp HOME, Continue config.yaml, Ollama replay)', funct
     await vscode.commands.executeCommand('notifications.clearAll');
   });
 
+  it('Cline (settings in its own storage): the exact URL to paste and where, copied to the clipboard', async () => {
+    void vscode.commands.executeCommand('headroom.connectAgent');
+    await quickPickRows(3);
+    await probe('pickRow', { contains: 'Cline' });
+    const rows = await waitFor('the paste pick', async () => {
+      const q = await probe<{ visible: boolean; rows: string[] }>('quickInput');
+      return q.visible && q.rows.some((r) => /Copy http/.test(r)) ? q.rows : undefined;
+    });
+    const copy = rows.find((r) => /Copy http/.test(r))!;
+    assert.ok(copy.includes(`Copy http://127.0.0.1:${proxyPort}`), copy);
+    assert.match(copy, /API Provider "Ollama" → Base URL/);
+    await probe('pickRow', { contains: 'Copy http' });
+    assert.equal(await waitFor('the clipboard', async () => ((await vscode.env.clipboard.readText()).startsWith('http') ? vscode.env.clipboard.readText() : undefined)), `http://127.0.0.1:${proxyPort}`);
+    await vscode.commands.executeCommand('notifications.clearAll');
+  });
+
   it('Undo asks before overwriting a config someone changed since; cancelling leaves their edit', async () => {
     void vscode.commands.executeCommand('headroom.connectAgent');
     await quickPickRows(3);
