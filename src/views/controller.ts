@@ -395,14 +395,17 @@ export class Controller implements vscode.Disposable {
     await this.settled();
     const hw = this.session.state.hardware;
     const how = hw.chosenBy === 'detected' ? 'detected on this machine' : hw.chosenBy === 'setting' ? 'your setting' : hw.chosenBy === 'endpoint' ? "an endpoint's setting" : 'the default — this machine was not recognised';
-    const pick = await vscode.window.showInformationMessage(
-      neutralize(`Headroom budgets for ${hw.name}: ${formatBytes(hw.usableBytes)} usable of ${formatBytes(hw.capacityBytes)}, ${hw.bandwidthGBps} GB/s (${how}).`),
-      { modal: true, detail: hw.id.startsWith('apple') ? 'On Apple silicon the GPU may use about 75 % of unified memory by default (the wired limit); raising iogpu.wired_limit_mb raises it, and headroom.capacityGB can say so.' : 'If this is not your machine, choose its profile: every memory and speed figure depends on it.' },
-      'That Is Right',
-      'Choose Another…',
+    const apple = hw.id.startsWith('apple') || /apple|m\d/i.test(hw.name);
+    type Row = vscode.QuickPickItem & { act: 'ok' | 'choose' };
+    const pick = await vscode.window.showQuickPick<Row>(
+      [
+        { label: '$(check) That is right', description: how, act: 'ok' },
+        { label: '$(list-selection) Choose another profile…', detail: apple ? 'On Apple silicon the GPU may use about 75 % of unified memory by default (the wired limit); if you raised iogpu.wired_limit_mb, set headroom.capacityGB to match.' : 'Every memory and speed figure depends on the profile.', act: 'choose' },
+      ],
+      { title: neutralize(`Headroom budgets for ${hw.name}: ${formatBytes(hw.usableBytes)} usable of ${formatBytes(hw.capacityBytes)}, ${hw.bandwidthGBps} GB/s`), placeHolder: `Profile ${hw.id} (${how})`, ignoreFocusOut: true },
     );
-    if (pick === 'Choose Another…') return this.selectHardware();
-    if (pick === 'That Is Right') this.contextKeys.set('headroom.hardwareConfirmed', true);
+    if (pick?.act === 'choose') return this.selectHardware();
+    if (pick?.act === 'ok') this.contextKeys.set('headroom.hardwareConfirmed', true);
   }
 
   private connectDeps(): import('./connect-agent').ConnectDeps {

@@ -52,6 +52,23 @@ test('tooltip: blind hint for an Ollama model nobody metered; gone, with the cou
   assert.equal(blindLine(s.state.models[0]!), undefined);
 });
 
+test('front door: the engine seen through the proxy (detection at the proxy address) is metered under that same key', async (t) => {
+  const engine = await ollamaWithChat();
+  t.after(() => engine.close());
+  let s: Session | undefined;
+  const proxy = await startMeteringProxy({ target: engine.url, onRecord: (r) => s!.ingestProxyRecord(r, proxy.url) });
+  t.after(() => proxy.close());
+  s = new Session({ config: () => parseConfig({ autoDetect: false, hardwareProfile: 'rtx-4090', endpoints: [proxy.url] }).config });
+  // The chat comes before the first detection (the engine just moved): the record must still land on the model.
+  await (await fetch(`${proxy.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'gemma4', stream: false, messages: [] }) })).text();
+  await new Promise((r) => setTimeout(r, 100));
+  await s.refresh();
+  const m = s.state.models[0]!;
+  assert.equal(m.endpoint, proxy.url);
+  assert.equal(m.metered, true);
+  assert.equal(m.context.used?.value, 1861);
+});
+
 test('front door: not moved → ready → working, judged from what answers where', async (t) => {
   const { routes, notFound } = engineRoutes('ollama');
   const moved = await startServer(routes, notFound);

@@ -33,7 +33,7 @@ describe('first run: getting-started walkthrough', function () {
   });
 
   after(async () => {
-    for (const k of ['proxy.enabled', 'proxy.port', 'proxy.target', 'hardwareProfile']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
+    for (const k of ['proxy.enabled', 'proxy.port', 'proxy.target']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Global);
     await releaseEngine(engine);
   });
 
@@ -81,13 +81,16 @@ describe('first run: getting-started walkthrough', function () {
     await waitFor('the agent step checked', async () => step(await walkthrough(), 'agent')?.checked);
   });
 
-  it('"Confirm your hardware" checks off when a profile is chosen (here: auto, confirmed)', async () => {
+  it('"Confirm your hardware" checks off when the profile in use is confirmed (auto: detected, or the default)', async () => {
     // Steps complete in the background too; with the walkthrough closed nothing takes focus from the pick.
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    void vscode.commands.executeCommand('headroom.selectHardwareProfile');
-    const rows = await quickPickRows(2);
-    assert.ok(rows.some((r) => /^auto/.test(r)), JSON.stringify(rows.slice(0, 3)));
-    await probe('pickRow', { contains: 'detect this machine' });
+    void vscode.commands.executeCommand('headroom.confirmHardware');
+    const rows = await waitFor('the confirm pick', async () => {
+      const q = await probe<{ visible: boolean; rows: string[] }>('quickInput');
+      return q.visible && q.rows.some((r) => /That is right/.test(r)) ? q.rows : undefined;
+    });
+    assert.ok(rows.some((r) => /That is right.*(detected on this machine|the default)/.test(r)), JSON.stringify(rows));
+    await probe('pickRow', { contains: 'That is right' });
     await vscode.commands.executeCommand('headroom.getStarted');
     await waitFor('the hardware step checked', async () => step(await walkthrough(), 'hardware')?.checked);
   });
