@@ -3,7 +3,7 @@
 // undo never overwrites a file someone changed after us (it reports a conflict; `force` keeps their version in a
 // side file first). No `vscode`: the CLI and the extension share this.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { planAiderYaml, planDotEnv } from './aider';
 import { planContinue, type ConnectTargets, type Plan } from './continue';
@@ -125,6 +125,24 @@ export async function planFile(file: string, format: ConfigFormat, to: ConnectTa
   return { ...plan, file, format, before: text, after, diff: unifiedDiff(text, after, file), sha: sha256(bytes) };
 }
 
+/**
+ * Replaces the file's content all at once: a temp file next to the real one (a symlinked config stays a symlink),
+ * same permission bits, then rename — a crash leaves the old or the new content, never half of one.
+ */
+async function writeExact(file: string, data: Buffer | string): Promise<void> {
+  const real = await realpath(file).catch(() => file);
+  const mode = (await stat(real).catch(() => undefined))?.mode;
+  const tmp = `${real}.headroom-${process.pid}-${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, data, { mode: 0o600 });
+    if (mode !== undefined) await chmod(tmp, mode & 0o7777); // exact bits, whatever the umask
+    await rename(tmp, real);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
 async function readBackup(path: string): Promise<BackupRecord | undefined> {
   let raw: string;
   try {
@@ -168,7 +186,7 @@ export async function applyPlan(plan: FilePlan, stateDir: string, now = new Date
   };
   await mkdir(stateDir, { recursive: true });
   await writeFile(bpath, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
-  await writeFile(plan.file, plan.after);
+  await writeExact(plan.file, plan.after);
   return { file: plan.file, backup: bpath, changes: plan.changes };
 }
 
@@ -205,7 +223,7 @@ export async function undoFile(file: string, stateDir: string, opts: { force?: b
     keptCurrent = `${u.backup.replace(/\.json$/, '')}.current-${Date.now()}`;
     await writeFile(keptCurrent, u.current, { mode: 0o600 });
   }
-  await writeFile(file, u.original);
+  await writeExact(file, u.original);
   await rm(u.backup, { force: true });
   return { file, backup: u.backup, outcome: 'restored', ...(keptCurrent ? { keptCurrent } : {}), diff: u.diff };
 }

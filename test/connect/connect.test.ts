@@ -166,6 +166,26 @@ test('files: connect writes a backup first, undo restores the exact bytes, a sec
   await assert.rejects(undoFile(file, state), /nothing to undo/);
 });
 
+test('files: a symlinked config (dotfiles repo) stays a symlink; the target gets the change and the undo', async () => {
+  const { symlink, lstat, mkdir } = await import('node:fs/promises');
+  const home = await tempHome();
+  const state = join(home, 'state');
+  await mkdir(join(home, 'dotfiles'));
+  const real = join(home, 'dotfiles', 'config.yaml');
+  await copyFile(join(FIX, 'continue-config.yaml'), real);
+  await chmod(real, 0o666);
+  const link = join(home, 'config.yaml');
+  await symlink(real, link);
+  const original = await readFile(real);
+  await applyPlan(await planFile(link, 'continue-yaml', OLLAMA), state);
+  assert.ok((await lstat(link)).isSymbolicLink());
+  assert.match(await readFile(real, 'utf8'), /apiBase: "http:\/\/127\.0\.0\.1:11435"/);
+  assert.equal((await stat(real)).mode & 0o777, 0o666, 'exact permission bits, not umasked');
+  await undoFile(link, state);
+  assert.ok((await lstat(link)).isSymbolicLink());
+  assert.ok((await readFile(real)).equals(original));
+});
+
 test('files: someone else edited the file → connect refuses to write, undo refuses unless forced (their version kept)', async () => {
   const home = await tempHome();
   const state = join(home, 'state');
