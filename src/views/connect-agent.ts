@@ -46,9 +46,10 @@ export function engineTarget(state: DashboardState, cfg: HeadroomConfig): { url:
   return pick ? { url: pick.endpoint, engine: pick.engine } : { url: cfg.proxy.target, engine: 'ollama' };
 }
 
+/** A path as shown: `~/…` under the home folder; `$(`/`](` broken so a file name cannot render as an icon or link. */
 function tilde(p: string): string {
   const h = homedir();
-  return p.startsWith(h) ? `~${p.slice(h.length)}` : p;
+  return neutralize(p.startsWith(h) ? `~${p.slice(h.length)}` : p);
 }
 
 type Item = vscode.QuickPickItem & { run?: () => Promise<void> };
