@@ -426,11 +426,17 @@ export class Controller implements vscode.Disposable {
     if (port !== undefined && p.port !== port) await cfg.update('proxy.port', port, vscode.ConfigurationTarget.Global);
     if (p.target !== target.replace(/\/+$/, '')) await cfg.update('proxy.target', target, vscode.ConfigurationTarget.Global);
     if (!p.enabled) await cfg.update('proxy.enabled', true, vscode.ConfigurationTarget.Global);
-    this.config.reload();
-    await this.syncProxy();
-    const want = this.config.value.proxy;
-    if (!this.proxy || this.proxyKey !== `${want.port}|${want.target}`) throw new Error(`the metering proxy did not start on 127.0.0.1:${want.port} (see the log)`);
-    return this.proxy.url;
+    // The settings write and the host's view of it are not one step: re-read until the proxy runs as asked.
+    const wantKey = `${port ?? p.port}|${target.replace(/\/+$/, '')}`;
+    this.proxyFailed = '';
+    for (let i = 0; i < 25; i++) {
+      this.config.reload();
+      await this.syncProxy();
+      if (this.proxy && this.proxyKey === wantKey) return this.proxy.url;
+      if (this.proxyFailed === wantKey) break; // already reported (port in use, …): do not retry into more errors
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the metering proxy did not start on 127.0.0.1:${port ?? p.port} → ${target} (see the log)`);
   }
 
   private async refreshBackupKey(): Promise<void> {
@@ -561,6 +567,8 @@ export class Controller implements vscode.Disposable {
     return this.proxySync;
   }
   private proxySync: Promise<void> = Promise.resolve();
+  /** The `port|target` whose start failed last (reported once). */
+  private proxyFailed = '';
 
   private async doSyncProxy(): Promise<void> {
     const p = this.config.value.proxy;
@@ -589,6 +597,7 @@ export class Controller implements vscode.Disposable {
       this.log.info(`metering proxy on ${this.proxy.url} → ${p.target} (point your agent at it; prompts are never logged)`);
     } catch (err) {
       this.proxyKey = '';
+      this.proxyFailed = key;
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`metering proxy could not start on 127.0.0.1:${p.port}: ${msg}`);
       void vscode.window.showErrorMessage(`Headroom: the metering proxy could not start on 127.0.0.1:${p.port} (${msg}).`, 'Show Log').then((x) => x && this.log.show());
