@@ -35,6 +35,8 @@ export interface AssembleInput {
   files?: ReadonlyMap<string, GgufFile>;
   /** Stored Measure Speed / `headroom bench` results: calibrate decode for the stacks they measured. */
   bench?: readonly BenchResult[];
+  /** Tokens in context per model key as the metering proxy counted them (the agent's last prompt + output). */
+  metered?: ReadonlyMap<string, number | undefined>;
 }
 
 export interface Assembled {
@@ -61,9 +63,11 @@ export function displayName(name: string): string {
   return /[\\/]/.test(name) && /\.gguf$/i.test(name) ? name.split(/[\\/]/).pop()! : name;
 }
 
-function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[]): ModelView {
+function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[], metered?: ReadonlyMap<string, number | undefined>): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
-  const used = usedTokens(lm, snap);
+  // Engines without token counts (Ollama): the proxy's count of the agent's context is the only one there is.
+  const proxied = metered?.get(key);
+  const used = usedTokens(lm, snap) ?? (proxied !== undefined ? sourced(proxied, 'measured') : undefined);
   const weights = lm.weightsBytes ? sourced(lm.weightsBytes.value, lm.weightsBytes.source) : est ? sourced(est.weights.totalBytes, 'estimated') : sourced(lm.residentBytes?.value ?? 0, 'estimated');
   const kv = sourced(est?.memory.kvBytes ?? 0, 'estimated');
   const overhead = sourced(est ? est.memory.computeBytes + est.memory.otherBytes : 0, 'estimated');
@@ -97,6 +101,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     },
     ...(horizon ? { horizon } : {}),
     ...(est ? {} : { shapeUnknown: true }),
+    ...(metered?.has(key) ? { metered: true } : {}),
     speed,
   };
 }
@@ -119,7 +124,7 @@ export function assemble(i: AssembleInput): Assembled {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }
       estimates.set(key, { estimate: est, loaded: lm, snapshot: snap, hardware: hw });
-      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? []));
+      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? [], i.metered));
     }
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);
