@@ -126,7 +126,11 @@ export function splitLayers(nLayers: number, weights: number[]): number[] {
   const exact = weights.map((w) => (nLayers * Math.max(0, w)) / sum);
   const out = exact.map(Math.floor);
   let left = nLayers - out.reduce((a, b) => a + b, 0);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  // Largest remainder first; remainders equal to rounding noise go to the larger node, so more memory never
+  // gets fewer layers (two nodes of 999999.9999999997 and …98 once split the other way round).
+  const order = exact
+    .map((x, i) => ({ i, r: Math.round((x - Math.floor(x)) * 1e9) }))
+    .sort((a, b) => b.r - a.r || weights[b.i]! - weights[a.i]! || a.i - b.i);
   for (const { i } of order) {
     if (left <= 0) break;
     out[i]! += 1;

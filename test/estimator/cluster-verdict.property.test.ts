@@ -19,6 +19,14 @@ test('splitLayers: sums to nLayers, no negatives, more memory never fewer layers
   );
 });
 
+test('splitLayers: near-equal nodes (rounding noise apart) still give the larger one at least as many layers', () => {
+  // The counterexample fast-check found: two nodes 1 ulp apart.
+  const w = [52604.445289495416, 0.01, 0.01, 15.772575587037865, 999999.9999999997, 70.13067434390543, 999999.9999999998];
+  const s = splitLayers(26, w);
+  assert.ok(s[6]! >= s[4]!, String(s));
+  assert.equal(s.reduce((a, b) => a + b, 0), 26);
+});
+
 test('a pipeline of identical nodes never decodes one stream faster than one of them holding it all', () => {
   const hwArb = fc.constantFrom(...HARDWARE_PROFILES);
   fc.assert(
