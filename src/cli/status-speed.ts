@@ -6,6 +6,7 @@ import { formatTokPerSec, formatTokPerSecRange, formatTokens } from '../estimato
 import { findHardware, type HardwareSpec } from '../estimator/hardware';
 import { estimateSpeed } from '../estimator/speed';
 import { parseServingEngine, type ServingEngine } from '../estimator/engine';
+import { servingEngineFor } from '../estimator/speed-model';
 import type { SpeedRange } from '../estimator/types';
 import type { LoadedEstimate } from '../providers/estimate';
 
@@ -46,9 +47,7 @@ export interface PredictedSpeedJson {
 
 /** The engine a detected server runs, as the speed model knows engines (unknown kinds: llama.cpp kernels). */
 export function servingEngineOf(engineKind: string): ServingEngine {
-  // SGLang schedules like vLLM (Python step loop, CUDA graphs): closest modelled stack.
-  if (/sglang/i.test(engineKind)) return 'vllm';
-  return parseServingEngine(engineKind) ?? 'llama.cpp';
+  return parseServingEngine(engineKind) ?? servingEngineFor(engineKind);
 }
 
 /**

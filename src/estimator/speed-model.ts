@@ -81,6 +81,17 @@ export const SPEED_MODEL_PARAMS: SpeedModelParams = fitted.params as SpeedModelP
 
 const REF_TFLOPS = 100;
 
+/** The serving engine a detected server runs (providers' engine kind), as the speed model knows engines. */
+export function servingEngineFor(engineKind: string): ServingEngine {
+  const k = engineKind.trim().toLowerCase();
+  // SGLang schedules like vLLM (Python step loop, CUDA graphs): the closest modelled stack.
+  if (k.includes('sglang') || k.includes('vllm')) return 'vllm';
+  if (k.includes('mlx')) return 'mlx-lm';
+  if (k.includes('ollama')) return 'ollama';
+  if (k.includes('lm studio') || k.includes('lmstudio')) return 'lmstudio';
+  return 'llama.cpp';
+}
+
 /** Engine family whose kernels run: Ollama and LM Studio's GGUF runtime are llama.cpp. MLX only on Metal. */
 export function stackKey(engine: ServingEngine, api: SpeedApi): string {
   if (engine === 'mlx-lm' && api === 'metal') return 'mlx-lm/metal';
