@@ -44,16 +44,14 @@ interface Knob {
 function knobsFor(rows: SpeedRow[]): Knob[] {
   const stacks = new Set(rows.map(rowStack));
   const k: Knob[] = [];
-  const tied = TIE_ETA ? STACKS.filter((s) => s.startsWith('llama.cpp/') && s !== 'llama.cpp/cpu') : [];
-  if (tied.length) k.push({ name: 'llama.cpp GPU eta', get: (p) => p.stacks[tied[0]!]!.eta, set: (p, v) => tied.forEach((s) => (p.stacks[s]!.eta = v)), lo: 0.2, hi: 1 });
   for (const s of STACKS) {
     if (!stacks.has(s)) continue;
-    if (!tied.includes(s)) k.push({ name: `${s}.eta`, get: (p) => p.stacks[s]!.eta, set: (p, v) => (p.stacks[s]!.eta = v), lo: 0.2, hi: 1 });
+    k.push({ name: `${s}.eta`, get: (p) => p.stacks[s]!.eta, set: (p, v) => (p.stacks[s]!.eta = v), lo: 0.2, hi: 1 });
     k.push({ name: `${s}.tau`, get: (p) => p.stacks[s]!.tauMs, set: (p, v) => (p.stacks[s]!.tauMs = v), lo: 1e-4, hi: 2 });
-    if (STEP) k.push({ name: `${s}.step`, get: (p) => p.stacks[s]!.stepMs, set: (p, v) => (p.stacks[s]!.stepMs = v), lo: 1e-3, hi: 30 });
+    k.push({ name: `${s}.step`, get: (p) => p.stacks[s]!.stepMs, set: (p, v) => (p.stacks[s]!.stepMs = v), lo: 1e-3, hi: 30 });
     if (rows.some((r) => rowStack(r) === s && r.depth >= 8192)) {
-      if (KV_ETA) k.push({ name: `${s}.kvEta`, get: (p) => p.stacks[s]!.kvEta, set: (p, v) => (p.stacks[s]!.kvEta = v), lo: 0.2, hi: 1 });
-      if (ATTN) k.push({ name: `${s}.attnEff`, get: (p) => p.stacks[s]!.attnEff, set: (p, v) => (p.stacks[s]!.attnEff = v), lo: 0.001, hi: 1 });
+      k.push({ name: `${s}.kvEta`, get: (p) => p.stacks[s]!.kvEta, set: (p, v) => (p.stacks[s]!.kvEta = v), lo: 0.2, hi: 1 });
+      k.push({ name: `${s}.attnEff`, get: (p) => p.stacks[s]!.attnEff, set: (p, v) => (p.stacks[s]!.attnEff = v), lo: 0.001, hi: 1 });
     }
   }
   const has = (f: (r: SpeedRow) => boolean) => rows.some(f);
@@ -81,11 +79,8 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
   return k;
 }
 
-const KV_ETA = process.env.SPEED_KVETA !== '0';
-const HUBER = Number(process.env.SPEED_HUBER ?? '0.15');
-const TIE_ETA = process.env.SPEED_TIE === '1';
-const STEP = process.env.SPEED_STEP !== '0';
-const ATTN = process.env.SPEED_ATTN !== '0';
+/** Loss switches from quadratic to linear beyond ±15 % (log error). */
+const HUBER = 0.15;
 const clone = (p: SpeedModelParams): SpeedModelParams => JSON.parse(JSON.stringify(p)) as SpeedModelParams;
 
 /** Robust loss on log(pred / measured): quadratic within ±15 %, linear beyond (a few odd runs must not steer). */
@@ -93,7 +88,7 @@ function loss(rows: SpeedRow[], p: SpeedModelParams): number {
   let s = 0;
   for (const r of rows) {
     const e = Math.abs(Math.log(predictRow(r, p).pred / r.measured));
-    s += HUBER > 0 ? (e <= HUBER ? e * e : HUBER * (2 * e - HUBER)) : e;
+    s += e <= HUBER ? e * e : HUBER * (2 * e - HUBER);
   }
   return s / rows.length;
 }
