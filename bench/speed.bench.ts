@@ -76,7 +76,8 @@ export async function run(): Promise<void> {
   // Prefill: share of FP16 peak per engine stack, learned without the row's family.
   const p = crossValidatePrefill(allSpeedRows());
   const pe = p.map((x) => absPct(x.ratio));
-  out.push(`prefill (${p.length} published prompt-processing runs, CV): median ${pct(quantile(pe, 0.5))}, p90 ${pct(quantile(pe, 0.9))}; elsewhere the band is ±50 %`);
+  const pubN = p.filter((x) => x.row.origin === 'published').length;
+  out.push(`prefill (${p.length} prompt-processing runs: ${pubN} published + ${p.length - pubN} XiongjieDai pp512; CV): median ${pct(quantile(pe, 0.5))}, p90 ${pct(quantile(pe, 0.9))}; stacks without runs: ±50 %`);
 
   // CPU groundtruth: llama-bench on this 2-core VM with its measured streaming bandwidth (legacy η_cpu).
   const cpu = cpuRows();

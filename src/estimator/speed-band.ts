@@ -77,6 +77,6 @@ export function decodeRange(predicted: number, ceiling: number, q: BandQuery, op
 
 /** Prefill band: from published prompt-processing runs where the fit had them, else ±50 %. */
 export function prefillRange(predicted: number, spread?: { lo: number; hi: number; n: number }): DecodeRange {
-  if (spread && spread.n >= MIN_GROUP) return { low: predicted * Math.min(1, spread.lo), high: predicted * Math.max(1, spread.hi), basis: `cross-validated error of ${spread.n} published prompt-processing runs` };
+  if (spread && spread.n >= MIN_GROUP) return { low: predicted * Math.min(1, spread.lo), high: predicted * Math.max(1, spread.hi), basis: `cross-validated error of ${spread.n} published prompt-processing runs (prefill varies with batch size and build: treat as rough)` };
   return { low: predicted * 0.5, high: predicted * 1.5, basis: 'no published prompt-processing runs for this backend: ±50 %' };
 }

@@ -242,8 +242,11 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
 }
 
 /** Prompt processing (compute-bound): 2 FLOPs per active parameter per token against dense FP16 peak. */
-export function predictPrefill(activeParams: number, dev: SpeedDevice, engine: ServingEngine = 'llama.cpp', p: SpeedModelParams = SPEED_MODEL_PARAMS): number {
-  const eff = p.prefillEfficiency[stackKey(engine, dev.api)] ?? p.prefillEfficiency[`llama.cpp/${dev.api}`] ?? 0.3;
+export function predictPrefill(activeParams: number, dev: SpeedDevice, engine: ServingEngine = 'llama.cpp', p: SpeedModelParams = SPEED_MODEL_PARAMS, moe = false): number {
+  // MoE prompt batches touch every expert: a lower share of peak per active parameter than dense models.
+  const key = stackKey(engine, dev.api);
+  const kind = moe ? 'moe' : 'dense';
+  const eff = p.prefillEfficiency[`${key}|${kind}`] ?? p.prefillEfficiency[key] ?? p.prefillEfficiency[`llama.cpp/${dev.api}`] ?? 0.3;
   return (eff * dev.fp16Tflops * 1e12) / (2 * Math.max(1, activeParams));
 }
 

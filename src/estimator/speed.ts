@@ -86,7 +86,7 @@ export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: Hardwar
   const dev = deviceOf(hw, opts.api);
   const off = opts.offload && opts.offload.layerShare > 0 ? { offload: { cpu: opts.offload.cpu, layerShare: opts.offload.layerShare } } : {};
   const d = predictDecode(w, dev, { engine, ...off });
-  const prefill = predictPrefill(spec.activeParams, dev, engine);
+  const prefill = predictPrefill(spec.activeParams, dev, engine, undefined, Boolean(spec.moe));
   const pb = (fitted as { prefillBand?: { n: number; lo: number; hi: number } }).prefillBand;
   return {
     decodeTokPerSec: d.decodeTokPerSec,

@@ -3,7 +3,7 @@
 // constants in src/estimator/speed-params.json can be re-derived and checked by the tests.
 import { predictDecode, predictPrefill, deviceOf, stackKey, modelKindOf, type SpeedModelParams } from '../../src/estimator/speed-model';
 import { decodeRange, type BandStats, type SpeedBands } from '../../src/estimator/speed-band';
-import type { SpeedRow } from './speed-published';
+import { prefillCalibrationRows, type SpeedRow } from './speed-published';
 
 export const STACKS = ['llama.cpp/cuda', 'llama.cpp/metal', 'llama.cpp/vulkan', 'llama.cpp/rocm', 'llama.cpp/cpu', 'mlx-lm/metal', 'vllm/cuda'] as const;
 /** Architecture classes that may carry a kernel-maturity factor (standard attention is the reference). */
@@ -252,11 +252,16 @@ export function describeMaturity(p: SpeedModelParams, rows: SpeedRow[]): SpeedMo
 
 /** Rows whose prompt-processing figure is a real batch rate: llama-bench pp at depth 0, or MLX on long prompts. */
 export function prefillRows(rows: SpeedRow[]): SpeedRow[] {
-  return usableRows(rows).filter((r) => r.prefillMeasured && !r.offload && (rowStack(r) === 'mlx-lm/metal' ? r.depth >= 512 : r.depth === 0));
+  return [
+    ...usableRows(rows).filter((r) => r.prefillMeasured && !r.offload && (rowStack(r) === 'mlx-lm/metal' ? r.depth >= 512 : r.depth === 0)),
+    ...prefillCalibrationRows(),
+  ];
 }
 
+const prefillKind = (r: SpeedRow) => (r.spec.moe ? 'moe' : 'dense');
+
 function prefillRatio(r: SpeedRow, eff: number): number {
-  const p = predictPrefill(r.spec.activeParams, deviceOf(r.hw, r.api), r.engine, { ...START, prefillEfficiency: { [rowStack(r)]: eff } });
+  const p = predictPrefill(r.spec.activeParams, deviceOf(r.hw, r.api), r.engine, { ...START, prefillEfficiency: { [rowStack(r)]: eff } }, Boolean(r.spec.moe));
   return r.prefillMeasured! / p;
 }
 
@@ -266,6 +271,11 @@ export function fitPrefill(rows: SpeedRow[]): Record<string, number> {
   for (const s of STACKS) {
     const sel = rows.filter((r) => rowStack(r) === s);
     if (sel.length) out[s] = Math.round(quantile(sel.map((r) => prefillRatio(r, 1)), 0.5) * 1000) / 1000;
+    // Dense and MoE separately where each has 3+ runs on this stack.
+    for (const k of ['dense', 'moe']) {
+      const sub = sel.filter((r) => prefillKind(r) === k);
+      if (sub.length >= 3) out[`${s}|${k}`] = Math.round(quantile(sub.map((r) => prefillRatio(r, 1)), 0.5) * 1000) / 1000;
+    }
   }
   return out;
 }
@@ -275,7 +285,8 @@ export function crossValidatePrefill(rows: SpeedRow[]): { row: SpeedRow; ratio: 
   const pr = prefillRows(rows);
   const out: { row: SpeedRow; ratio: number }[] = [];
   for (const r of pr) {
-    const eff = fitPrefill(pr.filter((x) => x.family !== r.family))[rowStack(r)];
+    const fit = fitPrefill(pr.filter((x) => x.family !== r.family));
+    const eff = fit[`${rowStack(r)}|${prefillKind(r)}`] ?? fit[rowStack(r)];
     if (eff) out.push({ row: r, ratio: prefillRatio(r, eff) });
   }
   return out;

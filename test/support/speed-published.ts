@@ -12,7 +12,7 @@ import type { ServingEngine } from '../../src/estimator/engine';
 import type { ModelSpec } from '../../src/estimator/types';
 import { workloadFor, modelKindOf, type SpeedApi, type Workload } from '../../src/estimator/speed-model';
 import { parseCsv, CALIBRATION_CSV } from './speed-calibration';
-import { validationRows } from './speed-validation';
+import { validationRows, PREFILL_ROWS } from './speed-validation';
 import { DATA } from './data';
 
 export const PUBLISHED_CSV = `${DATA}/research/speed-published.csv`;
@@ -278,6 +278,15 @@ export function calibrationSpeedRows(published: SpeedRow[]): SpeedRow[] {
     out.push(build({ label: `${v.hardware.id} ${v.spec.id.split('/')[1]} ${v.quant} llama.cpp/metal-or-cuda @${v.depth}`, family: 'llama3', hwId: v.hardware.id, api: v.hardware.backend === 'cuda' ? 'cuda' : 'metal', engine: 'llama.cpp', specKey: v.spec.id, quant: v.quant, depth: v.depth, measured: v.measured, origin: 'calibration', note: `XiongjieDai/GPU-Benchmarks-on-LLM-Inference ${v.note}` }));
   }
   return out;
+}
+
+/** XiongjieDai's pp512 runs (llama.cpp, dense Llama 3): prompt processing only (their decode rows are above). */
+export function prefillCalibrationRows(): SpeedRow[] {
+  return PREFILL_ROWS.map(([hwId, id, quant, tps]) => {
+    const hw = findHardware(hwId)!;
+    const api: SpeedApi = hw.backend === 'cuda' ? 'cuda' : 'metal';
+    return build({ label: `${hwId} ${id.split('/')[1]} ${quant} pp512`, family: 'llama3', hwId, api, engine: 'llama.cpp', specKey: id, quant, depth: 0, measured: NaN, prefill: tps, origin: 'calibration', note: 'XiongjieDai/GPU-Benchmarks-on-LLM-Inference pp512' });
+  });
 }
 
 /** Every row the fit may use: published (minus excluded) plus the earlier calibration rows. */
