@@ -10,7 +10,7 @@ export type ModelKind = 'dense' | 'moe' | 'hybrid';
 /** Quantiles of measured ÷ predicted in one group of cross-validated runs. */
 export interface BandStats {
   n: number;
-  /** Low and high multipliers on the prediction (central 80 % of measured ÷ predicted). */
+  /** Low and high multipliers on the prediction (central 70 % of measured ÷ predicted). */
   lo: number;
   hi: number;
 }

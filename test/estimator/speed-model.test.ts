@@ -47,8 +47,8 @@ test('leave-one-model-family-out: the committed constants, bands and metrics are
   assert.ok(m.median <= 15, `median ${m.median}`);
   assert.ok(m.p90 <= 42, `p90 ${m.p90}`);
   assert.ok(m.byKind.dense!.median <= 12 && m.byKind.moe!.median <= 15 && m.byKind.hybrid!.median <= 25, JSON.stringify(m.byKind));
-  assert.ok(m.coverage >= 0.78, `coverage ${m.coverage}`);
-  assert.ok(m.medianHighOverLow <= 2.0, `high/low ${m.medianHighOverLow}`);
+  assert.ok(m.coverage >= 0.75, `coverage ${m.coverage}`);
+  assert.ok(m.medianHighOverLow <= 1.85, `high/low ${m.medianHighOverLow}`);
   assert.ok(m.maxOverCeiling <= 1, `prediction above ceiling: ${m.maxOverCeiling}`);
 });
 

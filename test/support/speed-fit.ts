@@ -81,6 +81,8 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
 
 /** Loss switches from quadratic to linear beyond ±15 % (log error). */
 const HUBER = 0.15;
+/** Band = central 70 % of the cross-validated ratios (15th–85th percentile), before the thin-data widening. */
+const BAND_Q = 0.15;
 const clone = (p: SpeedModelParams): SpeedModelParams => JSON.parse(JSON.stringify(p)) as SpeedModelParams;
 
 /** Robust loss on log(pred / measured): quadratic within ±15 %, linear beyond (a few odd runs must not steer). */
@@ -165,7 +167,7 @@ export function quantile(xs: number[], q: number): number {
 
 
 function stats(ratios: number[]): BandStats {
-  return { n: ratios.length, lo: quantile(ratios, 0.1), hi: quantile(ratios, 0.9) };
+  return { n: ratios.length, lo: quantile(ratios, BAND_Q), hi: quantile(ratios, 1 - BAND_Q) };
 }
 
 /** Residual groups (kind × stack, kind, all) from cross-validated results. */
