@@ -190,6 +190,8 @@ export interface DecodeOptions {
   /** Partial offload: this share of the model's layers (their weights and kernels) runs on `cpu`. */
   offload?: { cpu: HardwareSpec; layerShare?: number; expertShare?: number };
   params?: SpeedModelParams;
+  /** Override the kernel-maturity factor (0–1], e.g. after a newer engine build fixed a slow kernel. */
+  maturity?: number;
 }
 
 function part(w: Workload, dev: SpeedDevice, st: StackParams, p: SpeedModelParams, frac: { dense: number; expert: number; layers: number }): { stream: number; fixed: number; bytes: number } {
@@ -226,7 +228,9 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
     fixedSeconds += cpu.fixed;
     ceilingSeconds += cpu.bytes / (cpuDev.bandwidthGBps * 1e9);
   }
-  const mat = p.maturity[`${key}|${w.archClass}`];
+  const fittedMat = p.maturity[`${key}|${w.archClass}`];
+  const override = opts.maturity !== undefined && Number.isFinite(opts.maturity) && opts.maturity > 0 ? Math.min(1, opts.maturity) : undefined;
+  const mat = override !== undefined ? { factor: override, source: 'your override' } : fittedMat;
   const maturity = Math.min(1, mat?.factor ?? 1);
   const bytesPerToken = w.denseBytes + w.expertBytes + w.kvBytes;
   return {

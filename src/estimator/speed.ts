@@ -72,6 +72,8 @@ export interface SpeedOptions {
   offload?: { cpu: HardwareSpec; layerShare: number };
   /** A stored measurement of this stack at this depth: the band collapses to it. */
   measuredDecode?: number;
+  /** Kernel-maturity override (0–1] for this engine on this architecture (default: the fitted factor, else 1). */
+  maturity?: number;
 }
 
 /** Single-stream decode (bandwidth-bound) and prefill (compute-bound) estimates, each with its band. */
@@ -85,7 +87,7 @@ export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: Hardwar
   const w = workloadFor(spec, weights, opts);
   const dev = deviceOf(hw, opts.api);
   const off = opts.offload && opts.offload.layerShare > 0 ? { offload: { cpu: opts.offload.cpu, layerShare: opts.offload.layerShare } } : {};
-  const d = predictDecode(w, dev, { engine, ...off });
+  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}) });
   const prefill = predictPrefill(spec.activeParams, dev, engine, undefined, Boolean(spec.moe));
   const pb = (fitted as { prefillBand?: { n: number; lo: number; hi: number } }).prefillBand;
   return {

@@ -121,6 +121,23 @@ test('the issue\'s patterns: MoE two quants on Strix Halo, hybrid barely slows w
   assert.ok(q4 > 4 * estimateSpeed(dense, weightsForQuant(dense, 'Q4_K_M'), strix).decodeTokPerSec);
 });
 
+test('kernel maturity: fitted where published runs show it, said in words, overridable', () => {
+  const next = findCatalogModel('Qwen/Qwen3-Next-80B-A3B-Instruct')!.spec!;
+  const w = weightsForQuant(next, 'Q8_0');
+  const strix = findHardware('strix-halo-128')!;
+  const s = estimateSpeed(next, w, strix);
+  const entry = SPEED_MODEL_PARAMS.maturity['llama.cpp/vulkan|hybrid'];
+  assert.ok(entry && entry.factor < 1 && /published runs/.test(entry.source));
+  assert.match(s.maturityNote!, /^new architecture \(recurrent\/linear attention\): llama\.cpp\/vulkan reaches ~\d+ % of the modelled speed on it/);
+  const full = estimateSpeed(next, w, strix, { maturity: 1 });
+  assert.ok(Math.abs(s.decodeTokPerSec / full.decodeTokPerSec - entry.factor) < 1e-9);
+  assert.equal(full.maturityNote, undefined);
+  assert.ok(estimateSpeed(next, w, strix, { maturity: 0.25 }).maturityNote!.includes('your override'));
+  // Standard attention carries no factor.
+  const dense = findCatalogModel('Qwen/Qwen3-32B')!.spec!;
+  assert.equal(estimateSpeed(dense, weightsForQuant(dense, 'Q4_K_M'), strix).maturityNote, undefined);
+});
+
 test('engine: MLX-LM only on Metal, Ollama and LM Studio run llama.cpp kernels', () => {
   assert.equal(stackKey('mlx-lm', 'metal'), 'mlx-lm/metal');
   assert.equal(stackKey('mlx-lm', 'cuda'), 'llama.cpp/cuda');
