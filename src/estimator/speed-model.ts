@@ -1,11 +1,13 @@
 // Decode speed for dense, MoE and hybrid models on any device, as the sum of what a decoded token costs:
 //
-//   t = dense bytes / (η·BW) + expert bytes / (η·g·BW) + KV bytes / (η·BW)          streaming (bandwidth-bound)
-//     + s(C) · [ L·τ + L_moe·(τ_moe + k·τ_e) + L_rec·τ_rec ]                        fixed work per token
+//   t = dense bytes / (η·BW) + expert bytes / (η·g·BW) + KV bytes / (η·η_kv·BW)     streaming (bandwidth-bound)
+//     + attention FLOPs / (ε·C)                                                      attention at depth
+//     + step + s(C) · [ L·τ + L_moe·(τ_moe + k·τ_e) + L_rec·τ_rec ]                 fixed work per token
 //   decode = m / t          (m ≤ 1: kernel maturity of this engine on this architecture class)
 //
 // η: share of peak bandwidth the stack (engine × API) streams a dense matrix at. g < 1: routed experts are
-// scattered reads and reach less of it. τ: per-layer launch/synchronisation cost of the stack; τ_moe and τ_e:
+// scattered reads and reach less of it. η_kv, ε: how well the stack's attention kernel streams the cache and uses
+// the chip at depth. step: the engine's per-token host cost. τ: per-layer launch/synchronisation cost; τ_moe and τ_e:
 // routing and dispatch per MoE layer, growing with the experts used per token (k); τ_rec: a recurrent /
 // linear-attention layer's kernels (state read + update). s(C) = (100 TFLOPS / C)^α scales all fixed work with
 // the chip's compute: a 16-core M4 Pro pays several times what a B200 pays for the same kernels.
@@ -185,8 +187,6 @@ export interface DecodeBreakdown {
 
 export interface DecodeOptions {
   engine?: ServingEngine;
-  /** API override, e.g. ROCm instead of Vulkan on an AMD GPU. */
-  api?: SpeedApi;
   /** Partial offload: this share of the model's layers (their weights and kernels) runs on `cpu`. */
   offload?: { cpu: HardwareSpec; layerShare?: number; expertShare?: number };
   params?: SpeedModelParams;
