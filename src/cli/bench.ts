@@ -7,6 +7,7 @@ import { formatBytes, formatTokPerSec, speedWord } from '../estimator/format';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import { findHardware, HARDWARE_PROFILES, type HardwareSpec } from '../estimator/hardware';
 import { estimateSpeed } from '../estimator/speed';
+import { servingEngineFor } from '../estimator/speed-model';
 import { quantLabelFromTensors, weightsFromTensors } from '../estimator/weights';
 import { readGgufHeader } from '../gguf/read';
 import { BenchError, DEFAULT_DEPTHS, runBench, type BenchEngine, type BenchMeasurement } from '../providers/bench';
@@ -113,8 +114,8 @@ async function roofline(m: BenchMeasurement, hw: HardwareSpec | undefined, notes
       const ft = h.metadata['general.file_type'];
       const weights = weightsFromTensors(spec, quantLabelFromTensors(h.tensors, typeof ft === 'number' ? ft : undefined));
       return {
-        ceilingAt: (d) => estimateSpeed(spec, weights, hw, { depth: d }).ceilingTokPerSec,
-        predictedAt: (d) => estimateSpeed(spec, weights, hw, { depth: d }).decodeTokPerSec,
+        ceilingAt: (d) => estimateSpeed(spec, weights, hw, { depth: d, engine: servingEngineFor(m.engine) }).ceilingTokPerSec,
+        predictedAt: (d) => estimateSpeed(spec, weights, hw, { depth: d, engine: servingEngineFor(m.engine) }).decodeTokPerSec,
         how: `Ceiling = ${bw} ÷ bytes read per token (${formatBytes(weights.activeBytes)} active weights + KV at each depth, from the GGUF).`,
       };
     } catch (err) {

@@ -8,7 +8,9 @@ import { renderPairs } from './table';
 import { resolveHardwareFlag } from './hardware';
 import type { CatalogModel } from '../estimator/catalog';
 import { evaluate, type Evaluation } from '../estimator/fit';
-import { formatBytes, formatParams, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
+import { formatBytes, formatParams, formatTokens, formatTokPerSec, formatTokPerSecRange, speedWord } from '../estimator/format';
+import { DEFAULT_ENGINE, SERVING_ENGINES, parseServingEngine, type ServingEngine } from '../estimator/engine';
+import type { SpeedRange } from '../estimator/types';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions } from '../estimator/memory';
 import { resolveModelName, UnknownModelError } from '../estimator/model-names';
@@ -29,6 +31,7 @@ export const FIT_USAGE = `usage: headroom fit --model <catalog id | short name |
   --kv-type T       KV cache type for K and V: f16 (default), q8_0, q4_0, ...
   --parallel N      parallel sequences / slots (default 1)
   --depth N         tokens already in context when decoding (default 0)
+  --engine E        ollama | llama.cpp (default) | lmstudio | vllm | mlx-lm (Apple only): the speed model's engine
   --hardware ID     hardware profile (default m5-max-128; 'local' = this machine; see \`headroom hardware\`)
   --capacity-gb N   memory the accelerator has, overriding the profile's
   --json            machine-readable output`;
@@ -109,14 +112,20 @@ export interface FitReport {
   fits: boolean;
   headroomBytes: number;
   maxContext: number;
-  speed: { decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; depth: number; prefillTokPerSec: number; regime: string };
+  engine: ServingEngine;
+  speed: {
+    decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; depth: number; prefillTokPerSec: number; regime: string;
+    decodeRange?: SpeedRange; prefillRange?: SpeedRange; stack?: string; maturityNote?: string;
+  };
   suggestions: Suggestion[];
   warnings: string[];
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, suggestions: Suggestion[], depth: number, warnings: string[]): FitReport {
+const roundRange = (x: SpeedRange | undefined) => (x ? { low: round2(x.low), high: round2(x.high), basis: x.basis } : undefined);
+
+export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, suggestions: Suggestion[], depth: number, warnings: string[], engine: ServingEngine = DEFAULT_ENGINE): FitReport {
   const r = Math.round;
   return {
     model: { id: input.spec.id, name: input.spec.name, arch: input.spec.arch, quant: input.quant, totalParams: r(input.spec.totalParams), activeParams: r(input.spec.activeParams), source: input.source },
@@ -126,6 +135,7 @@ export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, 
     fits: e.fits,
     headroomBytes: r(e.headroomBytes),
     maxContext: e.maxContext,
+    engine,
     speed: {
       decodeTokPerSec: round2(e.speed.decodeTokPerSec),
       ceilingTokPerSec: round2(e.speed.ceilingTokPerSec),
@@ -133,6 +143,10 @@ export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, 
       depth,
       prefillTokPerSec: round2(e.speed.prefillTokPerSec ?? 0),
       regime: 'decode is bandwidth-bound; prefill is compute-bound',
+      ...(e.speed.decodeRange ? { decodeRange: roundRange(e.speed.decodeRange) } : {}),
+      ...(e.speed.prefillRange ? { prefillRange: roundRange(e.speed.prefillRange) } : {}),
+      ...(e.speed.stack ? { stack: e.speed.stack } : {}),
+      ...(e.speed.maturityNote ? { maturityNote: e.speed.maturityNote } : {}),
     },
     suggestions: suggestions.map((s) => ({ ...s, totalBytes: r(s.totalBytes), headroomBytes: r(s.headroomBytes), decodeTokPerSec: round2(s.decodeTokPerSec) })),
     warnings,
@@ -157,8 +171,10 @@ export function renderReport(rep: FitReport): string {
       ['memory', `weights ${formatBytes(m.weightsBytes)} + KV ${formatBytes(m.kvBytes)} + compute ${formatBytes(m.computeBytes)} + other ${formatBytes(m.otherBytes)}${m.repackBytes ? ` + CPU repack ${formatBytes(m.repackBytes)}` : ''} = ${formatBytes(m.totalBytes)}`],
       ['fit', fitLine],
       ['max context', maxCtx],
-      ['decode', `${formatTokPerSec(s.decodeTokPerSec)} (${speedWord(s.decodeTokPerSec)}) at depth ${formatTokens(s.depth)} — bandwidth-bound: ${formatBytes(s.bytesPerToken)} read per token, ceiling ${formatTokPerSec(s.ceilingTokPerSec)}`],
-      ['prefill', `~${formatTokPerSec(s.prefillTokPerSec)} (compute-bound estimate)`],
+      ['decode', `${formatTokPerSecRange(s.decodeTokPerSec, s.decodeRange)} (${speedWord(s.decodeTokPerSec)}) at depth ${formatTokens(s.depth)} on ${rep.engine} — bandwidth-bound: ${formatBytes(s.bytesPerToken)} read per token, ceiling ${formatTokPerSec(s.ceilingTokPerSec)}`],
+      ...(s.decodeRange ? [['band', s.decodeRange.basis] as [string, string]] : []),
+      ...(s.maturityNote ? [['kernels', s.maturityNote] as [string, string]] : []),
+      ['prefill', `${formatTokPerSecRange(s.prefillTokPerSec, s.prefillRange)} (compute-bound estimate)`],
     ]),
   ];
   for (const w of rep.warnings) lines.push(`warning: ${w}`);
@@ -182,6 +198,7 @@ export async function run(argv: string[]): Promise<number> {
     depth: { type: 'string' },
     hardware: { type: 'string' },
     'capacity-gb': { type: 'string' },
+    engine: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -197,15 +214,18 @@ export async function run(argv: string[]): Promise<number> {
   if (depth > ctxPerSeq) throw new CliError(`--depth (${depth}) cannot exceed --ctx (${ctxPerSeq})`);
   const capacityGb = numFlag('capacity-gb', values['capacity-gb'], 0.5, 65536);
   const { hw } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');
+  const engine = values.engine === undefined ? DEFAULT_ENGINE : parseServingEngine(values.engine);
+  if (!engine) throw new CliError(`--engine must be one of ${SERVING_ENGINES.join(', ')}, got '${values.engine}'`);
+  if (engine === 'mlx-lm' && hw.kind !== 'apple') throw new CliError(`--engine mlx-lm runs only on Apple silicon; ${hw.name} is not`);
 
   const input = await resolveModelInput(values.model, values.quant);
   const warnings: string[] = [];
   if (ctxPerSeq > input.contextMax) warnings.push(`--ctx ${ctxPerSeq} exceeds the model's ${input.contextMax}-token maximum: quality degrades past it`);
   if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (-fa on)`);
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
-  const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax });
+  const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax, engine });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });
-  const rep = buildReport(input, hw, e, suggestions, depth, warnings);
+  const rep = buildReport(input, hw, e, suggestions, depth, warnings, engine);
   process.stdout.write((values.json ? JSON.stringify(rep, null, 2) : renderReport(rep)) + '\n');
   return 0;
 }

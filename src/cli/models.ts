@@ -6,7 +6,7 @@ import { resolveHardwareFlag } from './hardware';
 import { defaultQuantFor } from './fit';
 import { catalogModels, type CatalogModel } from '../estimator/catalog';
 import { evaluate, type Evaluation } from '../estimator/fit';
-import { formatBytes, formatParams, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
+import { formatBytes, formatParams, formatTokens, formatTokPerSecRange, speedWord } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions } from '../estimator/memory';
 import { weightsForQuant } from '../estimator/weights';
@@ -28,6 +28,8 @@ export interface ModelRow {
   ctxPerSeq: number;
   maxContext: number;
   decodeTokPerSec: number;
+  /** Cross-validated band of the predicted decode (speed-band.ts). */
+  decodeRange?: { low: number; high: number; basis: string };
   ceilingTokPerSec: number;
   confidence: string;
 }
@@ -72,6 +74,7 @@ export function rankModels(hw: HardwareSpec, ctxTokens: number): { rows: ModelRo
       ctxPerSeq: e.ctx.ctxPerSeq,
       maxContext: e.maxContext,
       decodeTokPerSec: Math.round(e.speed.decodeTokPerSec * 100) / 100,
+      ...(e.speed.decodeRange ? { decodeRange: { low: Math.round(e.speed.decodeRange.low * 100) / 100, high: Math.round(e.speed.decodeRange.high * 100) / 100, basis: e.speed.decodeRange.basis } } : {}),
       ceilingTokPerSec: Math.round(e.speed.ceilingTokPerSec * 100) / 100,
       confidence: m.confidence,
     });
@@ -137,14 +140,14 @@ export async function run(argv: string[]): Promise<number> {
       formatBytes(r.totalBytes),
       r.fits ? `yes, ${formatBytes(r.headroomBytes)} free` : `no, ${formatBytes(-r.headroomBytes)} over`,
       r.maxContext > 0 ? formatTokens(r.maxContext) : '—',
-      formatTokPerSec(r.decodeTokPerSec),
+      formatTokPerSecRange(r.decodeTokPerSec, r.decodeRange),
       speedWord(r.decodeTokPerSec),
     ]),
   );
   const foot = [
     '',
     'params: total/active for MoE (memory holds all experts; decode reads only the active ones).',
-    'decode: predicted single-stream tok/s at an empty context (bandwidth-bound; it falls as the context fills).',
+    'decode: predicted single-stream tok/s at an empty context (bandwidth-bound; it falls as the context fills), with its cross-validated band.',
     'quant: Q4_K_M, or Q3_K_M / Q2_K when Q4_K_M does not fit at this context. Details and upgrades: headroom fit --model <name> --quant Q8_0',
   ];
   if (incomplete.length) foot.push(`not estimable (catalog lacks data): ${incomplete.map((m) => `${m.id} (${m.missing.join(', ')})`).join('; ')}`);

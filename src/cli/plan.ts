@@ -12,7 +12,7 @@ import { planCluster, planTensorCluster, type ClusterEngine, type ClusterNodeSpe
 import { LINK_KINDS, findLink, type LinkSpec } from '../estimator/interconnect';
 import { findHardware, type HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
-import { formatBytes, formatTokPerSec, formatTokens, speedWord } from '../estimator/format';
+import { formatBytes, formatTokPerSec, formatTokPerSecRange, formatTokens, speedWord } from '../estimator/format';
 import { UnknownModelError } from '../estimator/model-names';
 import type { KvType } from '../estimator/types';
 import { createContext, SNAPSHOT_DEFAULTS } from '../providers/context';
@@ -99,7 +99,7 @@ function renderStack(p: StackPlan): string {
     formatBytes(m.memory.weightsBytes),
     m.memory.kvBytes > 0 ? formatBytes(m.memory.kvBytes) : '—',
     formatBytes(m.memory.totalBytes),
-    m.decode ? `${formatTokPerSec(m.decode.emptyTokPerSec)} → ${formatTokPerSec(m.decode.fullTokPerSec)} (${speedWord(m.decode.fullTokPerSec)})` : 'encoder (no decode)',
+    m.decode ? `${formatTokPerSecRange(m.decode.emptyTokPerSec, m.decode.decodeRange)} → ${formatTokPerSecRange(m.decode.fullTokPerSec, m.decode.decodeRangeFull)} (${speedWord(m.decode.fullTokPerSec)})` : 'encoder (no decode)',
   ]);
   const lines = [
     `stack '${p.name}' on ${p.hardware.name}: ${formatBytes(p.hardware.capacityBytes)}, ${formatBytes(p.hardware.usableBytes)} usable, ${p.hardware.bandwidthGBps} GB/s`,

@@ -2,9 +2,12 @@
 // same stack: the measured runs next to the speed model's prediction at the same depths, and the
 // prediction for the context in use now, calibrated by that measurement.
 import { calibratedDecodeAt, calibrate, resultFor, type BenchKey, type BenchResult } from '../estimator/bench-result';
-import { formatTokPerSec, formatTokens } from '../estimator/format';
-import type { HardwareSpec } from '../estimator/hardware';
+import { formatTokPerSec, formatTokPerSecRange, formatTokens } from '../estimator/format';
+import { findHardware, type HardwareSpec } from '../estimator/hardware';
 import { estimateSpeed } from '../estimator/speed';
+import { parseServingEngine, type ServingEngine } from '../estimator/engine';
+import { servingEngineFor } from '../estimator/speed-model';
+import type { SpeedRange } from '../estimator/types';
 import type { LoadedEstimate } from '../providers/estimate';
 
 export interface StatusSpeedJson {
@@ -24,26 +27,79 @@ export interface StatusSpeedJson {
     factor: number | null;
     anchorDepth: number | null;
   } | null;
+  /** The band at the context in use now: collapsed to the measurement (issue 11: a measured stack needs no band). */
+  decodeRange: SpeedRange | null;
   notes: string[];
 }
 
+/** The speed model's prediction for a loaded model, with its cross-validated band (always, measured or not). */
+export interface PredictedSpeedJson {
+  depth: number;
+  engine: ServingEngine;
+  stack: string | null;
+  decodeTokPerSec: number;
+  ceilingTokPerSec: number;
+  decodeRange: SpeedRange | null;
+  /** Share of the resident bytes the engine keeps in system RAM (partial offload), when it says. */
+  cpuShare: number | null;
+  maturityNote: string | null;
+}
+
+/** The engine a detected server runs, as the speed model knows engines (unknown kinds: llama.cpp kernels). */
+export function servingEngineOf(engineKind: string): ServingEngine {
+  return parseServingEngine(engineKind) ?? servingEngineFor(engineKind);
+}
+
+/**
+ * Decode prediction for the context in use now, for the engine that serves it, with a partial offload's CPU
+ * share decoding at system-RAM bandwidth (the desktop-CPU profile's, unless the machine is CPU-only).
+ */
+export function predictedSpeed(e: LoadedEstimate, hw: HardwareSpec | undefined, depth: number, engine: ServingEngine, cpuShare?: number): PredictedSpeedJson | null {
+  const spec = e.modelSpec;
+  const weights = e.weights;
+  if (!spec || !weights || !hw) return null;
+  const kv = e.context?.kvType ?? 'f16';
+  const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
+  const cpu = findHardware('cpu-ddr5')!;
+  const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv, engine, ...(share > 0 ? { offload: { cpu, layerShare: share } } : {}) });
+  return {
+    depth,
+    engine,
+    stack: s.stack ?? null,
+    decodeTokPerSec: s.decodeTokPerSec,
+    ceilingTokPerSec: s.ceilingTokPerSec,
+    decodeRange: s.decodeRange ?? null,
+    cpuShare: share > 0 ? share : null,
+    maturityNote: s.maturityNote ?? null,
+  };
+}
+
+/** Text line for a prediction: "≈ 45 tok/s (30–55) at 12k tokens — llama.cpp/cuda; band: …". */
+export function predictedSpeedPairs(p: PredictedSpeedJson): [string, string][] {
+  const off = p.cpuShare ? `, ${Math.round(p.cpuShare * 100)} % in system RAM` : '';
+  const pairs: [string, string][] = [['decode predicted', `${formatTokPerSecRange(p.decodeTokPerSec, p.decodeRange ?? undefined)} at ${formatTokens(p.depth)} tokens of context (${p.stack ?? p.engine}${off}; ceiling ${formatTokPerSec(p.ceilingTokPerSec)})`]];
+  if (p.decodeRange) pairs.push(['band', p.decodeRange.basis]);
+  if (p.maturityNote) pairs.push(['kernels', p.maturityNote]);
+  return pairs;
+}
+
 /** The speed model for this loaded model on `hw`, when the estimate has an architecture and weights. */
-export function decodePredictor(e: LoadedEstimate, hw: HardwareSpec | undefined): ((depth: number) => { decode: number; ceiling: number }) | undefined {
+export function decodePredictor(e: LoadedEstimate, hw: HardwareSpec | undefined, engine?: ServingEngine): ((depth: number) => { decode: number; ceiling: number }) | undefined {
   const spec = e.modelSpec;
   const weights = e.weights;
   if (!spec || !weights || !hw) return undefined;
   const kv = e.context?.kvType ?? 'f16';
   return (depth) => {
-    const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv });
+    const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv, ...(engine ? { engine } : {}) });
     return { decode: s.decodeTokPerSec, ceiling: s.ceilingTokPerSec };
   };
 }
 
 /** Measured vs predicted decode for one loaded model; null when this stack was never measured. */
-export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate, hw: HardwareSpec | undefined, depthNow: number): StatusSpeedJson | null {
+export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate, hw: HardwareSpec | undefined, depthNow: number, engine?: ServingEngine): StatusSpeedJson | null {
   const result = resultFor(store, key);
   if (!result) return null;
-  const model = decodePredictor(e, hw);
+  const model = decodePredictor(e, hw, engine);
   const predict = model ? (d: number) => model(d).decode : undefined;
   const notes: string[] = [];
   const runs = result.runs
@@ -64,6 +120,7 @@ export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: Loa
     runs,
     factor: cal?.factor ?? null,
     now: now ? { depth: now.depth, tokPerSec: now.tokPerSec, source: now.source, predicted: now.predictedTokPerSec ?? null, factor: now.factor ?? null, anchorDepth: now.anchorDepth ?? null } : null,
+    decodeRange: now ? { low: now.tokPerSec, high: now.tokPerSec, basis: now.source === 'measured' ? `measured on this stack (${result.engine} bench of ${result.measuredAt})` : 'speed model calibrated by the measurement of this stack' } : null,
     notes,
   };
 }

@@ -11,7 +11,7 @@ import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
 import type { BenchResult } from '../estimator/bench-result';
 import { BenchStoreError, defaultBenchStorePath, loadBenchStore } from '../providers/bench-store';
-import { statusSpeed, statusSpeedPairs, type StatusSpeedJson } from './status-speed';
+import { predictedSpeed, predictedSpeedPairs, servingEngineOf, statusSpeed, statusSpeedPairs, type PredictedSpeedJson, type StatusSpeedJson } from './status-speed';
 import { homedir } from 'node:os';
 
 export const STATUS_USAGE = `usage: headroom status [--endpoint URL ...] [--hardware ID] [--json]
@@ -45,6 +45,8 @@ export interface StatusModelJson {
   modelPath: string | null;
   /** Measured (headroom bench / Measure Speed on this endpoint, model, quant and hardware) vs predicted decode. */
   speed: StatusSpeedJson | null;
+  /** The speed model's decode at the context in use, for this engine, with its error band (null when unknown). */
+  predicted: PredictedSpeedJson | null;
   problems: string[];
 }
 
@@ -60,8 +62,10 @@ export interface StatusJson {
   error: Detection['error'] | null;
 }
 
-async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[]): Promise<StatusModelJson> {
+async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[], engineKind: string): Promise<StatusModelJson> {
   const e = await estimateLoaded(m, { local });
+  const engine = servingEngineOf(engineKind);
+  const cpuShare = m.cpuBytes && m.residentBytes && m.residentBytes.value > 0 ? m.cpuBytes.value / m.residentBytes.value : undefined;
   const key = { endpoint, model: m.name, ...(m.quant ? { quant: m.quant.value } : {}), ...(hw ? { hardwareId: hw.id } : {}) };
   return {
     name: m.name,
@@ -76,7 +80,8 @@ async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw:
         : null,
     context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e.context?.kvType ?? null },
     modelPath: m.modelPath ?? null,
-    speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0),
+    speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0, engine),
+    predicted: predictedSpeed(e, hw, m.contextUsed?.value ?? 0, engine, cpuShare),
     problems: e.problems,
   };
 }
@@ -112,6 +117,7 @@ function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
   }
   if (m.modelPath) pairs.push(['model file', m.modelPath]);
   if (m.speed) pairs.push(...statusSpeedPairs(m.speed));
+  else if (m.predicted) pairs.push(...predictedSpeedPairs(m.predicted));
   for (const p of m.problems) pairs.push(['note', p]);
   return renderPairs(pairs)
     .split('\n')
@@ -176,7 +182,7 @@ export async function run(argv: string[]): Promise<number> {
       hardware: hw ? { id: hw.id, usableBytes: usableBytes(hw), source: hwSource } : null,
       kvUsage: fact(snap?.kvUsage),
       kvCapacityTokens: fact(snap?.kvCapacityTokens),
-      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store))) : [],
+      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store, d.engine!))) : [],
       notes: snap?.notes ?? [],
       error: d.error ?? null,
     });

@@ -4,7 +4,7 @@
 // boundary crossing. A cluster lets a model fit; it rarely makes a single stream faster.
 import type { HardwareProfile, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { activationBytes, hopSeconds, type LinkSpec } from './interconnect';
-import { SPEED_PARAMS } from './speed';
+import { deviceOf, predictDecode, workloadFor } from './speed-model';
 import type { HardwareSpec } from './hardware';
 
 export type ClusterEngine = 'exo' | 'llama.cpp-rpc';
@@ -106,11 +106,30 @@ export interface ClusterPlan {
 /** Anchors: η ≈ 0.6–0.88 for dense decode on healthy stacks; the middle is used when nothing better is known. */
 export const DEFAULT_EFFICIENCY = 0.75;
 
-const backendOf = (hw: HardwareProfile) => ('backend' in hw ? SPEED_PARAMS[(hw as HardwareSpec).backend] : undefined);
-/** The calibrated speed model's η for the node's backend (speed.ts), else the anchors' middle. */
-export const calibratedEfficiency = (hw: HardwareProfile): number => backendOf(hw)?.eta ?? DEFAULT_EFFICIENCY;
-/** The calibrated per-layer cost τ for the node's backend (speed.ts), else 0. */
-export const calibratedPerLayerSec = (hw: HardwareProfile): number => (backendOf(hw)?.tauMsPerLayer ?? 0) / 1000;
+/**
+ * η and per-layer cost per node for THIS model, from the speed model (speed-model.ts): the node's whole-model
+ * decode split into streaming (→ an effective η over the bytes it reads) and fixed work (→ per layer), with the
+ * kernel-maturity factor folded into both. exo runs MLX on Apple nodes, llama.cpp elsewhere. A profile without
+ * a backend (custom) gets the anchors' middle η and no fixed cost.
+ */
+export function calibratedFor(engine: ClusterEngine, spec: ModelSpec, weights: WeightsInfo, depth: number): { efficiency: (hw: HardwareProfile) => number; perLayerSec: (hw: HardwareProfile) => number } {
+  const w = workloadFor(spec, weights, { depth });
+  const cache = new Map<string, { eta: number; tau: number }>();
+  const of = (hw: HardwareProfile) => {
+    if (!('backend' in hw)) return { eta: DEFAULT_EFFICIENCY, tau: 0 };
+    const h = hw as HardwareSpec;
+    const key = `${h.id}|${h.bandwidthGBps}|${h.fp16Tflops}|${h.backend}`;
+    let v = cache.get(key);
+    if (!v) {
+      const d = predictDecode(w, deviceOf(h), { engine: engine === 'exo' && h.backend === 'metal' ? 'mlx-lm' : 'llama.cpp' });
+      const bytes = w.denseBytes + w.expertBytes + w.kvBytes;
+      v = { eta: Math.min(1, ((bytes / (h.bandwidthGBps * 1e9)) / d.streamSeconds) * d.maturity), tau: d.fixedSeconds / d.maturity / Math.max(1, spec.nLayers) };
+      cache.set(key, v);
+    }
+    return v;
+  };
+  return { efficiency: (hw) => of(hw).eta, perLayerSec: (hw) => of(hw).tau };
+}
 
 function available(n: ClusterNodeSpec): number {
   return n.availableBytes ?? n.hardware.capacityBytes * n.hardware.usableFraction;
@@ -160,8 +179,9 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   if (nodes.length === 0) throw new RangeError('a cluster needs at least one node');
   const { spec, weights, memory } = model;
   const depth = Math.max(0, opts.depth ?? 0);
-  const eta = opts.efficiency ?? calibratedEfficiency;
-  const perLayer = opts.perLayerSec ?? calibratedPerLayerSec;
+  const cal = calibratedFor(engine, spec, weights, depth);
+  const eta = opts.efficiency ?? cal.efficiency;
+  const perLayer = opts.perLayerSec ?? cal.perLayerSec;
   const traffic = ENGINE_TRAFFIC[engine];
   const notes: string[] = [];
 
@@ -284,8 +304,9 @@ export function planTensorCluster(nodes: ClusterNodeSpec[], link: LinkSpec, mode
   const { spec, weights, memory } = model;
   const N = nodes.length;
   const depth = Math.max(0, opts.depth ?? 0);
-  const eta = opts.efficiency ?? calibratedEfficiency;
-  const perLayer = opts.perLayerSec ?? calibratedPerLayerSec;
+  const cal = calibratedFor('exo', spec, weights, depth);
+  const eta = opts.efficiency ?? cal.efficiency;
+  const perLayer = opts.perLayerSec ?? cal.perLayerSec;
   const avail = nodes.map(available);
   const kvReadTotal = memory.kvBytesPerToken * Math.min(depth, memory.allocatedCtx || depth);
   const notes: string[] = [];

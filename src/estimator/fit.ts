@@ -4,6 +4,7 @@ import { usableBytes, type HardwareSpec } from './hardware';
 import { estimateMemory } from './memory';
 import { DEFAULT_CPU_FEATURES } from './cpu-buffers';
 import { estimateSpeed } from './speed';
+import type { ServingEngine } from './engine';
 import type { ContextOptions, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from './types';
 
 /** llama.cpp allocates context in 256-cell steps. */
@@ -14,6 +15,8 @@ export interface FitOptions {
   contextMax?: number;
   /** Tokens already in context for the speed estimate. */
   depth?: number;
+  /** Serving engine the speed is predicted for (default llama.cpp). */
+  engine?: ServingEngine;
 }
 
 export interface Evaluation {
@@ -61,7 +64,7 @@ export function evaluate(spec: ModelSpec, weights: WeightsInfo, hw: HardwareSpec
   const memory = estimateMemory(spec, weights, ctx);
   const usable = usableBytes(hw);
   const limit = Math.max(opts.contextMax ?? spec.contextTrain, CTX_STEP);
-  const speed = estimateSpeed(spec, weights, hw, { depth: opts.depth ?? 0, kvTypeK: ctx.kvTypeK, kvTypeV: ctx.kvTypeV });
+  const speed = estimateSpeed(spec, weights, hw, { depth: opts.depth ?? 0, kvTypeK: ctx.kvTypeK, kvTypeV: ctx.kvTypeV, ...(opts.engine ? { engine: opts.engine } : {}) });
   return {
     spec,
     weights,

@@ -29,6 +29,15 @@ export function formatTokPerSec(tokPerSec: number): string {
   return `${tokPerSec >= 100 ? tokPerSec.toFixed(0) : tokPerSec >= 10 ? tokPerSec.toFixed(0) : tokPerSec.toFixed(1)} tok/s`;
 }
 
+/** A predicted rate with its band: `≈ 45 tok/s (30–55)`; a collapsed (measured) band shows the value alone. */
+export function formatTokPerSecRange(tokPerSec: number, range?: { low: number; high: number }): string {
+  const v = formatTokPerSec(tokPerSec);
+  if (v === '—') return v;
+  if (!range || !(range.high > range.low)) return `≈ ${v}`;
+  const n = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+  return `≈ ${v} (${n(range.low)}–${n(range.high)})`;
+}
+
 /** Parameter counts as `30.5B` / `3.3B` / `800M`. */
 export function formatParams(n: number): string {
   if (!Number.isFinite(n) || n <= 0) return '?';

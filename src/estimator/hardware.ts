@@ -59,6 +59,16 @@ const ROWS: Row[] = [
   { id: 'rtx-3090', name: 'NVIDIA GeForce RTX 3090 (24 GB)', gb: 24, bw: 936, tflops: 71, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA RTX 3090 spec: 24 GB GDDR6X, 936 GB/s' },
   { id: 'h100-sxm-80', name: 'NVIDIA H100 SXM (80 GB)', gb: 80, bw: 3350, tflops: 989, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA H100 datasheet: 80 GB HBM3, 3.35 TB/s, 989 TFLOPS BF16 dense' },
   { id: 'h200-141', name: 'NVIDIA H200 (141 GB)', gb: 141, bw: 4800, tflops: 989, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA H200 datasheet: 141 GB HBM3e, 4.8 TB/s' },
+  // Profiles for the machines the published speed table names (test/fixtures/research/speed-published.csv).
+  { id: 'm1-ultra-128', name: 'Apple M1 Ultra (128 GB)', gb: 128, bw: 800, tflops: 21.2, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M1 Ultra tech specs: 800 GB/s, 64-core GPU, 21 TFLOPS FP32 (Apple ALUs run FP16 at the same rate)' },
+  { id: 'm2-max-64', name: 'Apple M2 Max (64 GB)', gb: 64, bw: 400, tflops: 13.6, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M2 Max tech specs: 400 GB/s, 38-core GPU (13.6 TFLOPS FP32)' },
+  { id: 'm3-ultra-60c-256', name: 'Apple M3 Ultra 60-core GPU (256 GB)', gb: 256, bw: 819, tflops: 21.5, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M3 Ultra tech specs: 819 GB/s; base 60-core GPU (= 80-core figure × 60/80)' },
+  { id: 'm4-pro-16c-48', name: 'Apple M4 Pro 16-core GPU (48 GB)', gb: 48, bw: 273, tflops: 6.5, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M4 Pro tech specs: 273 GB/s; binned 16-core GPU (= 20-core figure × 16/20)' },
+  { id: 'w7800-48', name: 'AMD Radeon PRO W7800 (48 GB)', gb: 48, bw: 864, tflops: 90.5, kind: 'amd', backend: 'vulkan', unified: false, usable: 0.95, source: 'AMD Radeon PRO W7800 spec: 48 GB GDDR6, 864 GB/s, 90.5 TFLOPS FP16 (70 CUs)' },
+  { id: 'b200-180', name: 'NVIDIA B200 (180 GB)', gb: 180, bw: 8000, tflops: 2250, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA DGX B200 datasheet: 8 TB/s HBM3e per GPU, 2.25 PFLOPS FP16/BF16 dense per GPU (4.5 sparse)' },
+  { id: 'rtx-4080', name: 'NVIDIA GeForce RTX 4080 (16 GB)', gb: 16, bw: 717, tflops: 97.5, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA RTX 4080 spec / Ada whitepaper: 16 GB GDDR6X, 716.8 GB/s, 97.5 TFLOPS FP16 tensor dense' },
+  { id: 'rtx-4060-8', name: 'NVIDIA GeForce RTX 4060 (8 GB)', gb: 8, bw: 272, tflops: 30, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA RTX 4060 spec: 8 GB GDDR6, 272 GB/s; ~30 TFLOPS FP16 tensor dense (Ada, 96 tensor cores)' },
+  { id: 'xeon-6138-2s', name: '2× Xeon Gold 6138, 12-channel DDR4-2666 (CPU only)', gb: 384, bw: 128, tflops: 5.1, kind: 'cpu', backend: 'cpu', unified: true, usable: 0.85, source: 'Intel ARK: 6 channels DDR4-2666 per socket = 128 GB/s; 2 sockets (256 GB/s total) but llama.cpp places the weights on one NUMA node (first touch), so decode streams one socket\'s 128 GB/s; 2 × 20 cores AVX-512 ≈ 5 TFLOPS FP32' },
   { id: 'cpu-ddr5', name: 'Desktop CPU, dual-channel DDR5 (64 GB)', gb: 64, bw: 85, tflops: 1.5, kind: 'cpu', backend: 'cpu', unified: true, usable: 0.85, source: 'dual-channel DDR5-5600 = 89.6 GB/s peak, ~80–90 in practice; OS and apps keep ~15 %' },
 ];
 
@@ -144,10 +154,12 @@ const NVIDIA_BW: [RegExp, string | undefined, number, number][] = [
   [/H200/i, 'h200-141', 4800, 989],
   [/H100/i, 'h100-sxm-80', 3350, 989],
   [/RTX 5080/i, undefined, 960, 113],
-  [/RTX 4080/i, undefined, 717, 97],
+  [/RTX 4080/i, 'rtx-4080', 717, 97.5],
   [/RTX 4070 Ti/i, undefined, 504, 80],
   [/RTX 3080/i, undefined, 760, 60],
   [/RTX 4060 Ti/i, undefined, 288, 44],
+  [/RTX 4060/i, 'rtx-4060-8', 272, 30],
+  [/B200/i, 'b200-180', 8000, 2250],
   [/A100/i, undefined, 2039, 312],
   [/L40S/i, undefined, 864, 362],
   [/RTX A6000/i, undefined, 768, 155],
@@ -171,7 +183,7 @@ function custom(base: Partial<HardwareSpec> & Pick<HardwareSpec, 'id' | 'name' |
 /** Map what was detected onto the closest profile, or build a custom one with the detected capacity. */
 export function hardwareFromFacts(f: HardwareFacts): DetectedHardware {
   const gib = (b: number) => Math.round(b / GiB);
-  const nvidia = f.gpus?.find((g) => /nvidia|geforce|rtx|gb10|h100|h200|a100|l40/i.test(g.name));
+  const nvidia = f.gpus?.find((g) => /nvidia|geforce|rtx|gb10|h100|h200|b200|a100|l40/i.test(g.name));
   if (nvidia) {
     const hit = NVIDIA_BW.find(([re]) => re.test(nvidia.name));
     const known = hit?.[1] ? findHardware(hit[1]) : undefined;

@@ -2,7 +2,7 @@
 // reranker and their long-context KV caches, all resident at once (40–80 GB in the seeds). Does it stay
 // resident on this hardware, with what headroom, how fast does each model decode alone, and which change
 // makes it fit? Stacks are plain serializable data (the view saves them in settings).
-import type { ContextOptions, HardwareProfile, KvType, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
+import type { ContextOptions, HardwareProfile, KvType, MemoryBreakdown, ModelSpec, WeightsInfo , SpeedRange } from './types';
 import { defaultContextOptions, estimateMemory } from './memory';
 import { kvBytesPerToken } from './kv';
 import { weightsForQuant } from './weights';
@@ -43,7 +43,11 @@ export interface MemberPlan {
   kvType: KvType;
   memory: MemoryBreakdown;
   /** Decode alone on this hardware at an empty and at a full window (undefined for encoders: they don't decode). */
-  decode?: { emptyTokPerSec: number; fullTokPerSec: number; ceilingEmptyTokPerSec: number; bytesPerTokenEmpty: number };
+  decode?: {
+    emptyTokPerSec: number; fullTokPerSec: number; ceilingEmptyTokPerSec: number; bytesPerTokenEmpty: number;
+    /** Cross-validated error bands at the empty and the full window (speed-band.ts), when the speed model applies. */
+    decodeRange?: SpeedRange; decodeRangeFull?: SpeedRange;
+  };
   notes: string[];
 }
 
@@ -81,7 +85,7 @@ export interface StackPlan {
 }
 
 /** Predicts single-stream decode; the speed model plugs in here (η, fixed cost). */
-export type DecodePredictor = (spec: ModelSpec, weights: WeightsInfo, hw: HardwareProfile, ctx: ContextOptions, depth: number) => { decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number };
+export type DecodePredictor = (spec: ModelSpec, weights: WeightsInfo, hw: HardwareProfile, ctx: ContextOptions, depth: number) => { decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; decodeRange?: SpeedRange };
 
 export const SWAP_SECONDS: [number, number] = [30, 90];
 const SWAP_SOURCE = 'Headroom issue 6 seeds: swapping models costs 30–90 s each';
@@ -99,7 +103,7 @@ export const rooflineDecode: DecodePredictor = (spec, weights, hw, ctx, depth) =
 export const calibratedDecode: DecodePredictor = (spec, weights, hw, ctx, depth) => {
   if (!('backend' in hw)) return rooflineDecode(spec, weights, hw, ctx, depth);
   const s = estimateSpeed(spec, weights, hw as HardwareSpec, { depth, kvTypeK: ctx.kvTypeK, kvTypeV: ctx.kvTypeV });
-  return { decodeTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, bytesPerToken: s.bytesPerToken };
+  return { decodeTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, bytesPerToken: s.bytesPerToken, ...(s.decodeRange ? { decodeRange: s.decodeRange } : {}) };
 };
 
 interface Resolved {
@@ -198,7 +202,10 @@ function planMembers(members: StackMember[], hw: HardwareProfile, predict: Decod
     if (!r.encoder) {
       const empty = predict(r.spec, r.weights, hw, ctx, 0);
       const full = predict(r.spec, r.weights, hw, ctx, m.ctx);
-      decode = { emptyTokPerSec: empty.decodeTokPerSec, fullTokPerSec: full.decodeTokPerSec, ceilingEmptyTokPerSec: empty.ceilingTokPerSec, bytesPerTokenEmpty: Math.round(empty.bytesPerToken) };
+      decode = {
+        emptyTokPerSec: empty.decodeTokPerSec, fullTokPerSec: full.decodeTokPerSec, ceilingEmptyTokPerSec: empty.ceilingTokPerSec, bytesPerTokenEmpty: Math.round(empty.bytesPerToken),
+        ...(empty.decodeRange ? { decodeRange: empty.decodeRange } : {}), ...(full.decodeRange ? { decodeRangeFull: full.decodeRange } : {}),
+      };
     }
     return {
       role: r.role,

@@ -1,16 +1,19 @@
-// Decode and prefill speed. Decode is bandwidth-bound: every token streams the active weights plus the KV
-// cache read so far. Prefill is compute-bound: ~2 FLOPs per active parameter per prompt token.
+// Decode and prefill speed: the entry point every view, the CLI, the planner and the status bar call.
+// Decode is bandwidth-bound (every token streams the active weights plus the KV cache read so far); prefill is
+// compute-bound (~2 FLOPs per active parameter per prompt token). The model itself lives in speed-model.ts
+// (dense/MoE/hybrid terms, engine stacks, partial offload) and its error band in speed-band.ts; both are
+// fitted with leave-one-model-family-out cross-validation on the published runs (scripts/fit-speed.ts).
 //
-//   decode tok/s = 1 / ( bytesPerToken / (η · BW) + nLayers · τ )      ceiling = BW / bytesPerToken
+// The LEGACY model (one η per backend, one τ per layer) stays below as `decodeFromBytes` / `SPEED_PARAMS`:
+// the benchmark shows it next to the new one, and the CPU groundtruth tests still exercise its formula.
 //
-// η: how much of the peak bandwidth a real stack sustains while decoding (one value for GPU stacks, one for
-// CPUs). τ: a fixed cost per layer per token (kernel launches, synchronisation, MoE routing) that depends
-// on the backend — it is what keeps small-active MoE models far below their roofline on fast GPUs.
-// Calibrated on test/fixtures/research/speed-calibration.csv (17 published llama.cpp runs; see speed tests)
-// and test/fixtures/groundtruth/llamacpp-cpu-speed.csv (this machine's CPU).
+//   legacy decode tok/s = 1 / ( bytesPerToken / (η · BW) + nLayers · τ )      ceiling = BW / bytesPerToken
 import type { HardwareSpec } from './hardware';
-import { kvBytesPerToken } from './kv';
 import type { KvType, ModelSpec, SpeedEstimate, WeightsInfo } from './types';
+import { DEFAULT_ENGINE, type ServingEngine } from './engine';
+import { deviceOf, modelKindOf, predictDecode, predictPrefill, workloadFor, type SpeedApi } from './speed-model';
+import { decodeRange, prefillRange } from './speed-band';
+import fitted from './speed-params.json';
 
 export interface SpeedParams {
   /** Sustained share of peak bandwidth while decoding. */
@@ -34,17 +37,9 @@ export const SPEED_PARAMS: Record<HardwareSpec['backend'], SpeedParams> = {
   cpu: { eta: 0.53, tauMsPerLayer: 0.0, prefillEfficiency: 0.5 },
 };
 
-/**
- * KV bytes one decoded token reads at `depth` tokens of context: growing layers read `depth` cells,
- * sliding-window layers at most their window; recurrent layers only their constant state (ignored: small).
- */
-export function kvBytesReadAtDepth(spec: ModelSpec, depth: number, kvTypeK: KvType = 'f16', kvTypeV: KvType = 'f16'): number {
-  const d = Math.max(0, depth);
-  const growing = kvBytesPerToken(spec, kvTypeK, kvTypeV);
-  const all = kvBytesPerToken(spec, kvTypeK, kvTypeV, { swaFull: true });
-  const swaCells = spec.slidingWindow ? Math.min(d, spec.slidingWindow) : d;
-  return growing * d + (all - growing) * swaCells;
-}
+export { kvBytesReadAtDepth } from './speed-model';
+import { kvBytesReadAtDepth } from './speed-model';
+export type { SpeedApi } from './speed-model';
 
 export interface DecodeInputs {
   activeWeightBytes: number;
@@ -67,19 +62,48 @@ export interface SpeedOptions {
   depth?: number;
   kvTypeK?: KvType;
   kvTypeV?: KvType;
-  /** Override the calibrated parameters (tests, what-ifs). */
+  /** Legacy formula with these parameters instead of the speed model (old tests, comparisons). */
   params?: SpeedParams;
+  /** Serving engine (default llama.cpp; MLX-LM only counts on Metal). */
+  engine?: ServingEngine;
+  /** Compute API when it differs from the profile's (ROCm vs Vulkan on AMD). */
+  api?: SpeedApi;
+  /** Partial offload: share of the layers (and their experts) the engine placed on the CPU, and the CPU. */
+  offload?: { cpu: HardwareSpec; layerShare: number };
+  /** A stored measurement of this stack at this depth: the band collapses to it. */
+  measuredDecode?: number;
+  /** Kernel-maturity override (0–1] for this engine on this architecture (default: the fitted factor, else 1). */
+  maturity?: number;
 }
 
-/** Single-stream decode (bandwidth-bound) and prefill (compute-bound) estimates for a model on a device. */
+/** Single-stream decode (bandwidth-bound) and prefill (compute-bound) estimates, each with its band. */
 export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: HardwareSpec, opts: SpeedOptions = {}): SpeedEstimate {
-  const params = opts.params ?? SPEED_PARAMS[hw.backend];
-  const kvRead = kvBytesReadAtDepth(spec, opts.depth ?? 0, opts.kvTypeK ?? 'f16', opts.kvTypeV ?? 'f16');
-  const d = decodeFromBytes({ activeWeightBytes: weights.activeBytes, kvReadBytes: kvRead, nLayers: spec.nLayers, bandwidthGBps: hw.bandwidthGBps, params });
-  return { ...d, prefillTokPerSec: prefillTokPerSec(spec, hw, params) };
+  if (opts.params) {
+    const kvRead = kvBytesReadAtDepth(spec, opts.depth ?? 0, opts.kvTypeK ?? 'f16', opts.kvTypeV ?? 'f16');
+    const d = decodeFromBytes({ activeWeightBytes: weights.activeBytes, kvReadBytes: kvRead, nLayers: spec.nLayers, bandwidthGBps: hw.bandwidthGBps, params: opts.params });
+    return { ...d, prefillTokPerSec: prefillTokPerSec(spec, hw, opts.params) };
+  }
+  const engine = opts.engine ?? DEFAULT_ENGINE;
+  const w = workloadFor(spec, weights, opts);
+  const dev = deviceOf(hw, opts.api);
+  const off = opts.offload && opts.offload.layerShare > 0 ? { offload: { cpu: opts.offload.cpu, layerShare: opts.offload.layerShare } } : {};
+  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}) });
+  const prefill = predictPrefill(spec.activeParams, dev, engine, undefined, Boolean(spec.moe));
+  const pb = (fitted as { prefillBand?: { n: number; lo: number; hi: number } }).prefillBand;
+  return {
+    decodeTokPerSec: d.decodeTokPerSec,
+    ceilingTokPerSec: d.ceilingTokPerSec,
+    bytesPerToken: d.bytesPerToken,
+    prefillTokPerSec: prefill,
+    decodeRange: decodeRange(d.decodeTokPerSec, d.ceilingTokPerSec, { kind: modelKindOf(spec), stack: d.stack, arch: spec.arch }, opts.measuredDecode !== undefined ? { measured: opts.measuredDecode } : {}),
+    prefillRange: prefillRange(prefill, pb),
+    engine,
+    stack: d.stack,
+    ...(d.maturityNote ? { maturityNote: d.maturityNote } : {}),
+  };
 }
 
-/** Prompt processing: 2 FLOPs per active parameter per token against the device's dense FP16 compute. */
+/** LEGACY prompt processing: one efficiency per backend (kept for the old tests; estimateSpeed uses speed-model). */
 export function prefillTokPerSec(spec: ModelSpec, hw: HardwareSpec, params: SpeedParams = SPEED_PARAMS[hw.backend]): number {
   return (params.prefillEfficiency * hw.fp16Tflops * 1e12) / (2 * spec.activeParams);
 }

@@ -165,4 +165,20 @@ export interface SpeedEstimate {
   bytesPerToken: number;
   /** Predicted prefill tok/s (compute-bound regime), when estimable. */
   prefillTokPerSec?: number;
+  /** Where the measured decode rate is expected to fall (cross-validated error band), and why. */
+  decodeRange?: SpeedRange;
+  /** The same for prefill (±50 % where no published prompt-processing runs back it). */
+  prefillRange?: SpeedRange;
+  /** Serving engine the prediction is for, and its kernel stack (`llama.cpp/cuda`, `mlx-lm/metal`, …). */
+  engine?: string;
+  stack?: string;
+  /** Kernel maturity of this engine on this architecture, in words, when it lowers the prediction. */
+  maturityNote?: string;
+}
+
+/** A band around a predicted rate: low–high tok/s and the evidence it comes from. */
+export interface SpeedRange {
+  low: number;
+  high: number;
+  basis: string;
 }

@@ -74,13 +74,16 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   const total = lm.residentBytes ? sourced(lm.residentBytes.value, lm.residentBytes.source) : sourced(weights.value + kv.value + overhead.value, 'estimated');
   const speed: ModelView['speed'] = {};
   if (live) speed.decode = sourced(live.decodeTokPerSec, live.source);
+  // The engine's CPU share (Ollama size − size_vram) decodes at system-RAM bandwidth.
+  const cpuShare = lm.cpuBytes && lm.residentBytes && lm.residentBytes.value > 0 ? lm.cpuBytes.value / lm.residentBytes.value : undefined;
   if (est) {
-    const s = speedAt(est, hw, used?.value ?? 0);
+    const s = speedAt(est, hw, used?.value ?? 0, snap.engine, cpuShare);
     speed.predicted = s.decodeTokPerSec;
     speed.ceiling = s.ceilingTokPerSec;
+    if (s.decodeRange) speed.predictedRange = s.decodeRange;
   }
   if (bench.length) {
-    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d).decodeTokPerSec : undefined, used?.value ?? 0);
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d, snap.engine, cpuShare).decodeTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;

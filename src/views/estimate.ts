@@ -4,7 +4,8 @@
 // engine's byte count, else the quant recipe. KV and buffers: always ours. Same rules as `headroom status`.
 import { resolveModelName } from '../estimator/model-names';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
-import type { HardwareSpec } from '../estimator/hardware';
+import { findHardware, type HardwareSpec } from '../estimator/hardware';
+import { servingEngineFor } from '../estimator/speed-model';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { estimateSpeed } from '../estimator/speed';
 import type { ContextOptions, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from '../estimator/types';
@@ -113,6 +114,17 @@ function finish(lm: LoadedModel, spec: ModelSpec, found: NonNullable<ReturnType<
   };
 }
 
-export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number): SpeedEstimate {
-  return estimateSpeed(e.spec, e.weights, hw, { depth, kvTypeK: e.ctx.kvTypeK, kvTypeV: e.ctx.kvTypeV });
+/**
+ * The speed model for a loaded model at `depth`, for the engine serving it (its kernels) and, when the engine
+ * keeps part of the model in system RAM, that share decoding at the CPU's bandwidth.
+ */
+export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engine?: string, cpuShare?: number): SpeedEstimate {
+  const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
+  return estimateSpeed(e.spec, e.weights, hw, {
+    depth,
+    kvTypeK: e.ctx.kvTypeK,
+    kvTypeV: e.ctx.kvTypeV,
+    ...(engine ? { engine: servingEngineFor(engine) } : {}),
+    ...(share > 0 ? { offload: { cpu: findHardware('cpu-ddr5')!, layerShare: share } } : {}),
+  });
 }

@@ -2,7 +2,8 @@
 // context, and lay out the alternatives with what each costs. Pure (estimator only).
 import { catalogModels } from '../estimator/catalog';
 import { evaluate, type Evaluation } from '../estimator/fit';
-import { formatBytes, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
+import { formatBytes, formatTokens, formatTokPerSec, formatTokPerSecRange, speedWord } from '../estimator/format';
+import { servingEngineFor } from '../estimator/speed-model';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { parseQuant } from '../estimator/quant-recipes';
@@ -97,7 +98,7 @@ const SUGGESTION_KIND: Record<Suggestion['kind'], AlternativeRow['kind']> = {
 
 /** The alternatives table: the current setup, other quants, KV-cache quantization, fewer slots, the estimator's suggestions. */
 export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation, suggestions: Suggestion[]): AlternativeRow[] {
-  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax };
+  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax, ...(t.engine ? { engine: servingEngineFor(t.engine) } : {}) };
   const rows: AlternativeRow[] = [row('current', 'current', `${t.quant}, ${formatTokens(t.ctx.ctxPerSeq)}${t.ctx.parallel > 1 ? ` × ${t.ctx.parallel} slots` : ''}, KV ${t.ctx.kvTypeK} (now)`, current, '—')];
   const seen = new Set<string>([`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${t.ctx.kvTypeK}`]);
   const add = (key: string, r: () => AlternativeRow) => {
@@ -166,11 +167,13 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
   );
   if (t.live?.decodeTokPerSec) out.push({ label: 'Decode now', value: `${formatTokPerSec(t.live.decodeTokPerSec)} (${speedWord(t.live.decodeTokPerSec)})`, source: sourceLabel(t.live.source ?? 'measured') });
   out.push(
-    { label: 'Decode', value: `~${formatTokPerSec(e.speed.decodeTokPerSec)} (${speedWord(e.speed.decodeTokPerSec)}), bandwidth-bound`, source: 'predicted' },
+    { label: 'Decode', value: `${formatTokPerSecRange(e.speed.decodeTokPerSec, e.speed.decodeRange)} (${speedWord(e.speed.decodeTokPerSec)}), bandwidth-bound`, source: 'predicted' },
     ...(t.measured ? [{ label: 'Measured', value: benchFactValue(t.measured), source: 'measured' }] : []),
     { label: 'Ceiling', value: `${formatTokPerSec(e.speed.ceilingTokPerSec)} = ${hw.bandwidthGBps} GB/s ÷ ${formatBytes(e.speed.bytesPerToken)} per token` },
   );
-  if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });
+  if (e.speed.decodeRange) out.push({ label: 'Decode band', value: e.speed.decodeRange.basis, source: 'predicted' });
+  if (e.speed.maturityNote) out.push({ label: 'Kernels', value: e.speed.maturityNote, source: 'predicted' });
+  if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `${formatTokPerSecRange(e.speed.prefillTokPerSec, e.speed.prefillRange)}, compute-bound`, source: 'predicted' });
   return out;
 }
 
@@ -182,7 +185,7 @@ export function verdictView(v: Verdict): NonNullable<PanelData['verdict']> {
 }
 
 export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
-  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax };
+  const opts = { depth: t.depth ?? 0, contextMax: t.contextMax, ...(t.engine ? { engine: servingEngineFor(t.engine) } : {}) };
   const weights = weightsFor(t, t.quant);
   const evaluation = evaluate(t.spec, weights, hw, t.ctx, opts);
   const suggestions = suggest({ current: evaluation, hw, quant: t.quant, depth: t.depth ?? 0, contextMax: t.contextMax, limit: 8 });
@@ -204,6 +207,7 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
       history: (t.live?.history ?? []).slice(-600),
       ceilingTokPerSec: evaluation.speed.ceilingTokPerSec,
       predictedTokPerSec: evaluation.speed.decodeTokPerSec,
+      ...(evaluation.speed.decodeRange ? { predictedRange: evaluation.speed.decodeRange } : {}),
     },
     ...(verdict ? { verdict } : {}),
     notes: [
@@ -244,7 +248,7 @@ export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCan
       const mem = estimateMemory(m.spec, w, ctx);
       // Speed only (no max-context search): this runs for every catalog entry while the picker opens.
       const speed = estimateSpeed(m.spec, w, hw, { depth: 0 });
-      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, mark: fitMark(mem.totalBytes, usable) });
+      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(mem.totalBytes, usable) });
     } catch {
       out.push({ id: m.id, label: m.name, section: 'catalog' });
     }
@@ -267,7 +271,7 @@ export function engineCandidates(state: DashboardState, detections: readonly Det
       ...(m.quant ? { quant: m.quant } : {}),
       totalBytes: m.memory.total.value,
       ...(m.context.configured ? { ctx: m.context.configured.value } : {}),
-      ...(m.speed.decode ? { decodeTokPerSec: m.speed.decode.value } : m.speed.predicted ? { decodeTokPerSec: m.speed.predicted } : {}),
+      ...(m.speed.decode ? { decodeTokPerSec: m.speed.decode.value } : m.speed.predicted ? { decodeTokPerSec: m.speed.predicted, ...(m.speed.predictedRange ? { decodeRange: { low: m.speed.predictedRange.low, high: m.speed.predictedRange.high } } : {}) } : {}),
       mark: fitMark(m.memory.total.value, usable),
     });
   }
@@ -282,7 +286,8 @@ export function engineCandidates(state: DashboardState, detections: readonly Det
           const w = e.sizeBytes ? { quant, totalBytes: e.sizeBytes, activeBytes: e.sizeBytes * (r.model.spec.activeParams / r.model.spec.totalParams), source: 'engine' as const } : weightsForQuant(r.model.spec, quant);
           const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
           const total = estimateMemory(r.model.spec, w, ctx).totalBytes;
-          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: estimateSpeed(r.model.spec, w, hw).decodeTokPerSec, mark: fitMark(total, usable) });
+          const speed = estimateSpeed(r.model.spec, w, hw, { engine: servingEngineFor(d.engine ?? '') });
+          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(total, usable) });
         } else c.note = `${r.model.name}: not enough published data to estimate`;
       } catch {
         // Unknown to the catalog: listed without numbers.

@@ -1,6 +1,6 @@
 // View models: the plain data the status bar, tooltip, warnings and panel render. Pure (no `vscode`).
 // Providers and the estimator fill these in (src/views/assemble.ts); views only format them.
-import type { Provenance } from '../estimator/types';
+import type { Provenance, SpeedRange } from '../estimator/types';
 import type { BenchDecode } from './measured';
 
 /** A number and where it came from, so the UI can say "engine-reported" vs "estimated". */
@@ -69,6 +69,8 @@ export interface ModelView {
     decode?: Sourced;
     /** Predicted decode tok/s at the current depth. */
     predicted?: number;
+    /** Its cross-validated error band (speed-band.ts): "≈ 45 tok/s (30–55)". */
+    predictedRange?: SpeedRange;
     /** Bandwidth ÷ bytes per token: the ceiling no stack beats. */
     ceiling?: number;
     /** Decode at the current depth from Measure Speed / `headroom bench` of this exact stack (measured, or the prediction calibrated by it). */

@@ -1,5 +1,5 @@
 // Data for the quick-picks (pure; quick-picks.ts turns these into vscode.QuickPickItems).
-import { formatBytes, formatParams, formatTokens, formatTokPerSec } from '../estimator/format';
+import { formatBytes, formatParams, formatTokens, formatTokPerSec, formatTokPerSecRange } from '../estimator/format';
 import { neutralize } from './markdown';
 
 export const CONTEXT_PRESETS = [8192, 16384, 32768, 65536, 131072, 262144] as const;
@@ -41,6 +41,8 @@ export interface ModelCandidate {
   totalBytes?: number;
   ctx?: number;
   decodeTokPerSec?: number;
+  /** Band of a predicted decodeTokPerSec (absent when it is a live reading). */
+  decodeRange?: { low: number; high: number };
   mark?: FitMark;
   /** Why there are no numbers (e.g. the catalog lacks the shape). */
   note?: string;
@@ -61,7 +63,7 @@ export function describeCandidate(c: ModelCandidate): PickItemData {
   const detail: string[] = [];
   if (c.mark) detail.push(MARK[c.mark]);
   if (c.totalBytes !== undefined) detail.push(`${formatBytes(c.totalBytes)}${c.ctx ? ` at ${formatTokens(c.ctx)} context` : ''}`);
-  if (c.decodeTokPerSec) detail.push(`~${formatTokPerSec(c.decodeTokPerSec)} decode`);
+  if (c.decodeTokPerSec) detail.push(c.decodeRange ? `${formatTokPerSecRange(c.decodeTokPerSec, c.decodeRange)} decode` : `~${formatTokPerSec(c.decodeTokPerSec)} decode`);
   if (c.engine) detail.push(c.section === 'loaded' ? `loaded in ${c.engine}` : `in ${c.engine}`);
   if (c.note) detail.push(neutralize(c.note));
   return { label: neutralize(c.label), ...(desc.length ? { description: desc.join(' · ') } : {}), ...(detail.length ? { detail: detail.join(' · ') } : {}), candidate: c };

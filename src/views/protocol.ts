@@ -74,6 +74,8 @@ export const PanelData = z.object({
     history: z.array(SpeedPoint).max(600),
     ceilingTokPerSec: finite.nonnegative().optional(),
     predictedTokPerSec: finite.nonnegative().optional(),
+    /** Cross-validated band of the prediction and its basis (speed-band.ts). */
+    predictedRange: z.object({ low: finite.nonnegative(), high: finite.nonnegative(), basis: text(500) }).optional(),
   }),
   /** A one-paragraph diagnosis (bottleneck verdict), when available. */
   verdict: z.object({ kind: text(40), summary: text(1000), confidence: text(40).optional() }).optional(),

@@ -1,7 +1,7 @@
 // Status bar text, severity and Markdown tooltip from a DashboardState. Pure: the StatusBarItem adapter
 // (status-bar.ts) only copies these strings onto the item.
 import type { StatusBarFormat } from '../config';
-import { formatBytes, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
+import { formatBytes, formatTokens, formatTokPerSec, formatTokPerSecRange, speedWord } from '../estimator/format';
 import type { Provenance } from '../estimator/types';
 import { COMMANDS } from './command-ids';
 import { escapeMarkdown } from './markdown';
@@ -125,7 +125,7 @@ function speedLine(m: ModelView): string | undefined {
   if (decode) parts.push(`${formatTokPerSec(decode.value)} (${speedWord(decode.value)}) ${src(decode)}`);
   // No live reading: a measurement of this stack beats the bare speed model.
   else if (bench) parts.push(benchTooltipValue(bench));
-  else if (predicted) parts.push(`~${formatTokPerSec(predicted)} predicted (${speedWord(predicted)})`);
+  else if (predicted) parts.push(`${formatTokPerSecRange(predicted, m.speed.predictedRange)} predicted (${speedWord(predicted)})`);
   const shown = decode?.value ?? bench?.tokPerSec;
   if (ceiling) parts.push(shown !== undefined ? `${pct(shown, ceiling)} of the ${formatTokPerSec(ceiling)} bandwidth ceiling _estimated_` : `ceiling ${formatTokPerSec(ceiling)} _estimated_`);
   return `Decode (bandwidth-bound): ${parts.join(' — ')}`;

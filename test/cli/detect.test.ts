@@ -86,6 +86,15 @@ test('status --json: estimator breakdown from Ollama model_info, engine memory s
     assert.equal(m.engineMemory.cpuBytes.value, 1258291200);
     assert.equal(m.check.engineBytes, 6591830464);
     assert.equal(m.check.estimatedBytes, m.memory.totalBytes);
+    // The predicted decode is for Ollama (llama.cpp kernels) with the engine's CPU share decoding from system
+    // RAM (issue 11), and carries its cross-validated band.
+    const p = m.predicted;
+    assert.equal(p.engine, 'ollama');
+    assert.equal(p.stack, 'llama.cpp/cuda');
+    assert.ok(Math.abs(p.cpuShare - 1258291200 / 6591830464) < 1e-9, String(p.cpuShare));
+    assert.ok(p.decodeRange.low <= p.decodeTokPerSec && p.decodeTokPerSec <= p.decodeRange.high && p.decodeRange.high <= p.ceilingTokPerSec, JSON.stringify(p));
+    // A fifth of the weights at ~85 GB/s instead of 1008 GB/s: well under half of the all-GPU roofline.
+    assert.ok(p.decodeTokPerSec < 0.5 * (1008e9 / m.weights.activeBytes), `${p.decodeTokPerSec}`);
     const v = out.find((e) => e.engine === 'vllm')!;
     assert.equal(v.kvUsage.value, 0.42);
     assert.equal(v.models[0].spec.source, 'catalog');
@@ -104,5 +113,6 @@ test('status (text): offload warning and the source of each number', async () =>
     assert.match(r.stdout, /context in use\s+67 tokens \(engine: GET \/slots Σ n_prompt_tokens\)/);
     assert.match(r.stdout, /4k per slot × 2 slot\(s\)/);
     assert.match(r.stdout, /memory \(estimated\)\s+\S+ GB = weights/);
+    assert.match(r.stdout, /decode predicted\s+≈ \d+(\.\d)? tok\/s \([\d.]+–[\d.]+\) at \d+ tokens of context \(llama\.cpp\/cuda, 19 % in system RAM/);
   });
 });

@@ -35,6 +35,32 @@ test('JSON has the contract fields (camelCase, integer bytes)', async () => {
   // MoE: memory holds all 30.5B params, decode reads ~3.3B.
   assert.ok(j.model.totalParams > 9 * j.model.activeParams);
   assert.ok(j.speed.ceilingTokPerSec > j.speed.decodeTokPerSec);
+  // Every predicted speed carries its band (issue 11), and the engine it is for.
+  assert.equal(j.engine, 'llama.cpp');
+  const d = j.speed.decodeRange;
+  assert.ok(d.low <= j.speed.decodeTokPerSec && j.speed.decodeTokPerSec <= d.high && d.high <= j.speed.ceilingTokPerSec, JSON.stringify(d));
+  assert.match(d.basis, /cross-validated/);
+  assert.ok(j.speed.prefillRange.low < j.speed.prefillTokPerSec && j.speed.prefillRange.high > j.speed.prefillTokPerSec);
+});
+
+test('--engine: parsed like everywhere else, changes the stack, MLX-LM only on Apple', async () => {
+  const args = ['fit', '--model', 'openai/gpt-oss-20b', '--hardware', 'rtx-pro-6000', '--json'];
+  const llama = JSON.parse((await runCli(args)).stdout);
+  const vllm = JSON.parse((await runCli([...args, '--engine', 'vLLM'])).stdout);
+  const ollama = JSON.parse((await runCli([...args, '--engine', 'ollama'])).stdout);
+  assert.equal(vllm.engine, 'vllm');
+  assert.equal(vllm.speed.stack, 'vllm/cuda');
+  assert.notEqual(vllm.speed.decodeTokPerSec, llama.speed.decodeTokPerSec);
+  // Ollama runs llama.cpp's kernels: same prediction, its own name.
+  assert.equal(ollama.engine, 'ollama');
+  assert.equal(ollama.speed.decodeTokPerSec, llama.speed.decodeTokPerSec);
+  const mac = JSON.parse((await runCli(['fit', '--model', 'openai/gpt-oss-20b', '--hardware', 'm4-max-128', '--engine', 'mlx', '--json'])).stdout);
+  assert.equal(mac.speed.stack, 'mlx-lm/metal');
+  const bad = await runCli([...args, '--engine', 'tgi']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--engine must be one of llama\.cpp, ollama, lmstudio, vllm, mlx-lm, got 'tgi'/);
+  const notMac = await runCli([...args, '--engine', 'mlx-lm']);
+  assert.match(notMac.stderr, /mlx-lm runs only on Apple silicon/);
 });
 
 test('flags change the answer the way physics says', async () => {
@@ -62,7 +88,9 @@ test('human output: a readable report with units, the word "decode" and a speed 
   const r = await runCli(['fit', '--model', 'llama3.1:70b', '--hardware', 'rtx-4090']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /DOES NOT FIT/);
-  assert.match(r.stdout, /decode\s+\d+(\.\d)? tok\/s \((wet cement|very slow|slow|usable|comfortable|fast)\)/);
+  // "≈ 4.1 tok/s (2.9–5.0) (very slow)": the prediction, its cross-validated band, the speed word.
+  assert.match(r.stdout, /decode\s+≈ \d+(\.\d)? tok\/s \(\d+(\.\d)?–\d+(\.\d)?\) \((wet cement|very slow|slow|usable|comfortable|fast)\)/);
+  assert.match(r.stdout, /band\s+cross-validated error of \d+ published dense runs on llama\.cpp\/cuda/);
   assert.match(r.stdout, /GB/);
   assert.match(r.stdout, /suggestions:/);
   assert.match(r.stdout, /bandwidth-bound/);

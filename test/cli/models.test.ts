@@ -35,7 +35,8 @@ test('models (human): a table with units, decode speed words, and this machine b
   assert.match(r.stdout, /detected: /);
   assert.match(r.stdout, /model\s+params\s+quant\s+memory\s+fit\s+max ctx\s+decode/);
   assert.match(r.stdout, /\d+(\.\d)? GB/);
-  assert.match(r.stdout, /tok\/s\s+(wet cement|very slow|slow|usable|comfortable|fast)/);
+  // Predicted decode with its cross-validated band: "≈ 45 tok/s (30–55)  comfortable".
+  assert.match(r.stdout, /≈ \d+(\.\d)? tok\/s \([\d.]+–[\d.]+\)\s+(wet cement|very slow|slow|usable|comfortable|fast)/);
   const big = await runCli(['models', '--hardware', 'm3-ultra-512', '--capacity-gb', '512']);
   assert.match(big.stdout, /Kimi K2/);
 });

@@ -39,11 +39,20 @@ test('stack JSON: per-model memory, resident or not, KV-quantization remedy, swa
   assert.equal(j.remedies[0].kind, 'kv-q8_0');
   assert.ok(j.remedies[0].fits);
   assert.deepEqual(j.swap.secondsPerSwap, [30, 90]);
+  // Every decode speed has its cross-validated band (issue 11); encoders do not decode.
+  for (const m of j.members.slice(0, 2)) {
+    const d = m.decode;
+    assert.ok(d.decodeRange.low <= d.emptyTokPerSec && d.emptyTokPerSec <= d.decodeRange.high, JSON.stringify(d));
+    assert.ok(d.decodeRangeFull.low <= d.fullTokPerSec && d.fullTokPerSec <= d.decodeRangeFull.high);
+    assert.match(d.decodeRange.basis, /dense runs/);
+  }
+  assert.equal(j.members[2].decode, undefined);
   // The human table says the same in words.
   const h = await cli(['plan', '--model', 'orchestrator=Qwen/Qwen3-32B:Q4_K_M@32k', '--model', 'qwen2.5-coder:14b@96k', '--hardware', 'm4-pro-64', '--kv-type', 'q8_0']);
   assert.equal(h.code, 0, h.stderr);
   assert.match(h.stdout, /all resident: .* headroom/);
   assert.match(h.stdout, /decode alone/);
+  assert.match(h.stdout, /≈ \d+(\.\d)? tok\/s \([\d.]+–[\d.]+\) → ≈ /);
   assert.match(h.stdout, /bandwidth-bound/);
 });
 

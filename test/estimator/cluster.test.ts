@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { planCluster, planTensorCluster, splitLayers, ENGINE_TRAFFIC, type ClusterModel } from '../../src/estimator/cluster';
 import { LINKS, customLink, findLink, hopSeconds } from '../../src/estimator/interconnect';
 import { findHardware } from '../../src/estimator/hardware';
-import { SPEED_PARAMS } from '../../src/estimator/speed';
+import { deviceOf, predictDecode, workloadFor } from '../../src/estimator/speed-model';
 import type { HardwareProfile, ModelSpec } from '../../src/estimator/types';
 
 const GiB = 1024 ** 3;
@@ -133,14 +133,19 @@ test('links: seeds, aliases, custom, and bad values', () => {
   assert.equal(ENGINE_TRAFFIC['llama.cpp-rpc'].source.includes('LLMKube#1423'), true);
 });
 
-test('by default each node uses the calibrated speed model of its backend (η, per-layer cost)', () => {
-  // Two RTX 5090 (CUDA η and τ from speed.ts), 24 layers each, 2.0e9 active bytes:
-  // memory = 2.0e9 / (η × 1.792e12); fixed = 48 layers × τ.
-  const { eta, tauMsPerLayer } = SPEED_PARAMS.cuda;
+test('by default each node uses the speed model for this model on its backend (streaming and fixed work)', () => {
+  // Two RTX 5090, 24 layers each: the two halves add up to the speed model's whole-model time on one 5090
+  // (speed-model.ts, llama.cpp kernels off Apple); the cluster adds only the link on top.
   const nodes = ['a', 'b'].map((id) => ({ id, hardware: hw('rtx-5090') }));
   const plan = planCluster('exo', nodes, LINKS['tb5-rdma'], moe);
-  close(plan.decode.memorySec, 2.0e9 / (eta * 1.792e12));
-  close(plan.decode.fixedSec, (48 * tauMsPerLayer) / 1000);
+  const d = predictDecode(workloadFor(moe.spec, moe.weights, { depth: 0 }), deviceOf(findHardware('rtx-5090')!), { engine: 'llama.cpp' });
+  close(plan.decode.memorySec, d.streamSeconds / d.maturity);
+  close(plan.decode.fixedSec, d.fixedSeconds / d.maturity);
+  close(1 / (plan.decode.memorySec + plan.decode.fixedSec), d.decodeTokPerSec);
+  // exo on Apple nodes runs MLX: a different stack, a different answer for the same bytes.
+  const mac = planCluster('exo', ['a', 'b'].map((id) => ({ id, hardware: hw('m4-max-128') })), LINKS['tb5-rdma'], moe);
+  const rpc = planCluster('llama.cpp-rpc', ['a', 'b'].map((id) => ({ id, hardware: hw('m4-max-128') })), LINKS['tb5-rdma'], moe);
+  assert.notEqual(mac.decode.fixedSec, rpc.decode.fixedSec);
 });
 
 test('exo tensor parallel: memory time halves, 244 all-reduce hops per token decide whether it pays', () => {

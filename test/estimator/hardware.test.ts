@@ -10,6 +10,9 @@ test('the issue\'s profile ids exist with their capacity and bandwidth', () => {
     ['m3-ultra-512', 512, 819], ['m3-max-128', 128, 400], ['m2-ultra-192', 192, 800], ['m1-max-64', 64, 400],
     ['strix-halo-128', 128, 256], ['dgx-spark-128', 128, 273], ['rtx-5090', 32, 1792], ['rtx-pro-6000', 96, 1792],
     ['rtx-4090', 24, 1008], ['rtx-3090', 24, 936], ['h100-sxm-80', 80, 3350], ['h200-141', 141, 4800], ['cpu-ddr5', 64, 85],
+    // Machines of the published speed table (issue 11), spec-sheet bandwidth.
+    ['m1-ultra-128', 128, 800], ['m2-max-64', 64, 400], ['m3-ultra-60c-256', 256, 819], ['m4-pro-16c-48', 48, 273],
+    ['w7800-48', 48, 864], ['b200-180', 180, 8000], ['rtx-4080', 16, 717], ['rtx-4060-8', 8, 272], ['xeon-6138-2s', 384, 128],
   ];
   for (const [id, gb, bw] of want) {
     const hw = findHardware(id);

@@ -1,3 +1,7 @@
+// The LEGACY speed formula (speed.ts decodeFromBytes / SPEED_PARAMS: one η per backend, one τ per layer), kept
+// for comparison in `npm run bench speed` and for the cluster planner; and estimateSpeed's shared behaviour (MoE
+// reads only active experts, depth slows decode, SWA windows). The speed model that estimateSpeed now uses is
+// tested against the published runs in speed-model.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SPEED_PARAMS, estimateSpeed, kvBytesReadAtDepth, decodeFromBytes } from '../../src/estimator/speed';

@@ -33,7 +33,11 @@ test('Llama-3.1-70B Q4_K_M: does not fit a 24 GB card, fits 128 GB; panel data v
   assert.equal(facts['KV cache']!.source, 'estimated');
   assert.match(facts['Decode']!.value, /bandwidth-bound/);
   assert.match(facts['Prefill']!.value, /compute-bound/);
-  assert.match(facts['Ceiling']!.value, /^\d+(\.\d)? tok\/s = 546 GB\/s ÷ \d+\.\d GB per token$/);
+  assert.match(facts['Ceiling']!.value, /^\d+(\.\d)? tok\/s = 546 GB\/s ÷ \d+\.\d GB per token$/);  // The panel and the facts carry the band: "≈ 9.0 tok/s (7.6–10) (slow)" and where it comes from.
+  assert.match(facts['Decode']!.value, /^≈ [\d.]+ tok\/s \([\d.]+–[\d.]+\)/);
+  assert.match(facts['Decode band']!.value, /cross-validated error of \d+ published dense runs on llama\.cpp\/metal/);
+  const pr = big.data.speed.predictedRange!;
+  assert.ok(pr.low <= big.data.speed.predictedTokPerSec! && big.data.speed.predictedTokPerSec! <= pr.high);
 });
 
 test('alternatives: current first, quants ordered by memory, KV quantization halves KV, copy actions are valid command lines', () => {
@@ -96,7 +100,9 @@ test('catalog candidates: marks by usable memory, incomplete entries listed with
   if (incomplete) assert.match(describeCandidate(incomplete).detail!, /not enough published data/);
   const item = describeCandidate(l70);
   assert.match(item.description!, /^✗ · Q4_K_M · 70\.6B$/);
-  assert.match(item.detail!, /^\$\(error\) does not fit · \d+\.\d GB at 32k context · ~\d+(\.\d)? tok\/s decode$/);
+  // A predicted decode always shows its cross-validated band (issue 11).
+  assert.match(item.detail!, /^\$\(error\) does not fit · \d+\.\d GB at 32k context · ≈ \d+(\.\d)? tok\/s \(\d+(\.\d)?–\d+(\.\d)?\) decode$/);
+  assert.ok(l70.decodeRange && l70.decodeRange.low <= l70.decodeTokPerSec! && l70.decodeTokPerSec! <= l70.decodeRange.high);
   const groups = groupCandidates([{ id: 'a', label: 'a', section: 'catalog' }, { id: 'b', label: 'b', section: 'loaded', engine: 'ollama' }]);
   assert.deepEqual(groups.map((g) => g.section), ['loaded', 'catalog']);
   assert.equal(groups[0]!.items[0]!.detail, 'loaded in ollama');

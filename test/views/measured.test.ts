@@ -42,7 +42,9 @@ test('no live reading: the tooltip decode line is the prediction calibrated by t
   const { s, url } = await ollamaSession(t);
   const before = s.state.models[0]!;
   assert.equal(before.speed.bench, undefined);
-  assert.match(statusTooltip(s.state), /Decode \(bandwidth-bound\): ~\d+ tok\/s predicted/);
+  // The prediction with its cross-validated band: "≈ 45 tok/s (30–55) predicted".
+  assert.match(statusTooltip(s.state), /Decode \(bandwidth-bound\): ≈ \d+(\.\d)? tok\/s \(\d+(\.\d)?–\d+(\.\d)?\) predicted/);
+  assert.ok(before.speed.predictedRange && before.speed.predictedRange.low <= before.speed.predicted! && before.speed.predicted! <= before.speed.predictedRange.high);
   const predicted = before.speed.predicted!;
 
   s.setBenchResults([ollamaRun(url)]);

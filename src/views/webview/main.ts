@@ -2,7 +2,7 @@
 // PanelData with DOM APIs only — textContent for every string, setAttribute from a fixed list — so an
 // engine-supplied name like `<img src=x onerror=...>` is just text. State survives hide/show via setState.
 import * as z from 'zod';
-import { formatBytes, formatTokPerSec, speedWord } from '../../estimator/format';
+import { formatBytes, formatTokPerSec, formatTokPerSecRange, speedWord } from '../../estimator/format';
 import { memoryChart, sparkline } from '../chart';
 import { parseHostMessage, type AlternativeRow, type HostMessage, type PanelCommand, type PanelData, type SpeedPoint, type WebviewMessage } from '../protocol';
 import type { SvgNode } from '../svg';
@@ -140,7 +140,7 @@ function speedSection(data: PanelData): HTMLElement {
   const line = last
     ? `${formatTokPerSec(last.tokPerSec)} (${speedWord(last.tokPerSec)})${ceiling ? ` — ${Math.round((last.tokPerSec / ceiling) * 100)} % of the ${formatTokPerSec(ceiling)} bandwidth ceiling` : ''}`
     : data.speed.predictedTokPerSec
-      ? `No live reading yet; predicted ~${formatTokPerSec(data.speed.predictedTokPerSec)} (${speedWord(data.speed.predictedTokPerSec)})`
+      ? `No live reading yet; predicted ${formatTokPerSecRange(data.speed.predictedTokPerSec, data.speed.predictedRange)} (${speedWord(data.speed.predictedTokPerSec)})${data.speed.predictedRange ? ` — ${data.speed.predictedRange.basis}` : ''}`
       : 'No live reading yet';
   return h('section', { class: 'speed', 'aria-live': 'polite' }, h('h2', {}, 'Live decode speed'), h('p', {}, line), svg(sparkline(hist, ceiling, { width: 320, height: 48 })));
 }

@@ -1,0 +1,176 @@
+// The speed model (speed-model.ts) and its error band (speed-band.ts) against the published decode runs
+// (test/fixtures/research/speed-published.csv): the committed constants are what the fit procedure finds,
+// the cross-validated metrics are what the committed file says (so a regression fails), and the model stays
+// physical (never above the ceiling, slower with depth, faster with bandwidth and compute).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fitted from '../../src/estimator/speed-params.json';
+import { findCatalogModel } from '../../src/estimator/catalog';
+import { findHardware, type HardwareSpec } from '../../src/estimator/hardware';
+import { weightsForQuant } from '../../src/estimator/weights';
+import { estimateSpeed } from '../../src/estimator/speed';
+import { predictDecode, workloadFor, deviceOf, stackKey, SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
+import { decodeRange, SPEED_BANDS, MIN_GROUP } from '../../src/estimator/speed-band';
+import { SERVING_ENGINES } from '../../src/estimator/engine';
+import { publishedRows } from '../support/speed-published';
+import { predictRow } from '../support/speed-fit';
+import { fitAll } from '../../scripts/fit-speed';
+
+const round = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e5) / 1e5 : v)));
+
+test('every published row maps onto a profile, a model and an engine; excluded rows say why', () => {
+  const rows = publishedRows();
+  assert.equal(rows.length, 121);
+  const excluded = rows.filter((r) => r.excluded);
+  // ktransformers ×2, ds4 ×3, MLX-Swift ×1, private vLLM fork ×1: engines the product does not model.
+  assert.equal(excluded.length, 7);
+  for (const r of excluded) assert.ok(r.excluded!.length > 20, r.excluded);
+  for (const r of rows) {
+    assert.ok(r.workload.denseBytes > 0 && r.measured > 0, r.label);
+    assert.ok(r.workload.expertBytes >= 0 && r.workload.expertBytes <= r.workload.denseBytes + r.workload.expertBytes, r.label);
+  }
+  // Hybrid (recurrent / linear attention) and MoE rows are both present in numbers worth fitting.
+  const used = rows.filter((r) => !r.excluded);
+  assert.ok(used.filter((r) => r.kind === 'hybrid').length >= 12 && used.filter((r) => r.kind === 'moe').length >= 60);
+});
+
+test('leave-one-model-family-out: the committed constants, bands and metrics are what the fit finds', () => {
+  const f = fitAll();
+  assert.deepEqual(round(f.params), round(fitted.params), 'src/estimator/speed-params.json is stale: run npx tsx scripts/fit-speed.ts');
+  assert.deepEqual(round(f.bands), round(fitted.bands));
+  assert.deepEqual(round(f.metrics), round(fitted.metrics));
+  const m = f.metrics;
+  console.log(`  CV (published, n=${m.n}): median |err| ${m.median.toFixed(1)} %, p90 ${m.p90.toFixed(1)} %; band contains ${(m.coverage * 100).toFixed(0)} %, median high÷low ${m.medianHighOverLow.toFixed(2)}`);
+  for (const [k, v] of Object.entries(m.byKind)) console.log(`    ${k.padEnd(7)} n=${v.n} median ${v.median.toFixed(1)} % p90 ${v.p90.toFixed(1)} %`);
+  // Regression guards at the level reached (issue 11's targets are 12 / 30 / 20 / 75 % / 1.6; see README for
+  // where this model stands). A change that makes any of these worse must be a deliberate, re-fitted decision.
+  assert.ok(m.median <= 15, `median ${m.median}`);
+  assert.ok(m.p90 <= 42, `p90 ${m.p90}`);
+  assert.ok(m.byKind.dense!.median <= 12 && m.byKind.moe!.median <= 15 && m.byKind.hybrid!.median <= 25, JSON.stringify(m.byKind));
+  assert.ok(m.coverage >= 0.75, `coverage ${m.coverage}`);
+  assert.ok(m.medianHighOverLow <= 1.85, `high/low ${m.medianHighOverLow}`);
+  assert.ok(m.maxOverCeiling <= 1, `prediction above ceiling: ${m.maxOverCeiling}`);
+});
+
+test('the new model beats the legacy one on the published rows (in-sample both, legacy has no engine terms)', () => {
+  const rows = publishedRows().filter((r) => !r.excluded);
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const ours = rows.map((r) => Math.abs(predictRow(r, SPEED_MODEL_PARAMS).pred / r.measured - 1));
+  const legacy = rows.map((r) => Math.abs(estimateSpeed(r.spec, { quant: r.quant, totalBytes: 0, activeBytes: r.workload.denseBytes + r.workload.expertBytes, source: 'estimated' }, r.hw, { depth: r.depth, params: { eta: 0.81, tauMsPerLayer: r.hw.backend === 'metal' ? 0.175 : r.hw.backend === 'cuda' ? 0.05 : r.hw.backend === 'vulkan' ? 0.005 : 0, prefillEfficiency: 0.5 } }).decodeTokPerSec / r.measured - 1));
+  assert.ok(med(ours) < med(legacy), `${med(ours)} vs ${med(legacy)}`);
+});
+
+const hwIds = ['m4-pro-16c-48', 'm4-max-128', 'm3-ultra-512', 'strix-halo-128', 'dgx-spark-128', 'rtx-4090', 'rtx-pro-6000', 'b200-180', 'cpu-ddr5'];
+const models: [string, string][] = [
+  ['Qwen/Qwen3-30B-A3B', 'Q4_K_M'], ['Qwen/Qwen3-32B', 'Q4_K_M'], ['Qwen/Qwen3-Next-80B-A3B-Instruct', 'Q4_K_M'],
+  ['openai/gpt-oss-120b', 'MXFP4'], ['zai-org/GLM-4.7-Flash', 'Q8_0'], ['meta-llama/Llama-3.1-8B-Instruct', 'F16'],
+];
+
+test('physical: never above the ceiling, slower with depth, faster with bandwidth and with compute — every engine', () => {
+  for (const id of hwIds) {
+    const hw = findHardware(id)!;
+    for (const [m, q] of models) {
+      const spec = findCatalogModel(m)!.spec!;
+      const w = weightsForQuant(spec, q);
+      for (const engine of SERVING_ENGINES) {
+        let prev = Infinity;
+        for (const depth of [0, 4096, 32768, 131072]) {
+          const s = estimateSpeed(spec, w, hw, { depth, engine });
+          assert.ok(s.decodeTokPerSec <= s.ceilingTokPerSec, `${id} ${m} ${engine} @${depth}`);
+          assert.ok(s.decodeTokPerSec < prev, `${id} ${m} ${engine}: not slower at ${depth}`);
+          prev = s.decodeTokPerSec;
+        }
+        const wl = workloadFor(spec, w, { depth: 8192 });
+        const base = predictDecode(wl, deviceOf(hw), { engine }).decodeTokPerSec;
+        const moreBw = predictDecode(wl, { ...deviceOf(hw), bandwidthGBps: hw.bandwidthGBps * 1.5 }, { engine }).decodeTokPerSec;
+        const moreC = predictDecode(wl, { ...deviceOf(hw), fp16Tflops: hw.fp16Tflops * 2 }, { engine }).decodeTokPerSec;
+        assert.ok(moreBw > base && moreC >= base, `${id} ${m} ${engine}`);
+      }
+    }
+  }
+});
+
+test('partial offload: the CPU share decodes at system-RAM bandwidth, and more of it is slower', () => {
+  const spec = findCatalogModel('openai/gpt-oss-120b')!.spec!;
+  const w = weightsForQuant(spec, 'MXFP4');
+  const gpu = findHardware('rtx-4090')!;
+  const cpu = findHardware('cpu-ddr5')!;
+  const speeds = [0, 0.25, 0.5, 1].map((layerShare) => estimateSpeed(spec, w, gpu, { offload: { cpu, layerShare } }).decodeTokPerSec);
+  for (let i = 1; i < speeds.length; i++) assert.ok(speeds[i]! < speeds[i - 1]!, speeds.join(' '));
+  // All on the CPU ≈ the CPU alone (same bytes, same bandwidth).
+  const cpuOnly = estimateSpeed(spec, w, cpu).decodeTokPerSec;
+  assert.ok(Math.abs(speeds[3]! / cpuOnly - 1) < 0.1, `${speeds[3]} vs ${cpuOnly}`);
+});
+
+test('the issue\'s patterns: MoE two quants on Strix Halo, hybrid barely slows with depth, MoE beats dense 32B', () => {
+  const strix = findHardware('strix-halo-128')!;
+  const moe = findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!;
+  const q4 = estimateSpeed(moe, weightsForQuant(moe, 'Q4_K_M'), strix).decodeTokPerSec;
+  const q8 = estimateSpeed(moe, weightsForQuant(moe, 'Q8_0'), strix).decodeTokPerSec;
+  const bytesRatio = weightsForQuant(moe, 'Q8_0').activeBytes / weightsForQuant(moe, 'Q4_K_M').activeBytes;
+  // Published (tosukui, ROCm): 56.55 vs 37.91 = 1.49× for ~1.8× the bytes: the fixed cost per token shows.
+  assert.ok(q4 / q8 < bytesRatio && q4 / q8 > 1.3, `${q4 / q8} vs bytes ${bytesRatio}`);
+  const next = findCatalogModel('Qwen/Qwen3-Next-80B-A3B-Instruct')!.spec!;
+  const wn = weightsForQuant(next, 'Q8_0');
+  const hybridKeep = estimateSpeed(next, wn, strix, { depth: 32768 }).decodeTokPerSec / estimateSpeed(next, wn, strix).decodeTokPerSec;
+  const wm = weightsForQuant(moe, 'Q4_K_M');
+  const fullKeep = estimateSpeed(moe, wm, strix, { depth: 32768 }).decodeTokPerSec / estimateSpeed(moe, wm, strix).decodeTokPerSec;
+  // Published: Qwen3-Next keeps 87 % at 32k, Qwen3-Coder-30B-A3B keeps 47 %.
+  assert.ok(hybridKeep > 0.8 && fullKeep < 0.65, `${hybridKeep} ${fullKeep}`);
+  const dense = findCatalogModel('Qwen/Qwen3-32B')!.spec!;
+  assert.ok(q4 > 4 * estimateSpeed(dense, weightsForQuant(dense, 'Q4_K_M'), strix).decodeTokPerSec);
+});
+
+test('kernel maturity: fitted where published runs show it, said in words, overridable', () => {
+  const next = findCatalogModel('Qwen/Qwen3-Next-80B-A3B-Instruct')!.spec!;
+  const w = weightsForQuant(next, 'Q8_0');
+  const strix = findHardware('strix-halo-128')!;
+  const s = estimateSpeed(next, w, strix);
+  const entry = SPEED_MODEL_PARAMS.maturity['llama.cpp/vulkan|hybrid'];
+  assert.ok(entry && entry.factor < 1 && /published runs/.test(entry.source));
+  assert.match(s.maturityNote!, /^new architecture \(recurrent\/linear attention\): llama\.cpp\/vulkan reaches ~\d+ % of the modelled speed on it/);
+  const full = estimateSpeed(next, w, strix, { maturity: 1 });
+  assert.ok(Math.abs(s.decodeTokPerSec / full.decodeTokPerSec - entry.factor) < 1e-9);
+  assert.equal(full.maturityNote, undefined);
+  assert.ok(estimateSpeed(next, w, strix, { maturity: 0.25 }).maturityNote!.includes('your override'));
+  // Standard attention carries no factor.
+  const dense = findCatalogModel('Qwen/Qwen3-32B')!.spec!;
+  assert.equal(estimateSpeed(dense, weightsForQuant(dense, 'Q4_K_M'), strix).maturityNote, undefined);
+});
+
+test('engine: MLX-LM only on Metal, Ollama and LM Studio run llama.cpp kernels', () => {
+  assert.equal(stackKey('mlx-lm', 'metal'), 'mlx-lm/metal');
+  assert.equal(stackKey('mlx-lm', 'cuda'), 'llama.cpp/cuda');
+  assert.equal(stackKey('ollama', 'vulkan'), 'llama.cpp/vulkan');
+  assert.equal(stackKey('lmstudio', 'metal'), 'llama.cpp/metal');
+  assert.equal(stackKey('vllm', 'cuda'), 'vllm/cuda');
+  const spec = findCatalogModel('openai/gpt-oss-20b')!.spec!;
+  const w = weightsForQuant(spec, 'MXFP4');
+  const hw = findHardware('rtx-4090') as HardwareSpec;
+  assert.equal(estimateSpeed(spec, w, hw, { engine: 'mlx-lm' }).decodeTokPerSec, estimateSpeed(spec, w, hw).decodeTokPerSec);
+  assert.equal(estimateSpeed(spec, w, hw, { engine: 'vllm' }).engine, 'vllm');
+});
+
+test('band: contains the prediction, stays under the ceiling, says its basis; a measurement collapses it', () => {
+  const spec = findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!;
+  const s = estimateSpeed(spec, weightsForQuant(spec, 'Q4_K_M'), findHardware('strix-halo-128')!);
+  const r = s.decodeRange!;
+  assert.ok(r.low <= s.decodeTokPerSec && s.decodeTokPerSec <= r.high && r.high <= s.ceilingTokPerSec, JSON.stringify(r));
+  assert.match(r.basis, /cross-validated error of \d+ published moe runs on llama\.cpp\/vulkan/);
+  const m = estimateSpeed(spec, weightsForQuant(spec, 'Q4_K_M'), findHardware('strix-halo-128')!, { measuredDecode: 61.2 }).decodeRange!;
+  assert.deepEqual([m.low, m.high], [61.2, 61.2]);
+  assert.match(m.basis, /measured/);
+  // An architecture with no published runs is said so, and its band is wider than a seen one's.
+  const seen = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'qwen3moe' });
+  const unseen = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'brand-new-moe' });
+  assert.match(unseen.basis, /no published runs for this architecture \(brand-new-moe\)/);
+  assert.ok(unseen.high / unseen.low > seen.high / seen.low);
+  // A stack with fewer than MIN_GROUP runs for that kind borrows the kind's pooled spread and says so.
+  const thin = Object.entries(SPEED_BANDS.groups).find(([k, v]) => k.includes('|') && v.n < MIN_GROUP);
+  if (thin) {
+    const [kind, stack] = thin[0].split('|') as ['dense' | 'moe' | 'hybrid', string];
+    assert.match(decodeRange(50, 500, { kind, stack }).basis, /so the spread of all/);
+  }
+  // Prefill has its band too: from the published prompt-processing runs.
+  assert.ok(s.prefillRange && s.prefillRange.low < s.prefillTokPerSec! && s.prefillRange.high > s.prefillTokPerSec!);
+});
