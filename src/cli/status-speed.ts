@@ -4,8 +4,7 @@
 import { calibratedDecodeAt, calibrate, resultFor, type BenchKey, type BenchResult } from '../estimator/bench-result';
 import { formatTokPerSec, formatTokens } from '../estimator/format';
 import type { HardwareSpec } from '../estimator/hardware';
-import { estimateSpeed } from '../estimator/speed';
-import type { LoadedEstimate } from '../providers/estimate';
+import { speedAt, type LoadedEstimate } from '../providers/estimate';
 
 export interface StatusSpeedJson {
   measuredAt: string;
@@ -28,19 +27,16 @@ export interface StatusSpeedJson {
 }
 
 /** The speed model for this loaded model on `hw`, when the estimate has an architecture and weights. */
-export function decodePredictor(e: LoadedEstimate, hw: HardwareSpec | undefined): ((depth: number) => { decode: number; ceiling: number }) | undefined {
-  const spec = e.modelSpec;
-  const weights = e.weights;
-  if (!spec || !weights || !hw) return undefined;
-  const kv = e.context?.kvType ?? 'f16';
+export function decodePredictor(e: LoadedEstimate | undefined, hw: HardwareSpec | undefined): ((depth: number) => { decode: number; ceiling: number }) | undefined {
+  if (!e || !hw) return undefined;
   return (depth) => {
-    const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv });
+    const s = speedAt(e, hw, depth);
     return { decode: s.decodeTokPerSec, ceiling: s.ceilingTokPerSec };
   };
 }
 
 /** Measured vs predicted decode for one loaded model; null when this stack was never measured. */
-export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate, hw: HardwareSpec | undefined, depthNow: number): StatusSpeedJson | null {
+export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depthNow: number): StatusSpeedJson | null {
   const result = resultFor(store, key);
   if (!result) return null;
   const model = decodePredictor(e, hw);

@@ -5,7 +5,8 @@ import { renderPairs } from './table';
 import { gatherEndpoints, reportable } from './detect';
 import { resolveHardwareFlag } from './hardware';
 import { detect, type Detection } from '../providers/detect';
-import { estimateLoaded, type LoadedEstimate } from '../providers/estimate';
+import { estimateLoaded, loadedFigures, readLocalGguf, type LoadedFigures } from '../providers/estimate';
+import type { MemoryBreakdown, Provenance } from '../estimator/types';
 import type { Fact, LoadedModel } from '../providers/types';
 import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
@@ -35,9 +36,11 @@ const fact = (f: Fact<number> | Fact<string> | undefined): Src => (f ? { value: 
 export interface StatusModelJson {
   name: string;
   quant: Src;
-  spec: LoadedEstimate['spec'] | null;
-  weights: LoadedEstimate['weights'] | null;
-  memory: LoadedEstimate['memory'] | null;
+  spec: { id: string; arch: string; source: Provenance; via: string } | null;
+  weights: { quant: string; totalBytes: number; activeBytes: number; source: Provenance; via: string } | null;
+  memory: (MemoryBreakdown & { source: 'estimated' }) | null;
+  /** What the status bar shows for this model (same module, same numbers): weights, KV, overhead, total, predicted decode. */
+  figures: LoadedFigures;
   engineMemory: { residentBytes: Src; acceleratorBytes: Src; cpuBytes: Src; kvCacheBytes: Src };
   /** Estimate vs what the engine says is resident (Ollama `size`): how far to trust the estimate here. */
   check: { engineBytes: number; estimatedBytes: number; diffPct: number } | null;
@@ -61,23 +64,27 @@ export interface StatusJson {
 }
 
 async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[]): Promise<StatusModelJson> {
-  const e = await estimateLoaded(m, { local });
+  const header = await readLocalGguf(m, local);
+  const r = estimateLoaded(m, header.file);
+  const e = r.estimate;
+  const problems = [...(header.problem ? [header.problem] : []), ...r.problems];
   const key = { endpoint, model: m.name, ...(m.quant ? { quant: m.quant.value } : {}), ...(hw ? { hardwareId: hw.id } : {}) };
   return {
     name: m.name,
     quant: fact(m.quant),
-    spec: e.spec ?? null,
-    weights: e.weights ?? null,
-    memory: e.memory ?? null,
+    spec: e ? { id: e.spec.id, arch: e.spec.arch, source: e.spec.source, via: e.specVia } : null,
+    weights: e ? { quant: e.weights.quant, totalBytes: e.weights.totalBytes, activeBytes: e.weights.activeBytes, source: e.weights.source, via: e.weights.via } : null,
+    memory: e ? { ...e.memory, source: 'estimated' } : null,
+    figures: loadedFigures(m, e, hw, m.contextUsed?.value ?? 0),
     engineMemory: { residentBytes: fact(m.residentBytes), acceleratorBytes: fact(m.acceleratorBytes), cpuBytes: fact(m.cpuBytes), kvCacheBytes: fact(m.kvCacheBytes) },
     check:
-      m.residentBytes && e.memory
+      m.residentBytes && e
         ? { engineBytes: m.residentBytes.value, estimatedBytes: e.memory.totalBytes, diffPct: Math.round(((e.memory.totalBytes - m.residentBytes.value) / m.residentBytes.value) * 1000) / 10 }
         : null,
-    context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e.context?.kvType ?? null },
+    context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e?.context.kvType ?? null },
     modelPath: m.modelPath ?? null,
     speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0),
-    problems: e.problems,
+    problems,
   };
 }
 

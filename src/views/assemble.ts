@@ -4,7 +4,7 @@ import { findHardware, usableBytes, type HardwareSpec } from '../estimator/hardw
 import type { Detection } from '../providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
-import { estimateLoaded, speedAt, type GgufFile, type LoadedEstimate } from './estimate';
+import { estimateLoaded, loadedFigures, speedAt, type GgufFile, type LoadedEstimate } from '../providers/estimate';
 import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
 import type { BenchResult } from '../estimator/bench-result';
 import { benchDecode, benchKeyForLoaded } from './measured';
@@ -64,16 +64,17 @@ export function displayName(name: string): string {
 function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[]): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
   const used = usedTokens(lm, snap);
-  const weights = lm.weightsBytes ? sourced(lm.weightsBytes.value, lm.weightsBytes.source) : est ? sourced(est.weights.totalBytes, 'estimated') : sourced(lm.residentBytes?.value ?? 0, 'estimated');
-  const kv = sourced(est?.memory.kvBytes ?? 0, 'estimated');
-  const overhead = sourced(est ? est.memory.computeBytes + est.memory.otherBytes : 0, 'estimated');
-  const total = lm.residentBytes ? sourced(lm.residentBytes.value, lm.residentBytes.source) : sourced(weights.value + kv.value + overhead.value, 'estimated');
+  // The same figures `headroom status` prints (providers/estimate.ts): one estimate for CLI and editor.
+  const f = loadedFigures(lm, est, hw, used?.value ?? 0);
+  const weights = sourced(f.weights.value, f.weights.source);
+  const kv = sourced(f.kv.value, f.kv.source);
+  const overhead = sourced(f.overhead.value, f.overhead.source);
+  const total = sourced(f.total.value, f.total.source);
   const speed: ModelView['speed'] = {};
   if (live) speed.decode = sourced(live.decodeTokPerSec, live.source);
-  if (est) {
-    const s = speedAt(est, hw, used?.value ?? 0);
-    speed.predicted = s.decodeTokPerSec;
-    speed.ceiling = s.ceilingTokPerSec;
+  if (f.decode) {
+    speed.predicted = f.decode.predictedTokPerSec;
+    speed.ceiling = f.decode.ceilingTokPerSec;
   }
   if (bench.length) {
     const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d).decodeTokPerSec : undefined, used?.value ?? 0);
@@ -114,7 +115,7 @@ export function assemble(i: AssembleInput): Assembled {
       const key = modelKey(snap.endpoint, lm.name);
       let est: LoadedEstimate | undefined;
       try {
-        est = estimateLoaded(lm, lm.modelPath ? i.files?.get(lm.modelPath) : undefined);
+        est = estimateLoaded(lm, lm.modelPath ? i.files?.get(lm.modelPath) : undefined).estimate;
       } catch {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }

@@ -299,7 +299,7 @@ export class Controller implements vscode.Disposable {
     });
     const { benchLines, benchSentence, benchTable } = await import('./bench-summary.js');
     const d = this.session.details(m.key);
-    const { speedAt } = await import('./estimate.js');
+    const { speedAt } = await import('../providers/estimate.js');
     const lines = benchLines(result.runs, d?.estimate ? (depth) => speedAt(d.estimate!, d.hardware, depth).ceilingTokPerSec : undefined);
     this.log.info(`measured ${m.name} on ${m.endpoint}:`);
     for (const l of benchTable(lines)) this.log.info(`  ${l}`);

@@ -4,7 +4,7 @@ import { formatTokens } from '../estimator/format';
 import type { HardwareSpec } from '../estimator/hardware';
 import { diagnose } from '../estimator/verdict';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
-import type { LoadedEstimate } from './estimate';
+import type { LoadedEstimate } from '../providers/estimate';
 import type { FitTarget } from './fit-check';
 import type { DashboardState } from './model';
 import type { SpeedPoint } from './protocol';

@@ -15,7 +15,7 @@ import type { MeterRecord } from '../providers/proxy/record';
 import { countersFromMetrics, gaugeSpeed } from '../providers/stream/metrics-counters';
 import { deriveAlerts } from './alerts';
 import { assemble, hardwareView, modelKey, type Assembled, type LiveReading } from './assemble';
-import type { GgufFile } from './estimate';
+import type { GgufFile } from '../providers/estimate';
 import type { BenchResult } from '../estimator/bench-result';
 import type { AlertView, DashboardState, HardwareView, HorizonView } from './model';
 import type { SpeedPoint } from './protocol';
