@@ -10,6 +10,7 @@ import type { CatalogModel } from '../estimator/catalog';
 import { evaluate, type Evaluation } from '../estimator/fit';
 import { formatBytes, formatParams, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import { budgetNow, wiredLimitAdvice, type LiveMemory, type WiredAdvice } from '../estimator/live';
 import { defaultContextOptions } from '../estimator/memory';
 import { resolveModelName, UnknownModelError } from '../estimator/model-names';
 import { KNOWN_QUANTS, parseQuant } from '../estimator/quant-recipes';
@@ -112,6 +113,11 @@ export interface FitReport {
   speed: { decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; depth: number; prefillTokPerSec: number; regime: string };
   suggestions: Suggestion[];
   warnings: string[];
+  /** With the memory free on this machine right now (`--hardware local` only; null elsewhere). `fits` = an idle machine. */
+  fitsNow?: boolean | null;
+  now?: { freeBytes: number; othersBytes: number; source: string; at: string } | null;
+  /** Apple: fits only above the GPU wired limit in force → the command that raises it (resets on reboot). */
+  wiredLimit?: WiredAdvice | null;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -161,6 +167,14 @@ export function renderReport(rep: FitReport): string {
       ['prefill', `~${formatTokPerSec(s.prefillTokPerSec)} (compute-bound estimate)`],
     ]),
   ];
+  if (rep.fitsNow !== undefined && rep.fitsNow !== null && rep.now) {
+    lines.push(
+      rep.fitsNow
+        ? `now: fits now — ${formatBytes(rep.now.freeBytes)} free with ${formatBytes(rep.now.othersBytes)} taken by other processes (${rep.now.source})`
+        : `now: does NOT fit now — ${formatBytes(rep.now.othersBytes)} taken by other processes leaves ${formatBytes(rep.now.freeBytes)}${rep.fits ? '; fits on an idle machine' : ''} (${rep.now.source})`,
+    );
+  }
+  if (rep.wiredLimit) lines.push(`GPU limit: ${rep.wiredLimit.message}`);
   for (const w of rep.warnings) lines.push(`warning: ${w}`);
   if (rep.suggestions.length) {
     lines.push('', rep.fits ? 'suggestions (it fits, but decode is slow):' : 'suggestions:');
@@ -170,6 +184,18 @@ export function renderReport(rep: FitReport): string {
     });
   }
   return lines.join('\n');
+}
+
+/** `fitsNow` with today's free memory, and the Apple wired-limit advice (issue 12). */
+export function nowFields(hw: HardwareSpec, totalBytes: number, live: LiveMemory | undefined, overridden: boolean): Pick<FitReport, 'fitsNow' | 'now' | 'wiredLimit'> {
+  const out: Pick<FitReport, 'fitsNow' | 'now' | 'wiredLimit'> = { fitsNow: null, now: null, wiredLimit: null };
+  if (live) {
+    const b = budgetNow(hw, 0, live, { overridden });
+    out.fitsNow = totalBytes <= b.freeBytes;
+    out.now = { freeBytes: Math.round(b.freeBytes), othersBytes: Math.round(b.othersBytes ?? 0), source: live.source, at: live.at };
+  }
+  if (hw.kind === 'apple' && !overridden) out.wiredLimit = wiredLimitAdvice(hw.capacityBytes, totalBytes, live?.wiredLimitBytes) ?? null;
+  return out;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -196,7 +222,7 @@ export async function run(argv: string[]): Promise<number> {
   const depth = intFlag('depth', values.depth, 0, 0, 16 * 1024 * 1024);
   if (depth > ctxPerSeq) throw new CliError(`--depth (${depth}) cannot exceed --ctx (${ctxPerSeq})`);
   const capacityGb = numFlag('capacity-gb', values['capacity-gb'], 0.5, 65536);
-  const { hw } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');
+  const { hw, live } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');
 
   const input = await resolveModelInput(values.model, values.quant);
   const warnings: string[] = [];
@@ -205,7 +231,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
   const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });
-  const rep = buildReport(input, hw, e, suggestions, depth, warnings);
+  const rep: FitReport = { ...buildReport(input, hw, e, suggestions, depth, warnings), ...nowFields(hw, e.memory.totalBytes, live, capacityGb !== undefined) };
   process.stdout.write((values.json ? JSON.stringify(rep, null, 2) : renderReport(rep)) + '\n');
   return 0;
 }

@@ -5,8 +5,10 @@ import { renderPairs } from './table';
 import { gatherEndpoints, reportable } from './detect';
 import { resolveHardwareFlag } from './hardware';
 import { detect, type Detection } from '../providers/detect';
-import { estimateLoaded, loadedFigures, readLocalGguf, type LoadedFigures } from '../providers/estimate';
+import { estimateLoaded, loadedFigures, readLocalGguf, type LoadedEstimate, type LoadedFigures } from '../providers/estimate';
+import { maxFittingWindow } from '../estimator/horizon';
 import type { MemoryBreakdown, Provenance } from '../estimator/types';
+import { budgetNow, type LiveMemory } from '../estimator/live';
 import type { Fact, LoadedModel } from '../providers/types';
 import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
@@ -48,7 +50,20 @@ export interface StatusModelJson {
   modelPath: string | null;
   /** Measured (headroom bench / Measure Speed on this endpoint, model, quant and hardware) vs predicted decode. */
   speed: StatusSpeedJson | null;
+  /** With what other processes and models hold now: the largest context per slot that still fits (this machine). */
+  limitNow: { maxContextPerSlot: number; otherResidentBytes: number } | null;
   problems: string[];
+}
+
+export interface StatusBudgetJson {
+  enginesBytes: number;
+  /** Absent when not measurable (a remote endpoint, or no live reading). */
+  othersBytes?: number;
+  freeBytes: number;
+  usableBytes: number;
+  swapUsedBytes?: number;
+  sources: { engines: string; others: string; free: string; usable: string };
+  at?: string;
 }
 
 export interface StatusJson {
@@ -58,12 +73,38 @@ export interface StatusJson {
   hardware: { id: string; usableBytes: number; source: string } | null;
   kvUsage: Src;
   kvCapacityTokens: Src;
+  /** This engine's models, other processes (live, this machine only), free now and the usable limit. */
+  budget: StatusBudgetJson | null;
   models: StatusModelJson[];
   notes: string[];
   error: Detection['error'] | null;
 }
 
-async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[]): Promise<StatusModelJson> {
+/** Live memory counts only for the machine this CLI runs on; other engines there are "other processes". */
+function budgetJson(hw: HardwareSpec, models: StatusModelJson[], live: LiveMemory | undefined): StatusBudgetJson {
+  const engines = models.reduce((s, m) => s + m.figures.total.value, 0);
+  const b = budgetNow(hw, engines, live, { enginesSource: "this engine's loaded models (engine-reported or estimated)" });
+  return {
+    enginesBytes: Math.round(b.enginesBytes),
+    ...(b.othersBytes !== undefined ? { othersBytes: Math.round(b.othersBytes) } : {}),
+    freeBytes: Math.round(b.freeBytes),
+    usableBytes: Math.round(b.usableBytes),
+    ...(live?.swapUsedBytes !== undefined ? { swapUsedBytes: live.swapUsedBytes } : {}),
+    sources: b.sources,
+    ...(live ? { at: live.at } : {}),
+  };
+}
+
+/** The budget for humans, plus how far the KV cache can grow with what others hold now. */
+function budgetLines(b: StatusBudgetJson, models: StatusModelJson[]): string[] {
+  const out = [
+    `  memory now: this engine ${formatBytes(b.enginesBytes)}${b.othersBytes !== undefined ? ` · other processes ${formatBytes(b.othersBytes)} (${b.sources.others})` : ''} · free ${formatBytes(b.freeBytes)} · usable limit ${formatBytes(b.usableBytes)} (${b.sources.usable})`,
+  ];
+  if (b.swapUsedBytes && models.length) out.push(`  swap in use: ${formatBytes(b.swapUsedBytes)} — if it grows while the model runs, decode slows to disk speed`);
+  return out;
+}
+
+async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[]): Promise<StatusModelJson & { estimate?: LoadedEstimate }> {
   const header = await readLocalGguf(m, local);
   const r = estimateLoaded(m, header.file);
   const e = r.estimate;
@@ -84,7 +125,9 @@ async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw:
     context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e?.context.kvType ?? null },
     modelPath: m.modelPath ?? null,
     speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0),
+    limitNow: null,
     problems,
+    ...(e ? { estimate: e } : {}),
   };
 }
 
@@ -116,6 +159,10 @@ function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
   if (em.acceleratorBytes && em.cpuBytes && typeof em.cpuBytes.value === 'number') {
     const split = em.cpuBytes.value > 0 ? `PARTIAL OFFLOAD: ${formatBytes(em.cpuBytes.value)} in system RAM (decode slows to RAM bandwidth)` : 'fully in accelerator memory';
     pairs.push(['offload', `${formatBytes(em.acceleratorBytes.value as number)} accelerator / ${formatBytes(em.cpuBytes.value)} CPU — ${split}`]);
+  }
+  if (m.limitNow) {
+    const l = m.limitNow;
+    pairs.push(['context limit now', l.maxContextPerSlot > 0 ? `${formatBytes(l.otherResidentBytes)} taken by other processes and models; the KV cache reaches the limit at ~${formatTokens(l.maxContextPerSlot)} tokens per slot` : `${formatBytes(l.otherResidentBytes)} taken by other processes and models: not even a 256-token context fits now`]);
   }
   if (m.modelPath) pairs.push(['model file', m.modelPath]);
   if (m.speed) pairs.push(...statusSpeedPairs(m.speed));
@@ -156,6 +203,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const m of misses) process.stderr.write(`headroom: ${m.endpoint}: ${m.error ? `${m.error.kind}: ${m.error.message}` : 'no engine found'}\n`);
 
   let localHw: HardwareSpec | undefined;
+  let localLive: LiveMemory | undefined;
   const out: StatusJson[] = [];
   for (const d of hits) {
     const local = isLoopback(d.endpoint);
@@ -171,11 +219,27 @@ export async function run(argv: string[]): Promise<number> {
       hwSource = 'endpoint #id';
     }
     if (!hw && local) {
-      localHw ??= (await resolveHardwareFlag('local', undefined, 'local')).hw;
+      if (!localHw) {
+        const r = await resolveHardwareFlag('local', undefined, 'local');
+        localHw = r.hw;
+        localLive = r.live;
+      }
       hw = localHw;
       hwSource = 'this machine';
     }
     const snap = d.snapshot;
+    const withEstimates = snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store))) : [];
+    const models: StatusModelJson[] = withEstimates.map(({ estimate: _e, ...json }) => json);
+    const budget = hw ? budgetJson(hw, models, hwSource === 'this machine' ? localLive : undefined) : null;
+    if (budget?.othersBytes !== undefined) {
+      // The KV horizon counts what others hold now: other processes plus this engine's other models.
+      withEstimates.forEach((m, i) => {
+        if (!m.estimate) return;
+        const otherResidentBytes = budget.othersBytes! + budget.enginesBytes - m.figures.total.value;
+        const e = m.estimate;
+        models[i]!.limitNow = { maxContextPerSlot: maxFittingWindow({ spec: e.spec, weights: e.weights, ctx: e.ctx, usableBytes: budget.usableBytes, otherResidentBytes }), otherResidentBytes: Math.round(otherResidentBytes) };
+      });
+    }
     out.push({
       endpoint: d.endpoint,
       engine: d.engine!,
@@ -183,7 +247,8 @@ export async function run(argv: string[]): Promise<number> {
       hardware: hw ? { id: hw.id, usableBytes: usableBytes(hw), source: hwSource } : null,
       kvUsage: fact(snap?.kvUsage),
       kvCapacityTokens: fact(snap?.kvCapacityTokens),
-      models: snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store))) : [],
+      budget,
+      models,
       notes: snap?.notes ?? [],
       error: d.error ?? null,
     });
@@ -201,6 +266,7 @@ export async function run(argv: string[]): Promise<number> {
       const cap = e.kvCapacityTokens && typeof e.kvCapacityTokens.value === 'number' ? ` of ${formatTokens(e.kvCapacityTokens.value)} tokens` : '';
       process.stdout.write(`  KV pool in use: ${(e.kvUsage.value * 100).toFixed(1)}%${cap} (engine)\n`);
     }
+    if (e.budget) process.stdout.write(budgetLines(e.budget, e.models).join('\n') + '\n');
     if (e.models.length === 0 && !e.error) process.stdout.write('  no model loaded\n');
     for (const m of e.models) process.stdout.write(`  ${m.name}\n${renderModel(m, e.hardware)}\n`);
     for (const n of e.notes) process.stdout.write(`  note: ${n}\n`);

@@ -119,8 +119,12 @@ export function budgetNow(hw: HardwareSpec, enginesBytes: number, live?: LiveMem
   }
   // Engine memory is part of what the OS counts as used; with mmap'd weights some of it may count as cache: clamp.
   const others = Math.max(0, live.usedByOthersBytes - engines);
-  const free = Math.max(0, Math.min(usable.bytes - engines - others, live.availableBytes));
-  return { enginesBytes: engines, othersBytes: others, freeBytes: free, usableBytes: usable.bytes, sources: { ...sources, others: `${live.source}: used − engines`, free: `${live.source}: min(usable − engines − others, available)` } };
+  // Apple: the wired limit caps GPU memory only; other apps' memory is not GPU-wired, so it counts once, through
+  // what the OS has available. Elsewhere the usable share already reserves for the OS, and others eat into it.
+  const apple = hw.kind === 'apple';
+  const free = Math.max(0, Math.min(usable.bytes - engines - (apple ? 0 : others), live.availableBytes));
+  const how = apple ? 'min(GPU limit − engines, available)' : 'min(usable − engines − others, available)';
+  return { enginesBytes: engines, othersBytes: others, freeBytes: free, usableBytes: usable.bytes, sources: { ...sources, others: `${live.source}: used − engines`, free: `${live.source}: ${how}` } };
 }
 
 /** Free now for a model that is NOT loaded yet (fit check): all used memory belongs to others. */
@@ -142,7 +146,16 @@ export function profileWithLive(hw: HardwareSpec, live?: LiveMemory): HardwareSp
     out = { ...out, usableFraction: f, source: `${out.source ?? ''}; GPU limit raised: iogpu.wired_limit_mb = ${Math.round(live.wiredLimitBytes / 2 ** 20)}` };
   }
   if (hw.kind === 'cpu' && live?.cpuBandwidthGBps) {
-    out = { ...out, measuredBandwidthGBps: live.cpuBandwidthGBps, source: `${out.source ?? ''}; streaming read measured ${live.cpuBandwidthGBps} GB/s on this machine` };
+    // The measured streaming peak replaces the assumed one: the CPU η in speed.ts is fitted against exactly this
+    // (the groundtruth VM's measured peak), so decode = η × measured.
+    const name = out.name.replace(/\s*\(\d+ GB\)$/, '');
+    out = {
+      ...out,
+      bandwidthGBps: live.cpuBandwidthGBps,
+      measuredBandwidthGBps: live.cpuBandwidthGBps,
+      name: `${name} (${Math.round(out.capacityBytes / GiB)} GB, ${live.cpuBandwidthGBps} GB/s measured)`,
+      source: (out.source ?? '').replace(/; bandwidth assumed [^;]*/, '') + `; streaming-read bandwidth measured on this machine: ${live.cpuBandwidthGBps} GB/s`,
+    };
   }
   return out;
 }

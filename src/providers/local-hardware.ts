@@ -95,5 +95,6 @@ export async function detectLiveHardware(opts: LiveDetectOptions = {}): Promise<
     const bw = await cpuBandwidth(opts.log ? { log: opts.log } : {});
     if (bw) live = { ...live, cpuBandwidthGBps: bw.gbps, source: `${live.source}; streaming-read benchmark (${bw.threads} threads, ${bw.measuredAt})` };
   }
-  return { ...d, profile: profileWithLive(d.profile, live), ...(live ? { live } : {}) };
+  const detail = live?.cpuBandwidthGBps && d.profile.kind === 'cpu' ? d.detail.replace('bandwidth assumed', `${live.cpuBandwidthGBps} GB/s measured`) : d.detail;
+  return { ...d, detail, profile: profileWithLive(d.profile, live), ...(live ? { live } : {}) };
 }
