@@ -5,7 +5,8 @@ import type { Detection } from '../providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
 import { estimateLoaded, loadedFigures, speedAt, type GgufFile, type LoadedEstimate } from '../providers/estimate';
-import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+import type { AlertView, BudgetView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+import { budgetNow, type LiveMemory } from '../estimator/live';
 import type { BenchResult } from '../estimator/bench-result';
 import { benchDecode, benchKeyForLoaded } from './measured';
 
@@ -35,6 +36,9 @@ export interface AssembleInput {
   files?: ReadonlyMap<string, GgufFile>;
   /** Stored Measure Speed / `headroom bench` results: calibrate decode for the stacks they measured. */
   bench?: readonly BenchResult[];
+  /** This machine's memory now (providers/live-memory.ts), and swap growth since models were loaded. */
+  memory?: LiveMemory;
+  swapGrowthBytes?: number;
 }
 
 export interface Assembled {
@@ -102,6 +106,23 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   };
 }
 
+/** Engines on this machine, other processes, free and the usable limit (budgetNow does the math). */
+export function budgetView(i: Pick<AssembleInput, 'hardware' | 'memory' | 'capacityOverridden' | 'swapGrowthBytes'>, models: readonly ModelView[], hardware: HardwareView): BudgetView {
+  const engines = models.filter((m) => m.hardwareId === hardware.id).reduce((s, m) => s + m.memory.total.value, 0);
+  const b = budgetNow(i.hardware, engines, i.memory, { overridden: i.capacityOverridden ?? false, enginesSource: 'loaded models (engine-reported or estimated)' });
+  return {
+    enginesBytes: b.enginesBytes,
+    ...(b.othersBytes !== undefined ? { othersBytes: b.othersBytes } : {}),
+    freeBytes: b.freeBytes,
+    usableBytes: b.usableBytes,
+    sources: b.sources,
+    ...(i.memory?.swapUsedBytes !== undefined ? { swapUsedBytes: i.memory.swapUsedBytes } : {}),
+    ...(i.swapGrowthBytes !== undefined ? { swapGrowthBytes: i.swapGrowthBytes } : {}),
+    ...(i.memory ? { at: i.memory.at } : {}),
+    ...(i.memory?.wiredLimitSet && i.memory.wiredLimitBytes ? { wiredLimitBytes: i.memory.wiredLimitBytes } : {}),
+  };
+}
+
 export function assemble(i: AssembleInput): Assembled {
   const estimates: Assembled['estimates'] = new Map();
   const models: ModelView[] = [];
@@ -125,10 +146,12 @@ export function assemble(i: AssembleInput): Assembled {
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);
   const phase: DashboardState['phase'] = engines.length === 0 ? 'idle' : 'ready';
-  const base = { models, hardware };
+  const budget = budgetView(i, models, hardware);
+  const base = { models, hardware, budget };
   const state: DashboardState = {
     phase,
     hardware,
+    budget,
     engines,
     models,
     alerts: i.alerts ?? deriveAlerts(base, i.thresholds),

@@ -4,6 +4,7 @@ import { catalogModels } from '../estimator/catalog';
 import { evaluate, type Evaluation } from '../estimator/fit';
 import { formatBytes, formatTokens, formatTokPerSec, speedWord } from '../estimator/format';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import { wiredLimitAdvice } from '../estimator/live';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { parseQuant } from '../estimator/quant-recipes';
 import { estimateSpeed } from '../estimator/speed';
@@ -44,6 +45,8 @@ export interface FitTarget {
   verdict?: Verdict;
   /** Other loaded models the user can switch the panel to. */
   others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
+  /** This machine now (live reading): free memory, other processes, the Apple GPU wired limit; `loaded` = this model is already in. */
+  now?: { freeBytes: number; othersBytes: number; source: string; loaded: boolean; wiredLimitBytes?: number };
 }
 
 export interface FitResult {
@@ -169,6 +172,19 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
     ...(t.measured ? [{ label: 'Measured', value: benchFactValue(t.measured), source: 'measured' }] : []),
     { label: 'Ceiling', value: `${formatTokPerSec(e.speed.ceilingTokPerSec)} = ${hw.bandwidthGBps} GB/s ÷ ${formatBytes(e.speed.bytesPerToken)} per token` },
   );
+  if (t.now) {
+    const n = t.now;
+    out.push({ label: 'Other processes', value: `${formatBytes(n.othersBytes)} now`, source: 'measured' });
+    if (n.loaded) out.push({ label: 'Free now', value: formatBytes(n.freeBytes), source: 'measured' });
+    else {
+      const fitsNow = e.memory.totalBytes <= n.freeBytes;
+      out.push({
+        label: 'Now',
+        value: fitsNow ? `fits now — ${formatBytes(n.freeBytes)} free` : e.fits ? `does not fit now (${formatBytes(n.freeBytes)} free) — fits on an idle machine` : `does not fit (${formatBytes(n.freeBytes)} free now)`,
+        source: 'measured',
+      });
+    }
+  }
   if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `~${formatTokPerSec(e.speed.prefillTokPerSec)}, compute-bound`, source: 'predicted' });
   return out;
 }
@@ -178,6 +194,13 @@ export function verdictView(v: Verdict): NonNullable<PanelData['verdict']> {
   const kind = `${v.bottleneck}-bound`;
   const summary = v.headline.replace(new RegExp(`^${kind}\\s*[:—-]\\s*`, 'i'), '');
   return { kind, summary: summary.slice(0, 1000), confidence: v.confidence };
+}
+
+/** Apple: a model that fits only above the GPU wired limit → the exact command (issue 12). */
+function wiredNote(t: FitTarget, hw: HardwareSpec, e: Evaluation): string[] {
+  if (hw.kind !== 'apple') return [];
+  const a = wiredLimitAdvice(hw.capacityBytes, e.memory.totalBytes, t.now?.wiredLimitBytes);
+  return a ? [`GPU limit: ${a.message}`] : [];
 }
 
 export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
@@ -207,6 +230,7 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
     ...(verdict ? { verdict } : {}),
     notes: [
       'Memory and speed are Headroom estimates unless marked "engine" or "measured". Decode speed is bandwidth-bound (bytes read per token); prefill is compute-bound.',
+      ...wiredNote(t, hw, evaluation),
     ],
   };
   return { evaluation, suggestions, data };
@@ -227,9 +251,22 @@ function catalogWeights(id: string, spec: ModelSpec, quant: string): WeightsInfo
   return w;
 }
 
+/** FitTarget.now from the dashboard's budget (undefined without a live reading). */
+export function nowFor(state: Pick<DashboardState, 'budget'>, loaded: boolean): FitTarget['now'] {
+  const b = state.budget;
+  if (!b || b.othersBytes === undefined) return undefined;
+  return { freeBytes: b.freeBytes, othersBytes: b.othersBytes, source: b.sources.others, loaded, ...(b.wiredLimitBytes ? { wiredLimitBytes: b.wiredLimitBytes } : {}) };
+}
+
+/** Free memory now for a model that is not loaded yet, when a live reading exists (else undefined). */
+export function freeNowFor(state: Pick<DashboardState, 'budget'>): number | undefined {
+  return state.budget?.othersBytes !== undefined ? state.budget.freeBytes : undefined;
+}
+
 /** Every catalog model with a spec, evaluated at `ctxPerSeq` with its default quant: fit mark, size, speed. */
-export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
+export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number, freeNowBytes?: number): ModelCandidate[] {
   const usable = usableBytes(hw);
+  const now = freeNowBytes !== undefined ? { markedNow: true } : {};
   const out: ModelCandidate[] = [];
   for (const m of catalogModels()) {
     if (!m.spec) {
@@ -243,18 +280,20 @@ export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCan
       const mem = estimateMemory(m.spec, w, ctx);
       // Speed only (no max-context search): this runs for every catalog entry while the picker opens.
       const speed = estimateSpeed(m.spec, w, hw, { depth: 0 });
-      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, mark: fitMark(mem.totalBytes, usable) });
+      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, mark: fitMark(mem.totalBytes, usable, freeNowBytes), ...now });
     } catch {
       out.push({ id: m.id, label: m.name, section: 'catalog' });
     }
   }
-  const order = { fits: 0, tight: 1, no: 2 } as const;
+  const order = { fits: 0, tight: 1, idle: 2, no: 3 } as const;
   return out.sort((a, b) => (order[a.mark ?? 'no'] - order[b.mark ?? 'no']) || a.label.localeCompare(b.label));
 }
 
 /** A model from the engines (loaded first, then installed), evaluated against the catalog when the name resolves. */
 export function engineCandidates(state: DashboardState, detections: readonly Detection[], hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
   const usable = usableBytes(hw);
+  // A model not loaded yet fits "now" only in what the loaded ones and other processes leave free.
+  const freeNow = freeNowFor(state);
   const out: ModelCandidate[] = [];
   for (const m of state.models) {
     out.push({
@@ -281,7 +320,7 @@ export function engineCandidates(state: DashboardState, detections: readonly Det
           const w = e.sizeBytes ? { quant, totalBytes: e.sizeBytes, activeBytes: e.sizeBytes * (r.model.spec.activeParams / r.model.spec.totalParams), source: 'engine' as const } : weightsForQuant(r.model.spec, quant);
           const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
           const total = estimateMemory(r.model.spec, w, ctx).totalBytes;
-          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: estimateSpeed(r.model.spec, w, hw).decodeTokPerSec, mark: fitMark(total, usable) });
+          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: estimateSpeed(r.model.spec, w, hw).decodeTokPerSec, mark: fitMark(total, usable, freeNow), ...(freeNow !== undefined ? { markedNow: true } : {}) });
         } else c.note = `${r.model.name}: not enough published data to estimate`;
       } catch {
         // Unknown to the catalog: listed without numbers.

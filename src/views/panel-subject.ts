@@ -5,7 +5,7 @@ import type { HardwareSpec } from '../estimator/hardware';
 import { diagnose } from '../estimator/verdict';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import type { LoadedEstimate } from '../providers/estimate';
-import type { FitTarget } from './fit-check';
+import { nowFor, type FitTarget } from './fit-check';
 import type { DashboardState } from './model';
 import type { SpeedPoint } from './protocol';
 
@@ -42,6 +42,7 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
     live: { history, ...(view.speed.decode ? { decodeTokPerSec: view.speed.decode.value, source: view.speed.decode.source } : {}) },
     ...(view.speed.bench ? { measured: view.speed.bench } : {}),
     others,
+    ...(view.hardwareId === state.hardware.id && nowFor(state, true) ? { now: nowFor(state, true)! } : {}),
   };
   try {
     target.verdict = diagnose({

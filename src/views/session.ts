@@ -19,6 +19,7 @@ import type { GgufFile } from '../providers/estimate';
 import type { BenchResult } from '../estimator/bench-result';
 import type { AlertView, DashboardState, HardwareView, HorizonView } from './model';
 import type { SpeedPoint } from './protocol';
+import type { LiveMemory } from '../estimator/live';
 
 function isLoopbackUrl(url: string): boolean {
   try {
@@ -38,6 +39,8 @@ export interface SessionDeps {
   detect?: (endpoints: EndpointConfig[], opts: DetectOptions) => Promise<Detection[]>;
   /** Detects this machine (sysctl / nvidia-smi); called at most once per session. */
   localHardware?: () => Promise<DetectedHardware>;
+  /** This machine's memory now (a LiveMemoryProbe: cheap reads, slow tools at most every 30 s). */
+  liveMemory?: () => Promise<LiveMemory | undefined>;
   now?: () => number;
 }
 
@@ -64,6 +67,9 @@ export class Session {
   /** Stored Measure Speed / `headroom bench` results (the controller loads and saves the file). */
   private benchResults: readonly BenchResult[] = [];
   private book: WarningBook = emptyBook();
+  private liveMem: LiveMemory | undefined;
+  /** Lowest swap use seen since models were loaded on this machine (undefined while none is). */
+  private swapBaseline: number | undefined;
   private activeKeyValue: string | undefined;
   private readonly stateListeners = new Set<(s: DashboardState) => void>();
   private readonly warningListeners = new Set<(w: Warning[]) => void>();
@@ -178,8 +184,10 @@ export class Session {
   async refresh(signal?: AbortSignal): Promise<boolean> {
     const endpoints = this.endpoints();
     const detect = this.deps.detect ?? detectEngines;
-    const [detections] = await Promise.all([detect(endpoints, { signal }), this.resolveHardware()]);
+    const [detections, , mem] = await Promise.all([detect(endpoints, { signal }), this.resolveHardware(), this.readLiveMemory()]);
     if (signal?.aborted) return false;
+    this.liveMem = mem;
+    this.trackSwap(detections, mem);
     this.lastDetections = detections;
     this.refreshed = true;
     const now = this.now();
@@ -200,6 +208,34 @@ export class Session {
     await this.readModelFiles(detections);
     this.rebuild(detections);
     return detections.some((d) => d.engine !== undefined);
+  }
+
+  /** A failed or missing reading never blocks the poll: the budget falls back to the profile. */
+  private async readLiveMemory(): Promise<LiveMemory | undefined> {
+    if (!this.deps.liveMemory) return undefined;
+    try {
+      return await this.deps.liveMemory();
+    } catch (err) {
+      this.log('warn', `live memory reading failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  /** Swap that grows while a model is loaded is where decode speed dies: remember the lowest level since loading. */
+  private trackSwap(detections: readonly Detection[], mem: LiveMemory | undefined): void {
+    const loaded = detections.some((d) => isLoopbackUrl(d.endpoint) && (d.snapshot?.loaded.length ?? 0) > 0);
+    if (!loaded || mem?.swapUsedBytes === undefined) {
+      this.swapBaseline = undefined;
+      return;
+    }
+    const before = this.swapBaseline;
+    this.swapBaseline = Math.min(before ?? mem.swapUsedBytes, mem.swapUsedBytes);
+    if (before === undefined) this.log('info', `swap in use when models are loaded: ${Math.round(mem.swapUsedBytes / 2 ** 20)} MiB (${mem.source})`);
+  }
+
+  private swapGrowth(): number | undefined {
+    const now = this.liveMem?.swapUsedBytes;
+    return this.swapBaseline !== undefined && now !== undefined ? Math.max(0, now - this.swapBaseline) : undefined;
   }
 
   /**
@@ -295,7 +331,8 @@ export class Session {
     const now = this.now();
     const thresholds = cfg.warnings;
     const files = this.fileMap();
-    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults });
+    const machine = { ...(this.liveMem ? { memory: this.liveMem } : {}), ...(this.swapGrowth() !== undefined ? { swapGrowthBytes: this.swapGrowth()! } : {}) };
+    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, ...machine });
     // Horizons need every model's memory (other residents stay loaded while one grows): second pass.
     const horizons = new Map<string, HorizonView>();
     const conditions: Condition[] = [];
@@ -305,8 +342,12 @@ export class Session {
       const window = m.context.configured?.value;
       const name = m.name;
       if (det?.estimate && used !== undefined && window) {
-        const others = first.state.models.filter((o) => o.key !== m.key && o.hardwareId === m.hardwareId).reduce((s, o) => s + o.memory.total.value, 0);
-        const maxWin = maxFittingWindow({ spec: det.estimate.spec, weights: det.estimate.weights, ctx: det.estimate.ctx, usableBytes: usableBytes(det.hardware), otherResidentBytes: others });
+        // Other models stay resident, and on this machine other processes hold what the live reading says now.
+        const onThisMachine = m.hardwareId === first.state.hardware.id;
+        const processes = onThisMachine ? (first.state.budget?.othersBytes ?? 0) : 0;
+        const others = first.state.models.filter((o) => o.key !== m.key && o.hardwareId === m.hardwareId).reduce((s, o) => s + o.memory.total.value, 0) + processes;
+        const usable = onThisMachine && first.state.budget ? first.state.budget.usableBytes : usableBytes(det.hardware);
+        const maxWin = maxFittingWindow({ spec: det.estimate.spec, weights: det.estimate.weights, ctx: det.estimate.ctx, usableBytes: usable, otherResidentBytes: others });
         const growth = growthPerTurn(this.tracks.get(m.key) ?? newTrack());
         const h = computeHorizon({ usedTokens: used, window, maxFittingWindow: maxWin, ...(growth !== undefined ? { growthPerTurn: growth } : {}) });
         horizons.set(m.key, { limit: h.limit, tokensLeft: h.tokensLeft, ...(h.turnsLeft !== undefined ? { turnsLeft: h.turnsLeft } : {}), ...(h.growthPerTurn !== undefined ? { growthPerTurn: h.growthPerTurn } : {}) });
@@ -318,9 +359,9 @@ export class Session {
     }
     const step = stepWarnings(this.book, conditions, now);
     this.book = step.book;
-    const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity');
+    const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity' || a.kind === 'swap');
     const alerts = [...instant, ...step.active.map(toAlert).filter((a): a is AlertView => a !== undefined)];
-    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults });
+    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, ...machine });
     // Until the first detection settles the status bar keeps its spinner.
     this.current = this.refreshed ? this.assembled.state : { ...this.assembled.state, phase: 'detecting' };
     for (const l of this.stateListeners) l(this.current);
