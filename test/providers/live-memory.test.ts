@@ -218,3 +218,17 @@ test('the probe runs slow tools at most every slowMs and answers from the cache 
   assert.equal(b?.totalBytes, 24564 * MiB);
   assert.equal(calls, 2, 'nvidia-smi + rocm-smi once, not per read');
 });
+
+test('Windows: nvidia-smi per GPU plus total/available RAM from the OS (no /proc, no rocm-smi)', async () => {
+  const asked: string[] = [];
+  const run: ToolRunner = async (file, args) => {
+    asked.push(file);
+    return recorded({ [SMI]: fx('nvidia-smi/rtx4090-1gpu.csv') })(file, args, 0);
+  };
+  const { live } = await readLiveMemory({ platform: 'win32', run });
+  assert.deepEqual(asked, ['nvidia-smi']);
+  assert.equal(live?.pool, 'gpu');
+  assert.equal(live?.totalBytes, 24564 * MiB);
+  assert.ok(live!.system!.totalBytes > 0);
+  assert.match(live!.source, /^nvidia-smi; os\.totalmem\/os\.freemem$/);
+});
