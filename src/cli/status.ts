@@ -7,6 +7,7 @@ import { resolveHardwareFlag } from './hardware';
 import { detect, type Detection } from '../providers/detect';
 import { estimateLoaded, loadedFigures, readLocalGguf, type LoadedEstimate, type LoadedFigures } from '../providers/estimate';
 import { maxFittingWindow } from '../estimator/horizon';
+import { cpuBandwidth } from '../providers/cpu-bandwidth';
 import type { MemoryBreakdown, Provenance } from '../estimator/types';
 import { budgetNow, type LiveMemory } from '../estimator/live';
 import type { Fact, LoadedModel } from '../providers/types';
@@ -62,6 +63,8 @@ export interface StatusBudgetJson {
   freeBytes: number;
   usableBytes: number;
   swapUsedBytes?: number;
+  /** System RAM streaming-read bandwidth measured here (a CPU profile, or a model partly offloaded). */
+  cpuBandwidthGBps?: number;
   sources: { engines: string; others: string; free: string; usable: string };
   at?: string;
 }
@@ -90,6 +93,7 @@ function budgetJson(hw: HardwareSpec, models: StatusModelJson[], live: LiveMemor
     freeBytes: Math.round(b.freeBytes),
     usableBytes: Math.round(b.usableBytes),
     ...(live?.swapUsedBytes !== undefined ? { swapUsedBytes: live.swapUsedBytes } : {}),
+    ...(live?.cpuBandwidthGBps ? { cpuBandwidthGBps: live.cpuBandwidthGBps } : {}),
     sources: b.sources,
     ...(live ? { at: live.at } : {}),
   };
@@ -134,7 +138,7 @@ async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw:
 const tag = (s: Src): string => (s ? (s.source === 'engine' ? 'engine' : s.source) : '');
 const bytes = (s: Src): string => (s && typeof s.value === 'number' ? `${formatBytes(s.value)} (${tag(s)})` : '—');
 
-function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
+function renderModel(m: StatusModelJson, hw: StatusJson['hardware'], budget: StatusBudgetJson | null): string {
   const pairs: [string, string][] = [];
   pairs.push(['quant', m.quant ? `${m.quant.value} (${tag(m.quant)}: ${m.quant.via})` : '—']);
   pairs.push(['architecture', m.spec ? `${m.spec.arch} from ${m.spec.via}` : '—']);
@@ -157,7 +161,8 @@ function renderModel(m: StatusModelJson, hw: StatusJson['hardware']): string {
   if (em.residentBytes) pairs.push(['engine reports', `resident ${bytes(em.residentBytes)}${m.check ? ` — estimate ${m.check.diffPct >= 0 ? '+' : ''}${m.check.diffPct}% vs engine` : ''}`]);
   if (em.kvCacheBytes) pairs.push(['engine KV pool', bytes(em.kvCacheBytes)]);
   if (em.acceleratorBytes && em.cpuBytes && typeof em.cpuBytes.value === 'number') {
-    const split = em.cpuBytes.value > 0 ? `PARTIAL OFFLOAD: ${formatBytes(em.cpuBytes.value)} in system RAM (decode slows to RAM bandwidth)` : 'fully in accelerator memory';
+    const ram = budget?.cpuBandwidthGBps ? `: ${budget.cpuBandwidthGBps} GB/s measured here` : '';
+    const split = em.cpuBytes.value > 0 ? `PARTIAL OFFLOAD: ${formatBytes(em.cpuBytes.value)} in system RAM (decode slows to RAM bandwidth${ram})` : 'fully in accelerator memory';
     pairs.push(['offload', `${formatBytes(em.acceleratorBytes.value as number)} accelerator / ${formatBytes(em.cpuBytes.value)} CPU — ${split}`]);
   }
   if (m.limitNow) {
@@ -228,6 +233,12 @@ export async function run(argv: string[]): Promise<number> {
       hwSource = 'this machine';
     }
     const snap = d.snapshot;
+    const here = hwSource === 'this machine' ? localLive : undefined;
+    // A model partly in system RAM decodes that share at CPU memory speed: measure it once (cached) on this machine.
+    if (here && !here.cpuBandwidthGBps && snap?.loaded.some((m) => (m.cpuBytes?.value ?? 0) > 0)) {
+      const bw = await cpuBandwidth({ log: (msg) => process.stderr.write(`headroom: ${msg}\n`) });
+      if (bw) here.cpuBandwidthGBps = bw.gbps;
+    }
     const withEstimates = snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store))) : [];
     const models: StatusModelJson[] = withEstimates.map(({ estimate: _e, ...json }) => json);
     const budget = hw ? budgetJson(hw, models, hwSource === 'this machine' ? localLive : undefined) : null;
@@ -268,7 +279,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (e.budget) process.stdout.write(budgetLines(e.budget, e.models).join('\n') + '\n');
     if (e.models.length === 0 && !e.error) process.stdout.write('  no model loaded\n');
-    for (const m of e.models) process.stdout.write(`  ${m.name}\n${renderModel(m, e.hardware)}\n`);
+    for (const m of e.models) process.stdout.write(`  ${m.name}\n${renderModel(m, e.hardware, e.budget)}\n`);
     for (const n of e.notes) process.stdout.write(`  note: ${n}\n`);
   }
   return misses.length ? 1 : 0;

@@ -4,7 +4,7 @@ import { findHardware, usableBytes, type HardwareSpec } from '../estimator/hardw
 import type { Detection } from '../providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
-import { estimateLoaded, loadedFigures, speedAt, type GgufFile, type LoadedEstimate } from '../providers/estimate';
+import { estimateLoaded, loadedFigures, type GgufFile, type LoadedEstimate } from '../providers/estimate';
 import type { AlertView, BudgetView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
 import { budgetNow, type LiveMemory } from '../estimator/live';
 import type { BenchResult } from '../estimator/bench-result';
@@ -81,7 +81,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     speed.ceiling = f.decode.ceilingTokPerSec;
   }
   if (bench.length) {
-    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d).decodeTokPerSec : undefined, used?.value ?? 0);
+const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
@@ -119,6 +119,7 @@ export function budgetView(i: Pick<AssembleInput, 'hardware' | 'memory' | 'capac
     ...(i.memory?.swapUsedBytes !== undefined ? { swapUsedBytes: i.memory.swapUsedBytes } : {}),
     ...(i.swapGrowthBytes !== undefined ? { swapGrowthBytes: i.swapGrowthBytes } : {}),
     ...(i.memory ? { at: i.memory.at } : {}),
+    ...(i.memory?.cpuBandwidthGBps ? { cpuBandwidthGBps: i.memory.cpuBandwidthGBps } : {}),
     ...(i.memory?.wiredLimitSet && i.memory.wiredLimitBytes ? { wiredLimitBytes: i.memory.wiredLimitBytes } : {}),
   };
 }

@@ -55,6 +55,7 @@ export class Controller implements vscode.Disposable {
       // The profile adjusted by the live reading: a raised Apple wired limit, a measured CPU bandwidth (once, cached).
       localHardware: async () => (await import('../providers/local-hardware.js')).detectLiveHardware({ measureCpu: true, log: (m) => log.info(m) }),
       // Polled with the engines (so only while the window is focused); nvidia-smi & co. at most every 30 s.
+      cpuBandwidth: async () => (await (await import('../providers/cpu-bandwidth.js')).cpuBandwidth({ log: (m) => log.info(m) }))?.gbps,
       liveMemory: async () => {
         this.liveProbe ??= new (await import('../providers/live-memory.js')).LiveMemoryProbe({ log: (m) => log.info(m) });
         return this.liveProbe.read();

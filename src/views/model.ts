@@ -105,6 +105,8 @@ export interface BudgetView {
   swapGrowthBytes?: number;
   /** The reading's time (ISO). */
   at?: string;
+  /** System memory's streaming-read bandwidth, measured here (GB/s): what a CPU-offloaded share decodes at. */
+  cpuBandwidthGBps?: number;
   /** macOS: `iogpu.wired_limit_mb` when set (> 0); absent at the default share. */
   wiredLimitBytes?: number;
 }

@@ -60,6 +60,8 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
         depth: used ?? 0,
       },
       window: { ctxPerSeq: e.ctx.ctxPerSeq, parallel: e.ctx.parallel },
+      // The offloaded share streams from system RAM: at the bandwidth measured on this machine when there is one.
+      ...(view.hardwareId === state.hardware.id && state.budget?.cpuBandwidthGBps ? { hostBandwidthGBps: state.budget.cpuBandwidthGBps } : {}),
     });
   } catch {
     // A verdict is a bonus; the chart and the table stand on their own.

@@ -41,6 +41,8 @@ export interface SessionDeps {
   localHardware?: () => Promise<DetectedHardware>;
   /** This machine's memory now (a LiveMemoryProbe: cheap reads, slow tools at most every 30 s). */
   liveMemory?: () => Promise<LiveMemory | undefined>;
+  /** Streaming-read bandwidth of system memory, GB/s (measured once, cached): for partially offloaded models. */
+  cpuBandwidth?: () => Promise<number | undefined>;
   now?: () => number;
 }
 
@@ -68,6 +70,8 @@ export class Session {
   private benchResults: readonly BenchResult[] = [];
   private book: WarningBook = emptyBook();
   private liveMem: LiveMemory | undefined;
+  private cpuGBps: number | undefined;
+  private cpuGBpsAsked = false;
   /** Lowest swap use seen since models were loaded on this machine (undefined while none is). */
   private swapBaseline: number | undefined;
   private activeKeyValue: string | undefined;
@@ -186,8 +190,9 @@ export class Session {
     const detect = this.deps.detect ?? detectEngines;
     const [detections, , mem] = await Promise.all([detect(endpoints, { signal }), this.resolveHardware(), this.readLiveMemory()]);
     if (signal?.aborted) return false;
-    this.liveMem = mem;
+    this.liveMem = mem && this.cpuGBps ? { ...mem, cpuBandwidthGBps: this.cpuGBps } : mem;
     this.trackSwap(detections, mem);
+    this.measureCpuIfOffloaded(detections);
     this.lastDetections = detections;
     this.refreshed = true;
     const now = this.now();
@@ -231,6 +236,24 @@ export class Session {
     const before = this.swapBaseline;
     this.swapBaseline = Math.min(before ?? mem.swapUsedBytes, mem.swapUsedBytes);
     if (before === undefined) this.log('info', `swap in use when models are loaded: ${Math.round(mem.swapUsedBytes / 2 ** 20)} MiB (${mem.source})`);
+  }
+
+  /** A local model partly in system RAM: measure CPU bandwidth once, in the background, then re-assemble. */
+  private measureCpuIfOffloaded(detections: readonly Detection[]): void {
+    if (this.cpuGBpsAsked || !this.deps.cpuBandwidth) return;
+    const offloaded = detections.some((d) => isLoopbackUrl(d.endpoint) && d.snapshot?.loaded.some((m) => (m.cpuBytes?.value ?? 0) > 0));
+    if (!offloaded) return;
+    this.cpuGBpsAsked = true;
+    void this.deps
+      .cpuBandwidth()
+      .then((gbps) => {
+        if (!gbps) return;
+        this.cpuGBps = gbps;
+        this.log('info', `system memory streams at ${gbps} GB/s (measured): used for the offloaded share's decode`);
+        if (this.liveMem) this.liveMem = { ...this.liveMem, cpuBandwidthGBps: gbps };
+        this.rebuild();
+      })
+      .catch((err: unknown) => this.log('warn', `CPU bandwidth measurement failed: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   private swapGrowth(): number | undefined {

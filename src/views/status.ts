@@ -133,7 +133,7 @@ function speedLine(m: ModelView): string | undefined {
   return `Decode (bandwidth-bound): ${parts.join(' — ')}`;
 }
 
-function modelSection(m: ModelView, remote: boolean, othersBytes?: number): string[] {
+function modelSection(m: ModelView, remote: boolean, othersBytes?: number, cpuGBps?: number): string[] {
   const head = [`**${escapeMarkdown(m.name)}**`, escapeMarkdown(m.engine), m.quant ? escapeMarkdown(m.quant) : undefined, remote ? `remote: ${escapeMarkdown(m.endpoint)}` : undefined]
     .filter(Boolean)
     .join(' · ');
@@ -151,7 +151,8 @@ function modelSection(m: ModelView, remote: boolean, othersBytes?: number): stri
   ];
   for (const l of [contextLine(m), horizonLine(m, remote ? undefined : othersBytes), speedLine(m)]) if (l) lines.push(l, '');
   if (m.cpuBytes && m.cpuBytes.value > 0) {
-    lines.push(`$(warning) ${formatBytes(m.cpuBytes.value)} spilled to system RAM ${src(m.cpuBytes)} — decode runs at CPU memory speed for that share`, '');
+    const ram = cpuGBps ? ` (${cpuGBps} GB/s, _measured_)` : '';
+    lines.push(`$(warning) ${formatBytes(m.cpuBytes.value)} spilled to system RAM ${src(m.cpuBytes)} — decode runs at CPU memory speed${ram} for that share`, '');
   }
   return lines;
 }
@@ -199,7 +200,8 @@ export function statusTooltip(state: DashboardState): string {
     out.push(`No model loaded (${engines || 'no engine'}).`, '');
   }
   for (const m of state.models) {
-    out.push('---', '', ...modelSection(m, m.hardwareId !== hw.id, state.budget?.othersBytes));
+    const remote = m.hardwareId !== hw.id;
+    out.push('---', '', ...modelSection(m, remote, state.budget?.othersBytes, remote ? undefined : state.budget?.cpuBandwidthGBps));
   }
   out.push('---', '', `${commandLink('$(graph) Open Panel', COMMANDS.openPanel.id)} · ${commandLink('$(list-selection) Choose Model', COMMANDS.chooseModel.id)} · ${commandLink('$(pass) Check Model Fit', COMMANDS.checkModelFit.id)}`);
   return out.join('\n');

@@ -16,6 +16,7 @@ import { deriveAlerts } from '../../src/views/alerts';
 import { catalogCandidates, checkFit, freeNowFor, nowFor } from '../../src/views/fit-check';
 import { describeCandidate, fitMark } from '../../src/views/pick-items';
 import { Session } from '../../src/views/session';
+import { targetForLoaded } from '../../src/views/panel-subject';
 import { statusAccessibilityLabel, statusText, statusTooltip } from '../../src/views/status';
 import { DATA } from '../support/data';
 import { startFixtureServer } from '../support/fixture-server';
@@ -112,6 +113,32 @@ test('the context horizon counts what other processes hold now (tooltip says so)
   assert.equal(h.limit, 'memory');
   assert.ok(h.tokensLeft < 4096 - 1100, String(h.tokensLeft));
   assert.match(statusTooltip(s.state), /[\d.]+ GB taken by other processes; the KV cache reaches the limit in ~[\d.]+k? tokens/);
+});
+
+test('a partly offloaded local model: CPU bandwidth measured once in the background, shown and used for the offload verdict', async (t) => {
+  const server = await startFixtureServer('ollama'); // /api/ps: 1.2 GB of gemma4 on the CPU
+  t.after(() => server.close());
+  let measured = 0;
+  const s = new Session({
+    config: () => parseConfig({ autoDetect: false, hardwareProfile: 'rtx-4090', endpoints: [server.url] }).config,
+    liveMemory: async () => ({ totalBytes: 24 * GiB, availableBytes: 16 * GiB, usedByOthersBytes: 8 * GiB, pool: 'gpu', source: 'nvidia-smi', at: '2026-01-01T00:00:00Z' }),
+    cpuBandwidth: async () => {
+      measured++;
+      return 48.2;
+    },
+  });
+  await s.refresh();
+  await new Promise((r) => setImmediate(r));
+  await s.refresh();
+  assert.equal(measured, 1, 'once per session');
+  assert.equal(s.state.budget?.cpuBandwidthGBps, 48.2);
+  assert.match(statusTooltip(s.state), /spilled to system RAM _engine_ — decode runs at CPU memory speed \(48\.2 GB\/s, _measured_\) for that share/);
+  const key = s.state.models[0]!.key;
+  const target = targetForLoaded(key, s.state, s.details(key), []);
+  assert.ok(!('error' in target));
+  const off = target.verdict?.findings.find((f) => f.code === 'cpu-offload');
+  assert.equal(off?.numbers?.hostBandwidthGBps, 48.2);
+  assert.match(off?.summary ?? '', /streams at ~48\.2 GB\/s/);
 });
 
 test('a hanging or failing live reading never blocks or breaks the poll', async (t) => {
