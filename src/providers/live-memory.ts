@@ -318,7 +318,7 @@ export class LiveMemoryProbe {
   private refreshing: Promise<void> | undefined;
   private last: LiveMemory | undefined;
 
-  constructor(private readonly opts: LiveOptions & { slowMs?: number } = {}) {}
+  constructor(private readonly opts: LiveOptions & { slowMs?: number; firstWaitMs?: number } = {}) {}
 
   get latest(): LiveMemory | undefined {
     return this.last;
@@ -338,8 +338,13 @@ export class LiveMemoryProbe {
           this.refreshing = undefined;
         });
     }
-    // First reading: wait for the tools (bounded by their timeouts). Later: never wait.
-    if (!this.slow && this.refreshing) await this.refreshing;
+    // First reading: wait briefly for the tools (a healthy nvidia-smi answers in ~100 ms); a hanging one must not hold
+    // the status bar for its whole timeout — that reading goes without it, the next poll has it. Later: never wait.
+    if (!this.slow && this.refreshing) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.refreshing, new Promise<void>((r) => (timer = setTimeout(r, this.opts.firstWaitMs ?? 500)))]);
+      clearTimeout(timer);
+    }
     const { live } = await readLiveMemory({ ...this.opts, cached: this.slow ?? { at: 0 } });
     if (live) this.last = live;
     return live;

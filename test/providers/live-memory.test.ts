@@ -232,3 +232,22 @@ test('Windows: nvidia-smi per GPU plus total/available RAM from the OS (no /proc
   assert.ok(live!.system!.totalBytes > 0);
   assert.match(live!.source, /^nvidia-smi; os\.totalmem\/os\.freemem$/);
 });
+
+test('the probe never holds a poll for a hanging tool: the first reading comes without it, fast', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-probe-'));
+  writeFileSync(join(dir, 'nvidia-smi'), '#!/bin/sh\nsleep 30\n');
+  chmodSync(join(dir, 'nvidia-smi'), 0o755);
+  const logs: string[] = [];
+  const probe = new LiveMemoryProbe({ platform: 'linux', root: procRoot(fx('linux/swap-in-use.meminfo')), run: (f, a, t) => spawnTool(join(dir, f), a, t), timeoutMs: 1500, firstWaitMs: 200, log: (m) => logs.push(m) });
+  const t0 = performance.now();
+  const live = await probe.read();
+  assert.ok(performance.now() - t0 < 1000, `${performance.now() - t0} ms`);
+  assert.equal(live?.pool, 'system');
+  assert.equal(live?.availableBytes, 2101344 * 1024);
+  // The hung tool is killed at its own deadline and logged; later reads use the (empty) result without waiting.
+  await new Promise((r) => setTimeout(r, 1700));
+  assert.match(logs.join('\n'), /nvidia-smi: no answer in 1500 ms \(killed\)/);
+  const t1 = performance.now();
+  await probe.read();
+  assert.ok(performance.now() - t1 < 500);
+});
