@@ -13,7 +13,8 @@ import { detect } from '../../src/providers/detect';
 import { readLiveMemory, type ToolRunner } from '../../src/providers/live-memory';
 import { assemble } from '../../src/views/assemble';
 import { deriveAlerts } from '../../src/views/alerts';
-import { catalogCandidates, checkFit, freeNowFor, nowFor } from '../../src/views/fit-check';
+import { catalogCandidates, checkFit, freeNowFor, nowFor, type FitTarget } from '../../src/views/fit-check';
+import { formatBytes } from '../../src/estimator/format';
 import { describeCandidate, fitMark } from '../../src/views/pick-items';
 import { Session } from '../../src/views/session';
 import { targetForLoaded } from '../../src/views/panel-subject';
@@ -139,6 +140,10 @@ test('a partly offloaded local model: CPU bandwidth measured once in the backgro
   const off = target.verdict?.findings.find((f) => f.code === 'cpu-offload');
   assert.equal(off?.numbers?.hostBandwidthGBps, 48.2);
   assert.match(off?.summary ?? '', /streams at ~48\.2 GB\/s/);
+  // The panel for the loaded model lists other processes and free memory now, as measured.
+  const facts = checkFit(target as FitTarget, findHardware('rtx-4090')!).data.facts;
+  assert.deepEqual(facts.find((f) => f.label === 'Other processes'), { label: 'Other processes', value: `${formatBytes(s.state.budget!.othersBytes!)} now`, source: 'measured' });
+  assert.deepEqual(facts.find((f) => f.label === 'Free now'), { label: 'Free now', value: formatBytes(s.state.budget!.freeBytes), source: 'measured' });
 });
 
 test('a hanging or failing live reading never blocks or breaks the poll', async (t) => {
