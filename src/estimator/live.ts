@@ -103,6 +103,8 @@ export function usableNow(hw: HardwareSpec, live?: LiveMemory, overridden = fals
   if (!overridden && hw.kind === 'apple' && live?.wiredLimitBytes) {
     return { bytes: live.wiredLimitBytes, source: live.wiredLimitSet ? 'iogpu.wired_limit_mb' : 'macOS default GPU limit (iogpu.wired_limit_mb = 0)' };
   }
+  // An APU (Strix Halo): the BIOS carve-out plus the GTT size is exactly what a GPU backend may allocate.
+  if (!overridden && live?.pool === 'apu' && live.totalBytes > 0) return { bytes: live.totalBytes, source: 'amdgpu VRAM carve-out + GTT' };
   return { bytes: usableBytes(hw), source: overridden ? 'your capacity setting' : `profile ${hw.id} (${Math.round(hw.usableFraction * 100)} %)` };
 }
 

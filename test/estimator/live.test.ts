@@ -74,3 +74,14 @@ test('a measured CPU bandwidth replaces the assumed one on CPU profiles only', (
   assert.match(p.name, /48\.2 GB\/s measured/);
   assert.equal(profileWithLive(findHardware('rtx-4090')!, live).bandwidthGBps, 1008);
 });
+
+test('Strix Halo: carve-out + GTT is the usable limit (not the profile\'s 75 %); GTT in use by others counts', () => {
+  const hw = findHardware('strix-halo-128')!;
+  // strix-halo/ capture: 512 MiB carve-out (118 MiB used) + 112 GiB GTT (40 GiB used).
+  const vramT = 536870912, vramU = 123731968, gttT = 120259084288, gttU = 42949672960;
+  const live: LiveMemory = { totalBytes: vramT + gttT, availableBytes: vramT - vramU + (gttT - gttU), usedByOthersBytes: vramU + gttU, pool: 'apu', source: 'amdgpu sysfs; /proc/meminfo', at: 'x' };
+  const u = usableNow(hw, live);
+  assert.deepEqual(u, { bytes: vramT + gttT, source: 'amdgpu VRAM carve-out + GTT' });
+  assert.equal(freeForNewModel(hw, live), vramT + gttT - (vramU + gttU));
+  assert.equal(usableNow(hw, live, true).source, 'your capacity setting');
+});
