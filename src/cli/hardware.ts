@@ -96,7 +96,7 @@ export function liveLines(l: LiveMemory): string {
   if (l.system) out.push(`  system memory: ${formatBytes(l.system.availableBytes)} available of ${formatBytes(l.system.totalBytes)}`);
   if (l.swapUsedBytes !== undefined) out.push(`  swap in use: ${formatBytes(l.swapUsedBytes)}${l.swapTotalBytes !== undefined ? ` of ${formatBytes(l.swapTotalBytes)}` : ''}`);
   if (l.wiredLimitBytes !== undefined) out.push(`  GPU wired limit: ${formatBytes(l.wiredLimitBytes)} (${l.wiredLimitSet ? 'iogpu.wired_limit_mb' : 'macOS default; iogpu.wired_limit_mb = 0'})`);
-  if (l.cpuBandwidthGBps !== undefined) out.push(`  memory bandwidth: ${l.cpuBandwidthGBps} GB/s measured (streaming read)`);
+  if (l.cpuBandwidthGBps !== undefined) out.push(`  memory bandwidth: ${l.cpuBandwidthGBps} GB/s measured (${l.cpuBandwidthSource ?? 'streaming read'})`);
   for (const n of l.notes ?? []) out.push(`  note: ${n}`);
   return out.join('\n') + '\n';
 }

@@ -33,6 +33,8 @@ export interface LiveMemory {
   wiredLimitSet?: boolean;
   /** Measured streaming-read bandwidth of system memory (CPU profile / offload). */
   cpuBandwidthGBps?: number;
+  /** How and when it was measured. */
+  cpuBandwidthSource?: string;
   /** Which pool: discrete GPU memory, an APU's carve-out + GTT, or system memory. */
   pool: 'gpu' | 'apu' | 'system';
   /** System RAM when the pool is a discrete GPU's (offloaded layers and the OS live there). */

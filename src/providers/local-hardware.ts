@@ -93,7 +93,7 @@ export async function detectLiveHardware(opts: LiveDetectOptions = {}): Promise<
   if (live && opts.measureCpu && d.profile.kind === 'cpu') {
     const { cpuBandwidth } = await import('./cpu-bandwidth.js');
     const bw = await cpuBandwidth(opts.log ? { log: opts.log } : {});
-    if (bw) live = { ...live, cpuBandwidthGBps: bw.gbps, source: `${live.source}; streaming-read benchmark (${bw.threads} threads, ${bw.measuredAt})` };
+    if (bw) live = { ...live, cpuBandwidthGBps: bw.gbps, cpuBandwidthSource: `streaming-read benchmark, ${bw.threads} threads, ${bw.measuredAt} (cached per machine)` };
   }
   const detail = live?.cpuBandwidthGBps && d.profile.kind === 'cpu' ? d.detail.replace('bandwidth assumed', `${live.cpuBandwidthGBps} GB/s measured`) : d.detail;
   return { ...d, detail, profile: profileWithLive(d.profile, live), ...(live ? { live } : {}) };
