@@ -41,6 +41,8 @@ export interface SessionDeps {
   localHardware?: () => Promise<DetectedHardware>;
   /** This machine's memory now (a LiveMemoryProbe: cheap reads, slow tools at most every 30 s). */
   liveMemory?: () => Promise<LiveMemory | undefined>;
+  /** Deadline for one live reading (default 3 s): past it the poll goes on with the previous reading. */
+  liveMemoryTimeoutMs?: number;
   /** Streaming-read bandwidth of system memory, GB/s (measured once, cached): for partially offloaded models. */
   cpuBandwidth?: () => Promise<number | undefined>;
   now?: () => number;
@@ -218,11 +220,19 @@ export class Session {
   /** A failed or missing reading never blocks the poll: the budget falls back to the profile. */
   private async readLiveMemory(): Promise<LiveMemory | undefined> {
     if (!this.deps.liveMemory) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await this.deps.liveMemory();
+      const late = Symbol('late');
+      const ms = this.deps.liveMemoryTimeoutMs ?? 3000;
+      const r = await Promise.race([this.deps.liveMemory(), new Promise<typeof late>((res) => (timer = setTimeout(() => res(late), ms)))]);
+      if (r !== late) return r;
+      this.log('warn', `live memory reading took over ${ms} ms; keeping the previous one`);
+      return this.liveMem;
     } catch (err) {
       this.log('warn', `live memory reading failed: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

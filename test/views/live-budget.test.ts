@@ -149,9 +149,19 @@ test('a partly offloaded local model: CPU bandwidth measured once in the backgro
 test('a hanging or failing live reading never blocks or breaks the poll', async (t) => {
   const server = await startFixtureServer('ollama');
   t.after(() => server.close());
-  const s = new Session({ config: () => parseConfig({ autoDetect: false, hardwareProfile: 'rtx-4090', endpoints: [server.url] }).config, liveMemory: async () => { throw new Error('boom'); } });
-  assert.equal(await s.refresh(), true);
-  assert.equal(s.state.budget?.othersBytes, undefined);
+  const logs: string[] = [];
+  const cfg = () => parseConfig({ autoDetect: false, hardwareProfile: 'rtx-4090', endpoints: [server.url] }).config;
+  const failing = new Session({ config: cfg, liveMemory: async () => { throw new Error('boom'); }, log: (_l, m) => logs.push(m) });
+  assert.equal(await failing.refresh(), true);
+  assert.equal(failing.state.budget?.othersBytes, undefined);
+  assert.match(logs.join('\n'), /live memory reading failed: boom/);
+  // A reading that never settles: the poll finishes at the deadline with the previous reading (here: none).
+  const hanging = new Session({ config: cfg, liveMemory: () => new Promise(() => {}), liveMemoryTimeoutMs: 200, log: (_l, m) => logs.push(m) });
+  const t0 = performance.now();
+  assert.equal(await hanging.refresh(), true);
+  assert.ok(performance.now() - t0 < 3000, `${performance.now() - t0} ms`);
+  assert.equal(hanging.state.phase, 'ready');
+  assert.match(logs.join('\n'), /live memory reading took over 200 ms/);
 });
 
 test('fit check and quick-pick: "fits now" vs "fits on an idle machine"', async () => {
