@@ -3,6 +3,7 @@
 // timeout, an output cap and a process-group kill on hang; every file read is capped. A tool that is missing,
 // hangs or answers garbage is "not found" with one log line — never a throw. Parsing: live-memory-parse.ts.
 import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +77,8 @@ export const spawnTool: ToolRunner = (file, args, timeoutMs) =>
 export async function readSmallFile(path: string, cap = MAX_FILE): Promise<string | undefined> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    // O_NONBLOCK: a FIFO planted where a sysfs file should be must not block a libuv thread forever.
+    fh = await open(path, fsConstants.O_NONBLOCK !== undefined ? fsConstants.O_RDONLY | fsConstants.O_NONBLOCK : 'r');
     const buf = Buffer.alloc(cap);
     let len = 0;
     // /proc files report size 0: read until EOF or the cap.

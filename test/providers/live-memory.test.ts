@@ -1,6 +1,7 @@
 // Live memory from recorded tool output (test/fixtures/hardware/, see its README for real vs reconstructed):
 // each case asserts the numbers its capture implies. Hostile tools are real scripts (garbage, huge, hanging).
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,6 +200,18 @@ test('hostile files: garbage meminfo and sysfs fall back to the OS totals / are 
   assert.equal(live?.pool, 'system');
   assert.match(live!.source, /os\.totalmem/);
   assert.match(logs.join(' '), /proc\/meminfo: unrecognised content/);
+  // A FIFO where a sysfs file should be (nothing ever writes to it): read as "absent", at once.
+  if (process.platform !== 'win32') {
+    const fifoRoot = procRoot(fx('linux/swap-in-use.meminfo'));
+    const fdev = join(fifoRoot, 'sys/class/drm/card0/device');
+    mkdirSync(fdev, { recursive: true });
+    execFileSync('mkfifo', [join(fdev, 'mem_info_vram_total')]);
+    writeFileSync(join(fdev, 'mem_info_vram_used'), '1\n');
+    const t0 = performance.now();
+    const f = (await readLiveMemory({ platform: 'linux', root: fifoRoot, run: recorded({}) })).live;
+    assert.ok(performance.now() - t0 < 2000);
+    assert.equal(f?.pool, 'system');
+  }
   const big = procRoot('MemTotal: 1 kB\n'.repeat(10_000));
   assert.match((await readLiveMemory({ platform: 'linux', root: big, run: recorded({}) })).live!.source, /os\.totalmem/);
   assert.equal(parseMeminfo('MemTotal: 100 kB\nMemAvailable: 200 kB\n'), undefined, 'available > total is garbage');
