@@ -1,4 +1,4 @@
-// Memory estimate vs llama.cpp's measured allocation (shared/groundtruth), next to node-llama-cpp's own
+// Memory estimate vs llama.cpp's measured allocation (test/fixtures/groundtruth), next to node-llama-cpp's own
 // estimates for the same files (GgufInsights: the v1 heuristic and the v2 no-alloc llama.cpp simulation),
 // and GGUF header parsing speed of our reader vs @huggingface/gguf and node-llama-cpp on the same files.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,9 @@ export async function run(): Promise<void> {
 
   const ours = stats();
   const oursHeaderOnly = stats();
+  // CPU process memory: the model buffers llama.cpp logged (mapped range + CPU_REPACK copy) + KV + compute + output.
+  const cpuWith = stats();
+  const cpuWithout = stats();
   const v1 = stats();
   const v2 = stats();
   const specs = new Map<string, ModelSpec>();
@@ -73,6 +76,12 @@ export async function run(): Promise<void> {
     const est = estimateMemory(spec, weights, ctx).totalBytes;
     const e = (100 * (est - truth)) / truth;
     add(ours, e);
+    if (header) {
+      const cpuTruth = (Object.values(row.modelBuffers).reduce((a, b) => a + b, 0) + row.kvMiB + row.computeMiB + row.outputMiB) * MIB;
+      const withCopy = estimateMemory(spec, weights, { ...ctx, cpuBuffers: { isa: 'x86-avx512', amx: false, mmap: !/-lm none/.test(row.extraFlags) } }).totalBytes;
+      add(cpuWith, (100 * (withCopy - cpuTruth)) / cpuTruth);
+      add(cpuWithout, (100 * (est - cpuTruth)) / cpuTruth);
+    }
     let cells = `${row.caseName.padEnd(36)} truth ${(truth / MIB).toFixed(1).padStart(8)} MiB  ours ${e.toFixed(2).padStart(6)} %`;
     if (header && nlc) {
       add(oursHeaderOnly, e);
@@ -163,6 +172,9 @@ export async function run(): Promise<void> {
   process.stdout.write(`  headroom, rows with a header file:   ${fmt(oursHeaderOnly)}\n`);
   process.stdout.write(`  node-llama-cpp v1 (heuristic):       ${fmt(v1)}\n`);
   process.stdout.write(`  node-llama-cpp v2 (no-alloc sim):    ${fmt(v2)}\n`);
+  process.stdout.write(`CPU backend process total (logged model buffers incl. CPU_REPACK + KV + compute + output), rows with a header:\n`);
+  process.stdout.write(`  headroom with the repack copy:       ${fmt(cpuWith)}\n`);
+  process.stdout.write(`  headroom without it (GPU-style):     ${fmt(cpuWithout)}\n`);
   process.stdout.write(`MLA / gpt-oss / Qwen3-Next loads measured here (test/estimator/fixtures/measured-archs.json):\n`);
   process.stdout.write(`  headroom:                            ${fmt(oursExtra)}\n`);
   process.stdout.write(`  node-llama-cpp v1 (heuristic):       ${fmt(v1Extra)}\n`);

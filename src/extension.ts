@@ -5,12 +5,15 @@
 import * as vscode from 'vscode';
 import { COMMANDS, type CommandKey } from './views/command-ids';
 import { StatusBar } from './views/status-bar';
+import { openWalkthroughOnce } from './views/first-run';
 
 type ControllerModule = typeof import('./views/controller.js');
 
 export interface HeadroomApi {
   /** Milliseconds activate() took (the activation bench reads VS Code's own timing; this is for the log). */
   activationMs: number;
+  /** Opens the getting-started walkthrough unless this profile has seen it (what activation does; for tests). */
+  walkthroughOnce: () => Promise<boolean>;
 }
 
 const FIRST_DETECTION_DELAY_MS = 1500;
@@ -46,9 +49,12 @@ export function activate(context: vscode.ExtensionContext): HeadroomApi {
   const timer = setTimeout(() => void start().catch((err: unknown) => log.error(`Headroom failed to start: ${err instanceof Error ? err.stack : String(err)}`)), FIRST_DETECTION_DELAY_MS);
   context.subscriptions.push({ dispose: () => clearTimeout(timer) });
 
+  const walkthroughOnce = () => openWalkthroughOnce(context.globalState);
+  void walkthroughOnce().catch((err: unknown) => log.warn(`walkthrough not opened: ${err instanceof Error ? err.message : String(err)}`));
+
   const activationMs = performance.now() - t0;
   log.info(`Headroom activated in ${activationMs.toFixed(1)} ms (no telemetry; engines are polled on loopback and configured endpoints only)`);
-  return { activationMs };
+  return { activationMs, walkthroughOnce };
 }
 
 export function deactivate(): void {}

@@ -1,9 +1,12 @@
 // Where the offline VS Code toolchain lives: a git-ignored cache inside the repo, so a clean clone rebuilds it.
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CACHE = process.env.HEADROOM_VSCODE_CACHE ?? join(ROOT, '.cache', 'vscode');
+// Real path: .cache may be a symlink (.ci/run's temp checkout shares the outer one) and npm records install paths.
+const DOT_CACHE = existsSync(join(ROOT, '.cache')) ? realpathSync(join(ROOT, '.cache')) : join(ROOT, '.cache');
+export const CACHE = process.env.HEADROOM_VSCODE_CACHE ?? join(DOT_CACHE, 'vscode');
 
 // Pinned: code-server 4.139.1 ships VS Code 1.139.1 and wants Node 24 (research/real-vscode.md).
 export const CODE_SERVER_VERSION = '4.139.1';

@@ -59,7 +59,8 @@ async function runUnderCodeServer(tc, testsIndex, extensionPath) {
     cleanup.push(() => probe.close());
     server = await startCodeServer(tc, dir, {
       smokeDriver: true,
-      env: { HEADROOM_UI_PROBE: probe.url, HEADROOM_TEST_RUN_DIR: dir, ...(process.env.HEADROOM_VSCODE_GREP ? { HEADROOM_VSCODE_GREP: process.env.HEADROOM_VSCODE_GREP } : {}) },
+      // Connect Agent's backups in the run dir: a test's Undo must never touch the developer's own connected configs.
+      env: { HEADROOM_UI_PROBE: probe.url, HEADROOM_TEST_RUN_DIR: dir, HEADROOM_CONNECT_STATE: join(dir, 'connect-state'), ...(process.env.HEADROOM_VSCODE_GREP ? { HEADROOM_VSCODE_GREP: process.env.HEADROOM_VSCODE_GREP } : {}) },
     });
     cleanup.push(() => server.stop());
 

@@ -94,6 +94,15 @@ export function startUiProbe(page) {
       }))) };
     },
     async dialogs() { return { dialogs }; },
+    /** The getting-started (walkthrough) editor as shown: its steps and which are checked off. */
+    async walkthrough() {
+      const steps = page.locator('.gettingStartedContainer button.getting-started-step');
+      const visible = await page.locator('.gettingStartedContainer').filter({ visible: true }).count() > 0;
+      return {
+        visible,
+        steps: visible ? await steps.evaluateAll((els) => els.map((el) => ({ id: el.getAttribute('data-step-id') ?? '', checked: el.getAttribute('aria-checked') === 'true', text: el.innerText.trim().split('\n')[0] ?? '' }))) : [],
+      };
+    },
     async press({ key }) { await page.keyboard.press(key); return {}; },
     async pickRow({ contains }) {
       const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: contains }).first();

@@ -106,7 +106,7 @@ export interface FitReport {
   model: { id: string; name: string; arch: string; quant: string; totalParams: number; activeParams: number; source: string };
   hardware: { id: string; name: string; capacityBytes: number; usableBytes: number; bandwidthGBps: number };
   context: { requested: number; allocated: number; parallel: number; kvType: KvType; modelMax: number };
-  memory: { weightsBytes: number; kvBytes: number; computeBytes: number; otherBytes: number; totalBytes: number };
+  memory: { weightsBytes: number; kvBytes: number; computeBytes: number; otherBytes: number; repackBytes?: number; totalBytes: number };
   fits: boolean;
   headroomBytes: number;
   maxContext: number;
@@ -128,7 +128,7 @@ export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, 
     model: { id: input.spec.id, name: input.spec.name, arch: input.spec.arch, quant: input.quant, totalParams: r(input.spec.totalParams), activeParams: r(input.spec.activeParams), source: input.source },
     hardware: { id: hw.id, name: hw.name, capacityBytes: r(hw.capacityBytes), usableBytes: usableBytes(hw), bandwidthGBps: hw.bandwidthGBps },
     context: { requested: e.ctx.ctxPerSeq, allocated: e.memory.allocatedCtx, parallel: e.ctx.parallel, kvType: e.ctx.kvTypeK, modelMax: input.contextMax },
-    memory: { weightsBytes: r(e.memory.weightsBytes), kvBytes: r(e.memory.kvBytes), computeBytes: r(e.memory.computeBytes), otherBytes: r(e.memory.otherBytes), totalBytes: r(e.memory.totalBytes) },
+    memory: { weightsBytes: r(e.memory.weightsBytes), kvBytes: r(e.memory.kvBytes), computeBytes: r(e.memory.computeBytes), otherBytes: r(e.memory.otherBytes), ...(e.memory.repackBytes !== undefined ? { repackBytes: r(e.memory.repackBytes) } : {}), totalBytes: r(e.memory.totalBytes) },
     fits: e.fits,
     headroomBytes: r(e.headroomBytes),
     maxContext: e.maxContext,
@@ -160,7 +160,7 @@ export function renderReport(rep: FitReport): string {
     '',
     renderPairs([
       ['context', `${formatTokens(rep.context.requested)} tokens × ${slots}, KV ${rep.context.kvType} (allocates ${formatTokens(rep.context.allocated)} cells)`],
-      ['memory', `weights ${formatBytes(m.weightsBytes)} + KV ${formatBytes(m.kvBytes)} + compute ${formatBytes(m.computeBytes)} + other ${formatBytes(m.otherBytes)} = ${formatBytes(m.totalBytes)}`],
+      ['memory', `weights ${formatBytes(m.weightsBytes)} + KV ${formatBytes(m.kvBytes)} + compute ${formatBytes(m.computeBytes)} + other ${formatBytes(m.otherBytes)}${m.repackBytes ? ` + CPU repack ${formatBytes(m.repackBytes)}` : ''} = ${formatBytes(m.totalBytes)}`],
       ['fit', fitLine],
       ['max context', maxCtx],
       ['decode', `${formatTokPerSec(s.decodeTokPerSec)} (${speedWord(s.decodeTokPerSec)}) at depth ${formatTokens(s.depth)} — bandwidth-bound: ${formatBytes(s.bytesPerToken)} read per token, ceiling ${formatTokPerSec(s.ceilingTokPerSec)}`],

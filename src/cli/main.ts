@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: async () => ({ summary: 'plan a resident agentic stack on one machine, or shard a model across a cluster (RPC / exo)', run: (await import('./plan.js')).run }),
   proxy: async () => ({ summary: 'metering proxy: per-request tokens, tok/s and truncation for any engine', run: (await import('./proxy.js')).run }),
   detect: async () => ({ summary: 'find running local engines (Ollama, llama.cpp, LM Studio, vLLM, ...) and their loaded models', run: (await import('./detect.js')).run }),
+  connect: async () => ({ summary: 'route an agent (Continue, aider) through the metering proxy, with a backup and exact undo', run: (await import('./connect.js')).run }),
   status: async () => ({ summary: 'loaded models per engine: memory estimate, context configured vs used, offload split', run: (await import('./status.js')).run }),
 };
 

@@ -2,6 +2,7 @@
 // context sizes seen so far in a session — how many tokens and turns are left before the window or memory ends.
 import { usableBytes, type HardwareSpec } from './hardware';
 import { estimateMemory } from './memory';
+import { DEFAULT_CPU_FEATURES } from './cpu-buffers';
 import { estimateSpeed } from './speed';
 import type { ContextOptions, MemoryBreakdown, ModelSpec, SpeedEstimate, WeightsInfo } from './types';
 
@@ -48,8 +49,15 @@ export function maxContextThatFits(spec: ModelSpec, weights: WeightsInfo, ctx: C
   return lo * CTX_STEP;
 }
 
+/** On the CPU backend llama.cpp copies the weights it accelerates (CPU_REPACK / AMX): count them there only. */
+export function withCpuBuffers(ctx: ContextOptions, hw: HardwareSpec): ContextOptions {
+  if (hw.backend !== 'cpu' || ctx.cpuBuffers) return ctx;
+  return { ...ctx, cpuBuffers: hw.cpuFeatures ?? DEFAULT_CPU_FEATURES };
+}
+
 /** The whole picture for one configuration: memory, fit, margin, max context and speed. */
-export function evaluate(spec: ModelSpec, weights: WeightsInfo, hw: HardwareSpec, ctx: ContextOptions, opts: FitOptions = {}): Evaluation {
+export function evaluate(spec: ModelSpec, weights: WeightsInfo, hw: HardwareSpec, ctxIn: ContextOptions, opts: FitOptions = {}): Evaluation {
+  const ctx = withCpuBuffers(ctxIn, hw);
   const memory = estimateMemory(spec, weights, ctx);
   const usable = usableBytes(hw);
   const limit = Math.max(opts.contextMax ?? spec.contextTrain, CTX_STEP);

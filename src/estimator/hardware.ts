@@ -1,6 +1,7 @@
 // Hardware profiles: how much memory an accelerator can give a model and how fast it can stream it.
 // Pure data + lookups; detecting the local machine lives in src/providers/local-hardware.ts.
 import type { HardwareProfile } from './types';
+import { cpuFeaturesFromFlags, type CpuBufferFeatures } from './cpu-buffers';
 
 const GiB = 1024 ** 3;
 
@@ -10,6 +11,8 @@ export interface HardwareSpec extends HardwareProfile {
   fp16Tflops: number;
   /** How the weights are streamed: decides the stack-efficiency factor in speed.ts. */
   backend: 'metal' | 'cuda' | 'vulkan' | 'cpu';
+  /** CPU backend: which weights llama.cpp copies into CPU_REPACK / AMX buffers (DEFAULT_CPU_FEATURES when unknown). */
+  cpuFeatures?: CpuBufferFeatures;
 }
 
 /** Share of unified memory macOS lets the GPU wire by default (`recommendedMaxWorkingSetSize`). */
@@ -118,6 +121,8 @@ export interface HardwareFacts {
   /** `machdep.cpu.brand_string` on macOS, e.g. `Apple M4 Max`. */
   appleChip?: string;
   gpus?: { name: string; vramBytes?: number }[];
+  /** CPU feature flags (Linux /proc/cpuinfo `flags` / `Features`): decide llama.cpp's CPU repack buffers. */
+  cpuFlags?: string[];
 }
 
 // Unified-memory bandwidth by Apple chip (Apple tech specs; the binned M3 Max / M4 Max variants are lower).
@@ -218,6 +223,8 @@ export function hardwareFromFacts(f: HardwareFacts): DetectedHardware {
     profile: {
       ...cpu, id: 'local-cpu', name: `CPU only: ${f.cpuModel ?? f.arch ?? 'unknown'} (${gib(f.totalMemBytes)} GB)`,
       capacityBytes: f.totalMemBytes, source: `detected: no GPU; ${gib(f.totalMemBytes)} GB system memory; bandwidth assumed ${cpu.bandwidthGBps} GB/s (dual-channel DDR5)`,
+      // AMX counted when the CPU has it: llama.cpp's own x86 builds include an AMX variant (Linux ≥ 5.16 grants it).
+      ...(f.cpuFlags ? { cpuFeatures: cpuFeaturesFromFlags(f.cpuFlags, { amxUsable: true }) } : {}),
     },
     detail: `no GPU found; ${f.cpuModel ?? 'CPU'}, ${gib(f.totalMemBytes)} GB (CPU profile, bandwidth assumed)`,
     exact: false,

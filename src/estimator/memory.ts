@@ -1,5 +1,5 @@
 // Memory a llama.cpp context needs: weights + KV cache + compute (scratch) buffer + output buffer
-// (+ recurrent state). Formulas checked against real llama-server loads in shared/groundtruth.
+// (+ recurrent state). Formulas checked against real llama-server loads in test/fixtures/groundtruth.
 //
 // Compute buffer. ggml allocates one buffer sized to the peak of the worst-case prompt graph
 // (n_ubatch tokens). Graph inputs (the KQ masks) live throughout; everything else is reused,
@@ -13,6 +13,7 @@
 //   not for MLA (see below).
 import type { ContextOptions, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { kvBytesPerToken, kvLayout } from './kv';
+import { cpuFeaturesKey } from './cpu-buffers';
 
 export function defaultContextOptions(over: Partial<ContextOptions> = {}): ContextOptions {
   return {
@@ -97,12 +98,16 @@ export function estimateMemory(spec: ModelSpec, weights: WeightsInfo, ctx: Conte
   const recurrent = (spec.recurrentStateBytesPerSeq ?? 0) * Math.max(1, ctx.parallel);
   const otherBytes = outputBufferBytes(spec, ctx) + recurrent;
   const weightsBytes = weights.totalBytes;
+  // CPU backend: the repacked / AMX copies sit beside the mmap'ed file (known when the weights' per-tensor
+  // types are: a GGUF's own table or a quant recipe; engine-reported sizes alone can't say).
+  const repackBytes = ctx.cpuBuffers && ctx.cpuBuffers.mmap !== false ? (weights.cpuCopyBytes?.[cpuFeaturesKey(ctx.cpuBuffers)] ?? 0) : 0;
   return {
     weightsBytes,
     kvBytes: kv.bytes,
     computeBytes,
     otherBytes,
-    totalBytes: weightsBytes + kv.bytes + computeBytes + otherBytes,
+    ...(ctx.cpuBuffers ? { repackBytes } : {}),
+    totalBytes: weightsBytes + kv.bytes + computeBytes + otherBytes + repackBytes,
     allocatedCtx: kv.nCtx,
     kvBytesPerToken: kvBytesPerToken(spec, ctx.kvTypeK, ctx.kvTypeV, { swaFull: ctx.swaFull }),
   };

@@ -14,6 +14,8 @@ export interface TensorInfo {
   type: number;
   /** Dimensions, innermost first, as GGUF stores them. */
   shape: number[];
+  /** Byte offset of the tensor's data in the file, when read from a GGUF header (decides llama.cpp's CPU_Mapped range). */
+  offset?: number;
 }
 
 /** Mixture-of-experts layout. Capacity needs all experts; decode reads only the active ones. */
@@ -89,6 +91,11 @@ export interface WeightsInfo {
   /** Bytes read per decoded token: dense tensors + active experts (+ one embedding row). */
   activeBytes: number;
   source: Provenance;
+  /**
+   * GGUF weights only: bytes llama.cpp's CPU backend copies into CPU_REPACK / AMX buffers, by
+   * `cpuFeaturesKey(features)` (see cpu-buffers.ts). Absent when the per-tensor types are unknown.
+   */
+  cpuCopyBytes?: Record<string, number>;
 }
 
 /** How the engine is asked to allocate context. Mirrors llama.cpp's knobs. */
@@ -106,6 +113,11 @@ export interface ContextOptions {
   kvUnified: boolean;
   /** `--swa-full`: sliding-window layers keep the full context. */
   swaFull: boolean;
+  /**
+   * Weights run on llama.cpp's CPU backend with these features: its CPU_REPACK / AMX buffers copy the
+   * weights they accelerate (see cpu-buffers.ts). Absent on GPU backends, which never repack.
+   */
+  cpuBuffers?: import('./cpu-buffers').CpuBufferFeatures;
 }
 
 export interface MemoryBreakdown {
@@ -115,6 +127,11 @@ export interface MemoryBreakdown {
   computeBytes: number;
   /** Output logits buffer, recurrent state and other fixed costs. */
   otherBytes: number;
+  /**
+   * CPU backend only (present when `ContextOptions.cpuBuffers` is set): bytes llama.cpp copies into its
+   * CPU_REPACK and AMX buffers on top of the mmap'ed weights. Counted once in `totalBytes`.
+   */
+  repackBytes?: number;
   totalBytes: number;
   /** Context cells llama.cpp allocates in total (padded, all sequences). */
   allocatedCtx: number;

@@ -6,6 +6,7 @@ import { ggmlType, tensorBytes, tensorElements } from './ggml-types';
 import { isExpertTensor } from './gguf-spec';
 import { applyGgufRecipe, parseQuant, type QuantInfo } from './quant-recipes';
 import { synthesizeTensors } from './tensor-layout';
+import { cpuBuffers, cpuCopyTable, type CpuRepackIsa } from './cpu-buffers';
 
 export class UnknownQuantError extends Error {
   constructor(readonly quant: string) {
@@ -29,7 +30,7 @@ export function weightsFromTensors(spec: ModelSpec, quantLabel: string): Weights
 }
 
 function sumTensors(tensors: readonly TensorInfo[], spec: ModelSpec, quant: string, source: WeightsInfo['source']): WeightsDetail {
-  return sumWeights(tensors, spec, (t) => tensorBytes(t.type, t.shape), quant, source);
+  return { ...sumWeights(tensors, spec, (t) => tensorBytes(t.type, t.shape), quant, source), cpuCopyBytes: cpuCopyTable(tensors) };
 }
 
 /** Totals, plus what one decoded token reads: dense tensors, the active experts' share, and the embedding lookup. */
@@ -126,34 +127,7 @@ export function quantLabelFromTensors(tensors: readonly TensorInfo[], fileType?:
   return ggmlType(best)?.name ?? 'unknown';
 }
 
-/** CPU feature level that decides which tensor types llama.cpp's CPU backend repacks. */
-export type CpuRepackIsa = 'x86-avx2' | 'x86-avx512' | 'arm-i8mm' | 'arm-dotprod' | 'none';
-
-const REPACKED: Record<CpuRepackIsa, readonly string[]> = {
-  // ggml-cpu repack.cpp `ggml_repack_get_optimal_repack_type` (rows must be a multiple of 8 / 4).
-  'x86-avx2': ['Q4_0', 'Q4_K', 'IQ4_NL', 'MXFP4'],
-  'x86-avx512': ['Q4_0', 'Q4_K', 'IQ4_NL', 'MXFP4', 'Q2_K'],
-  'arm-i8mm': ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_NL', 'MXFP4', 'Q8_0'],
-  'arm-dotprod': ['Q4_0', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_NL', 'MXFP4', 'Q8_0'],
-  none: [],
-};
-
-/**
- * Bytes the CPU backend copies into its `CPU_REPACK` buffer when weights run on the CPU. The mmap'ed
- * originals stay resident, so process memory on CPU is tensor data + this (e.g. 400.50 MiB more for a
- * 4-layer Llama-3.1-8B-shape Q4_K_M). GPU backends don't repack. Embedding tables are only gathered
- * (get_rows), never multiplied, so they are not repacked.
- */
+/** Bytes llama.cpp's CPU backend copies into its `CPU_REPACK` buffer for this ISA (no AMX); see cpu-buffers.ts. */
 export function cpuRepackBytes(tensors: readonly TensorInfo[], isa: CpuRepackIsa = 'x86-avx2'): number {
-  const types = REPACKED[isa];
-  const rowMultiple = isa.startsWith('x86') ? 8 : 4;
-  let sum = 0;
-  for (const t of tensors) {
-    if (t.name === 'token_embd.weight' || t.name === 'per_layer_token_embd.weight') continue;
-    const name = ggmlType(t.type)?.name;
-    if (!name || !types.includes(name) || t.shape.length < 2) continue;
-    if ((t.shape[1] ?? 0) % rowMultiple !== 0) continue;
-    sum += tensorBytes(t.type, t.shape);
-  }
-  return sum;
+  return cpuBuffers(tensors, { isa, amx: false }).repackBytes;
 }

@@ -2,6 +2,7 @@
 // and a size cap; a missing or hanging tool just means "not found". Interpretation lives in estimator/hardware.ts.
 import { execFile } from 'node:child_process';
 import * as os from 'node:os';
+import { readCpuFlags } from './cpu-flags';
 import { hardwareFromFacts, type DetectedHardware, type HardwareFacts } from '../estimator/hardware';
 import { profileWithLive, type LiveMemory } from '../estimator/live';
 
@@ -27,6 +28,8 @@ export interface DetectOptions {
   totalMemBytes?: number;
   cpuModel?: string;
   timeoutMs?: number;
+  /** /proc/cpuinfo (tests point it at a recorded copy). */
+  cpuinfoPath?: string;
 }
 
 /** Parse `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (MiB; `[N/A]` on GB10). */
@@ -60,6 +63,8 @@ export async function gatherHardwareFacts(opts: DetectOptions = {}): Promise<Har
     platform === 'darwin' ? Promise.resolve(undefined) : run('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader,nounits'], timeout),
   ]);
   if (chip?.trim()) facts.appleChip = chip.trim().slice(0, 120);
+  const flags = platform === 'linux' ? await readCpuFlags(opts.cpuinfoPath) : undefined;
+  if (flags) facts.cpuFlags = flags;
   if (smi) {
     const gpus = parseNvidiaSmi(smi);
     if (gpus.length) facts.gpus = gpus;

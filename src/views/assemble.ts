@@ -39,6 +39,8 @@ export interface AssembleInput {
   /** This machine's memory now (providers/live-memory.ts), and swap growth since models were loaded. */
   memory?: LiveMemory;
   swapGrowthBytes?: number;
+  /** Tokens in context per model key as the metering proxy counted them (the agent's last prompt + output). */
+  metered?: ReadonlyMap<string, number | undefined>;
 }
 
 export interface Assembled {
@@ -65,9 +67,11 @@ export function displayName(name: string): string {
   return /[\\/]/.test(name) && /\.gguf$/i.test(name) ? name.split(/[\\/]/).pop()! : name;
 }
 
-function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[]): ModelView {
+function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[], metered?: ReadonlyMap<string, number | undefined>): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
-  const used = usedTokens(lm, snap);
+  // Engines without token counts (Ollama): the proxy's count of the agent's context is the only one there is.
+  const proxied = metered?.get(key);
+  const used = usedTokens(lm, snap) ?? (proxied !== undefined ? sourced(proxied, 'measured') : undefined);
   // The same figures `headroom status` prints (providers/estimate.ts): one estimate for CLI and editor.
   const f = loadedFigures(lm, est, hw, used?.value ?? 0);
   const weights = sourced(f.weights.value, f.weights.source);
@@ -81,7 +85,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     speed.ceiling = f.decode.ceilingTokPerSec;
   }
   if (bench.length) {
-const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
@@ -102,6 +106,7 @@ const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? 
     },
     ...(horizon ? { horizon } : {}),
     ...(est ? {} : { shapeUnknown: true }),
+    ...(metered?.has(key) ? { metered: true } : {}),
     speed,
   };
 }
@@ -142,7 +147,7 @@ export function assemble(i: AssembleInput): Assembled {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }
       estimates.set(key, { estimate: est, loaded: lm, snapshot: snap, hardware: hw });
-      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? []));
+      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? [], i.metered));
     }
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);

@@ -11,8 +11,14 @@ export const COMMANDS = {
   planStack: { id: 'headroom.planStack', title: 'Plan Agent Stack' },
   snoozeWarnings: { id: 'headroom.snoozeWarnings', title: 'Snooze Warnings' },
   showLog: { id: 'headroom.showLog', title: 'Show Log' },
+  connectAgent: { id: 'headroom.connectAgent', title: 'Connect Agent…' },
+  undoConnectAgent: { id: 'headroom.undoConnectAgent', title: 'Undo Connect Agent' },
+  getStarted: { id: 'headroom.getStarted', title: 'Get Started' },
+  confirmHardware: { id: 'headroom.confirmHardware', title: 'Confirm Hardware Profile' },
 } as const;
 
 export type CommandKey = keyof typeof COMMANDS;
 export type CommandId = (typeof COMMANDS)[CommandKey]['id'];
 export const COMMAND_CATEGORY = 'Headroom';
+/** `<publisher>.<name>#<walkthrough id>` of package.json#contributes.walkthroughs. */
+export const WALKTHROUGH_ID = 'headroom-dev.headroom#gettingStarted';

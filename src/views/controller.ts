@@ -6,7 +6,7 @@ import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
-import { COMMANDS, type CommandKey } from './command-ids';
+import { COMMANDS, WALKTHROUGH_ID, type CommandKey } from './command-ids';
 import { checkFit, nowFor, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
 import { HeadroomPanel } from './panel';
@@ -17,12 +17,22 @@ import type { HostMessage, PanelCommand, RowAction } from './protocol';
 import { Session } from './session';
 import type { StatusBar } from './status-bar';
 import { WarningsPresenter } from './warnings-presenter';
+
 import type { ModelCandidate } from './pick-items';
 import { modelKey } from './assemble';
 import { neutralize } from './markdown';
 import { benchKeyForLoaded, benchRecord } from './measured';
 
 const ACTIVE_KEY = 'headroom.activeModel';
+
+class ContextKeys {
+  private readonly values = new Map<string, boolean>();
+  set(key: string, value: boolean): void {
+    if (this.values.get(key) === value) return;
+    this.values.set(key, value);
+    void vscode.commands.executeCommand('setContext', key, value);
+  }
+}
 /** First detection waits this long after activation: the window paints before any network work. */
 export const FIRST_POLL_DELAY_MS = 1500;
 
@@ -41,6 +51,8 @@ export class Controller implements vscode.Disposable {
   private panelSig: string | undefined;
   private proxy: MeteringProxy | undefined;
   private proxyKey = '';
+  /** Context keys for `when` clauses and the walkthrough's completion events (set only on change). */
+  private readonly contextKeys = new ContextKeys();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -73,6 +85,8 @@ export class Controller implements vscode.Disposable {
       { dispose: () => this.poller.dispose() },
       this.session.onState((s) => {
         this.status.update(s, this.config.value.statusBar.format);
+        this.contextKeys.set('headroom.engineDetected', s.engines.length > 0);
+        this.contextKeys.set('headroom.modelLoaded', s.models.length > 0);
         this.refreshPanel();
       }),
       this.session.onSpeed((key, point) => {
@@ -112,6 +126,7 @@ export class Controller implements vscode.Disposable {
   start(firstDelayMs = FIRST_POLL_DELAY_MS): void {
     this.poller.start(firstDelayMs);
     void this.syncProxy();
+    void this.refreshBackupKey().catch(() => undefined);
     void this.loadBenchStore();
   }
 
@@ -157,6 +172,15 @@ export class Controller implements vscode.Disposable {
           return await this.snoozeWarnings();
         case 'showLog':
           return this.log.show();
+        case 'connectAgent':
+          this.config.reload(); // a settings change may not have reached us yet: plan with what is set now
+          return await (await import('./connect-agent.js')).connectAgent(this.connectDeps());
+        case 'undoConnectAgent':
+          return await (await import('./connect-agent.js')).undoConnect(this.connectDeps());
+        case 'getStarted':
+          return void (await vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH_ID, false));
+        case 'confirmHardware':
+          return await this.confirmHardware();
       }
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -372,6 +396,61 @@ export class Controller implements vscode.Disposable {
     const id = await pickHardware(this.config.value.hardwareProfile);
     if (!id) return;
     await vscode.workspace.getConfiguration('headroom').update('hardwareProfile', id, vscode.ConfigurationTarget.Global);
+    this.contextKeys.set('headroom.hardwareConfirmed', true);
+  }
+
+  /** The walkthrough's hardware step: say which profile is in use and how it was chosen; confirm or pick another. */
+  private async confirmHardware(): Promise<void> {
+    await this.settled();
+    const hw = this.session.state.hardware;
+    const how = hw.chosenBy === 'detected' ? 'detected on this machine' : hw.chosenBy === 'setting' ? 'your setting' : hw.chosenBy === 'endpoint' ? "an endpoint's setting" : 'the default — this machine was not recognised';
+    const apple = hw.id.startsWith('apple') || /apple|m\d/i.test(hw.name);
+    type Row = vscode.QuickPickItem & { act: 'ok' | 'choose' };
+    const pick = await vscode.window.showQuickPick<Row>(
+      [
+        { label: '$(check) That is right', description: how, act: 'ok' },
+        { label: '$(list-selection) Choose another profile…', detail: apple ? 'On Apple silicon the GPU may use about 75 % of unified memory by default (the wired limit); if you raised iogpu.wired_limit_mb, set headroom.capacityGB to match.' : 'Every memory and speed figure depends on the profile.', act: 'choose' },
+      ],
+      { title: neutralize(`Headroom budgets for ${hw.name}: ${formatBytes(hw.usableBytes)} usable of ${formatBytes(hw.capacityBytes)}, ${hw.bandwidthGBps} GB/s`), placeHolder: `Profile ${hw.id} (${how})`, ignoreFocusOut: true },
+    );
+    if (pick?.act === 'choose') return this.selectHardware();
+    if (pick?.act === 'ok') this.contextKeys.set('headroom.hardwareConfirmed', true);
+  }
+
+  private connectDeps(): import('./connect-agent').ConnectDeps {
+    return {
+      state: () => this.session.state,
+      config: () => this.config.value,
+      proxy: () => (this.proxy ? { url: this.proxy.url, port: this.proxy.port, target: this.config.value.proxy.target } : undefined),
+      ensureProxy: (target, port) => this.ensureProxy(target, port),
+      log: this.log,
+      changed: () => void this.refreshBackupKey(),
+    };
+  }
+
+  /** Turns the metering proxy on for `target` (and `port`) through the settings, and waits until it listens. */
+  private async ensureProxy(target: string, port?: number): Promise<string> {
+    const p = this.config.value.proxy;
+    const cfg = vscode.workspace.getConfiguration('headroom');
+    if (port !== undefined && p.port !== port) await cfg.update('proxy.port', port, vscode.ConfigurationTarget.Global);
+    if (p.target !== target.replace(/\/+$/, '')) await cfg.update('proxy.target', target, vscode.ConfigurationTarget.Global);
+    if (!p.enabled) await cfg.update('proxy.enabled', true, vscode.ConfigurationTarget.Global);
+    // The settings write and the host's view of it are not one step: re-read until the proxy runs as asked.
+    const wantKey = `${port ?? p.port}|${target.replace(/\/+$/, '')}`;
+    this.proxyFailed = '';
+    for (let i = 0; i < 25; i++) {
+      this.config.reload();
+      await this.syncProxy();
+      if (this.proxy && this.proxyKey === wantKey) return this.proxy.url;
+      if (this.proxyFailed === wantKey) break; // already reported (port in use, …): do not retry into more errors
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the metering proxy did not start on 127.0.0.1:${port ?? p.port} → ${target} (see the log)`);
+  }
+
+  private async refreshBackupKey(): Promise<void> {
+    const [{ listBackups }, { stateDir }] = await Promise.all([import('../connect/files.js'), import('./connect-agent.js')]);
+    this.contextKeys.set('headroom.hasConnectBackup', (await listBackups(stateDir())).length > 0);
   }
 
   private async snoozeWarnings(): Promise<void> {
@@ -407,6 +486,7 @@ export class Controller implements vscode.Disposable {
 
   private showSubject(subject: PanelSubject): void {
     this.subject = subject;
+    if (subject.kind === 'fit') this.contextKeys.set('headroom.fitChecked', true);
     this.stackView = undefined;
     this.ensurePanel();
     this.refreshPanel(true);
@@ -490,12 +570,22 @@ export class Controller implements vscode.Disposable {
 
   // ──── Metering proxy ──────────────────────────────────────────────────────
 
-  private async syncProxy(): Promise<void> {
+  /** Serialised: a settings change and Connect Agent may both ask at once; each sees the previous one finished. */
+  private syncProxy(): Promise<void> {
+    this.proxySync = this.proxySync.then(() => this.doSyncProxy()).catch(() => undefined);
+    return this.proxySync;
+  }
+  private proxySync: Promise<void> = Promise.resolve();
+  /** The `port|target` whose start failed last (reported once). */
+  private proxyFailed = '';
+
+  private async doSyncProxy(): Promise<void> {
     const p = this.config.value.proxy;
     const key = p.enabled ? `${p.port}|${p.target}` : '';
     if (key === this.proxyKey) return;
     this.proxyKey = key;
     if (this.proxy) {
+      this.contextKeys.set('headroom.proxyRunning', false);
       await this.proxy.close().catch(() => undefined);
       this.log.info('metering proxy stopped');
       this.proxy = undefined;
@@ -503,10 +593,20 @@ export class Controller implements vscode.Disposable {
     if (!p.enabled) return;
     try {
       const { startMeteringProxy } = await import('../providers/proxy/server.js');
-      this.proxy = await startMeteringProxy({ listen: { host: '127.0.0.1', port: p.port }, target: p.target, onRecord: (r) => this.session.ingestProxyRecord(r) });
+      const proxy = await startMeteringProxy({
+        listen: { host: '127.0.0.1', port: p.port },
+        target: p.target,
+        onRecord: (r) => {
+          this.session.ingestProxyRecord(r, proxy.url);
+          this.contextKeys.set('headroom.proxyTrafficSeen', true);
+        },
+      });
+      this.proxy = proxy;
+      this.contextKeys.set('headroom.proxyRunning', true);
       this.log.info(`metering proxy on ${this.proxy.url} → ${p.target} (point your agent at it; prompts are never logged)`);
     } catch (err) {
       this.proxyKey = '';
+      this.proxyFailed = key;
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`metering proxy could not start on 127.0.0.1:${p.port}: ${msg}`);
       void vscode.window.showErrorMessage(`Headroom: the metering proxy could not start on 127.0.0.1:${p.port} (${msg}).`, 'Show Log').then((x) => x && this.log.show());

@@ -69,7 +69,7 @@ export function memoryCurve(spec: ModelSpec, weights: WeightsInfo, ctx: ContextO
     .sort((a, b) => a - b)
     .map((c) => {
       const m = estimateMemory(spec, weights, { ...ctx, ctxPerSeq: c });
-      return { ctx: c, weights: m.weightsBytes, kv: m.kvBytes, overhead: m.computeBytes + m.otherBytes };
+      return { ctx: c, weights: m.weightsBytes, kv: m.kvBytes, overhead: m.computeBytes + m.otherBytes + (m.repackBytes ?? 0) };
     });
 }
 
@@ -157,6 +157,7 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
     { label: 'Weights', value: `${formatBytes(e.memory.weightsBytes)} (${e.weights.quant})`, source: sourceLabel(w) },
     { label: 'KV cache', value: `${formatBytes(e.memory.kvBytes)} for ${formatTokens(e.ctx.ctxPerSeq)}${e.ctx.parallel > 1 ? ` × ${e.ctx.parallel}` : ''} (${e.ctx.kvTypeK})`, source: 'estimated' },
     { label: 'Buffers', value: formatBytes(e.memory.computeBytes + e.memory.otherBytes), source: 'estimated' },
+    ...(e.memory.repackBytes ? [{ label: 'CPU repack copy', value: formatBytes(e.memory.repackBytes), source: 'estimated' as const }] : []),
     { label: 'Total', value: formatBytes(e.memory.totalBytes), source: 'estimated' },
   ];
   if (t.engineFacts?.residentBytes) out.push({ label: 'Engine reports', value: `${formatBytes(t.engineFacts.residentBytes)} resident`, source: 'engine' });

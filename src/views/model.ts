@@ -62,6 +62,8 @@ export interface ModelView {
   horizon?: HorizonView;
   /** Neither the engine nor the catalog describes the architecture: KV and buffers are not estimated. */
   shapeUnknown?: boolean;
+  /** The metering proxy has seen requests for this model (so its context use is visible). */
+  metered?: boolean;
   speed: {
     /** Live decode tok/s (engine metrics, response timings or the proxy). */
     decode?: Sourced;

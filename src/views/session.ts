@@ -12,6 +12,7 @@ import { emptyBook, stepWarnings, type Condition, type Warning, type WarningBook
 import { detect as detectEngines, type Detection, type DetectOptions } from '../providers/detect';
 import { defaultEndpoints, endpointsFromEnv, mergeEndpoints, parseEndpoint, type EndpointConfig } from '../providers/endpoints';
 import type { MeterRecord } from '../providers/proxy/record';
+import { sameServer } from '../connect/urls';
 import { countersFromMetrics, gaugeSpeed } from '../providers/stream/metrics-counters';
 import { deriveAlerts } from './alerts';
 import { assemble, hardwareView, modelKey, type Assembled, type LiveReading } from './assemble';
@@ -66,6 +67,8 @@ export class Session {
   private readonly histories = new Map<string, SpeedPoint[]>();
   private readonly tracks = new Map<string, ContextTrack>();
   private readonly truncations = new Map<string, MeterRecord>();
+  /** Model keys the metering proxy has seen requests for. */
+  private readonly meteredKeys = new Set<string>();
   /** GGUF headers of local model files (null: tried and failed — not retried). */
   private readonly files = new Map<string, GgufFile | null>();
   /** Stored Measure Speed / `headroom bench` results (the controller loads and saves the file). */
@@ -304,9 +307,12 @@ export class Session {
   }
 
   /** A request the metering proxy saw (numbers only): live speed, context growth, truncation. */
-  ingestProxyRecord(r: MeterRecord): void {
+  ingestProxyRecord(r: MeterRecord, alsoAt?: string): void {
     if (!r.model) return;
-    const key = this.resolveKey(r.target, r.model);
+    // Front door: the proxy listens where the engine used to be, so detection sees the engine at the proxy's
+    // address (`alsoAt`) while records name the engine's new one.
+    const key = this.resolveKey(r.target, r.model, alsoAt);
+    this.meteredKeys.add(key);
     const at = r.at;
     if (r.decodeTokPerSec || r.prefillTokPerSec) {
       this.addSpeed(key, { at, source: r.speedSource === 'engine' ? 'timings' : 'proxy', ...(r.decodeTokPerSec ? { decodeTokPerSec: r.decodeTokPerSec } : {}), ...(r.prefillTokPerSec ? { prefillTokPerSec: r.prefillTokPerSec } : {}), ...(r.outputTokens ? { decodeTokens: r.outputTokens } : {}) });
@@ -332,10 +338,14 @@ export class Session {
     this.rebuild();
   }
 
-  private resolveKey(endpoint: string, model: string): string {
+  private resolveKey(endpoint: string, model: string, alsoAt?: string): string {
     const bare = (n: string) => n.replace(/:latest$/, '');
-    const m = this.current.models.find((x) => x.endpoint === endpoint.replace(/\/+$/, '') && bare(x.name) === bare(model));
-    return m?.key ?? modelKey(endpoint.replace(/\/+$/, ''), model);
+    const at = [endpoint, ...(alsoAt ? [alsoAt] : [])].map((e) => e.replace(/\/+$/, ''));
+    const m = this.current.models.find((x) => at.some((e) => e === x.endpoint || sameServer(e, x.endpoint)) && bare(x.name) === bare(model));
+    if (m) return m.key;
+    // Not detected yet (e.g. the engine just moved behind a front-door proxy): key it where detection will find it.
+    const viaProxy = alsoAt !== undefined && this.endpoints().some((e) => sameServer(e.url, alsoAt));
+    return modelKey((viaProxy ? alsoAt : endpoint).replace(/\/+$/, ''), model);
   }
 
   private addSpeed(key: string, s: SpeedSample): void {
@@ -365,7 +375,9 @@ export class Session {
     const thresholds = cfg.warnings;
     const files = this.fileMap();
     const machine = { ...(this.liveMem ? { memory: this.liveMem } : {}), ...(this.swapGrowth() !== undefined ? { swapGrowthBytes: this.swapGrowth()! } : {}) };
-    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, ...machine });
+    const metered = new Map([...this.tracks].map(([k, t]) => [k, contextTokens(t)] as const));
+    for (const k of this.meteredKeys) if (!metered.has(k)) metered.set(k, undefined);
+    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered, ...machine });
     // Horizons need every model's memory (other residents stay loaded while one grows): second pass.
     const horizons = new Map<string, HorizonView>();
     const conditions: Condition[] = [];
@@ -394,7 +406,7 @@ export class Session {
     this.book = step.book;
     const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity' || a.kind === 'swap');
     const alerts = [...instant, ...step.active.map(toAlert).filter((a): a is AlertView => a !== undefined)];
-    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, ...machine });
+    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered, ...machine });
     // Until the first detection settles the status bar keeps its spinner.
     this.current = this.refreshed ? this.assembled.state : { ...this.assembled.state, phase: 'detecting' };
     for (const l of this.stateListeners) l(this.current);

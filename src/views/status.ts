@@ -107,6 +107,12 @@ function contextLine(m: ModelView): string | undefined {
   return `Context: ${parts.join(' · ')}`;
 }
 
+/** The engine reports no token counts and no request for this model went through the proxy: say so, and the fix. */
+export function blindLine(m: ModelView): string | undefined {
+  if (m.context.used || m.metered) return undefined;
+  return `$(eye-closed) Context use not visible — ${escapeMarkdown(m.engine)} reports no token counts and the agent's requests bypass the metering proxy. ${commandLink('$(plug) Connect Agent', COMMANDS.connectAgent.id)}`;
+}
+
 function horizonLine(m: ModelView, othersBytes?: number): string | undefined {
   const h = m.horizon;
   if (!h) return undefined;
@@ -149,7 +155,7 @@ function modelSection(m: ModelView, remote: boolean, othersBytes?: number, cpuGB
     `| **Total** | **${formatBytes(mem.total.value)}** | ${src(mem.total)} |`,
     '',
   ];
-  for (const l of [contextLine(m), horizonLine(m, remote ? undefined : othersBytes), speedLine(m)]) if (l) lines.push(l, '');
+  for (const l of [contextLine(m), blindLine(m), horizonLine(m, remote ? undefined : othersBytes), speedLine(m)]) if (l) lines.push(l, '');
   if (m.cpuBytes && m.cpuBytes.value > 0) {
     const ram = cpuGBps ? ` (${cpuGBps} GB/s, _measured_)` : '';
     lines.push(`$(warning) ${formatBytes(m.cpuBytes.value)} spilled to system RAM ${src(m.cpuBytes)} — decode runs at CPU memory speed${ram} for that share`, '');
@@ -220,4 +226,4 @@ function summarizeHosts(endpoints: string[]): string {
 }
 
 /** The command ids the tooltip may link to (the adapter sets `isTrusted.enabledCommands` to exactly these). */
-export const TOOLTIP_COMMANDS: readonly string[] = [COMMANDS.checkModelFit.id, COMMANDS.detectEngines.id, COMMANDS.openPanel.id, COMMANDS.chooseModel.id];
+export const TOOLTIP_COMMANDS: readonly string[] = [COMMANDS.checkModelFit.id, COMMANDS.detectEngines.id, COMMANDS.openPanel.id, COMMANDS.chooseModel.id, COMMANDS.connectAgent.id];

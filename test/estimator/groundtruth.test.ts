@@ -1,4 +1,4 @@
-// Every measured llama-server load in shared/groundtruth, rebuilt from the real GGUF headers:
+// Every measured llama-server load in test/fixtures/groundtruth, rebuilt from the real GGUF headers:
 // KV exact to the 0.01 MiB llama.cpp prints, weights = tensor data bytes, compute within a few %,
 // total within 2 %. Prints a table of errors.
 import { test } from 'node:test';

@@ -66,7 +66,7 @@ test('catalog: weightsForQuant lands within 2 % of every published GGUF file siz
 
 test('MLX sizes keep the ratios of mlx-community cards (4-bit and 8-bit vs bf16, Llama-3.1-8B)', () => {
   const m = catalogModels().find((x) => x.id === 'meta-llama/Llama-3.1-8B-Instruct')!;
-  // exo model cards: 4bit 4637851648, 8bit 8954839040, bf16 16882073600 bytes (shared/models/catalog.json other_sizes).
+  // exo model cards: 4bit 4637851648, 8bit 8954839040, bf16 16882073600 bytes (test/fixtures/models/catalog.json other_sizes).
   const bf16 = weightsForQuant(m.spec!, 'BF16').totalBytes;
   for (const [q, card] of [['MLX-4bit', 4637851648 / 16882073600], ['MLX-8bit', 8954839040 / 16882073600]] as const) {
     const ratio = weightsForQuant(m.spec!, q).totalBytes / bf16;

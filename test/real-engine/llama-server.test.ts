@@ -13,6 +13,7 @@ import { defaultContextOptions, estimateMemory } from '../../src/estimator/memor
 import { llamaServerAvailable, llamaServerForFile, parseMemoryLog, startLlamaServer } from '../support/llama-server';
 import { TINY_DEFAULTS, tinyModelPath } from '../support/tiny-model';
 import { DATA } from '../support/data';
+import { assertCpuBuffersMatch } from '../support/cpu-buffers';
 
 const FIX = join(process.env.HEADROOM_FIXTURES ?? `${DATA}/engines`, 'llama.cpp');
 const avail = llamaServerAvailable();
@@ -199,9 +200,8 @@ test('estimateMemory (from our GGUF header) matches the KV and weight sizes the 
   const slack = 0.005 * 1024 * 1024; // the log's 2-decimal MiB rounding
   assert.ok(Math.abs(est.kvBytes - mem.kv!.bytes) <= slack, `KV estimate ${est.kvBytes} vs logged ${mem.kv!.bytes}`);
   assert.equal(est.allocatedCtx, mem.kv!.cells * mem.kv!.streams);
-  // The CPU model buffer holds every tensor (plus alignment padding).
-  const rel = Math.abs(weights.totalBytes - mem.modelBytes!) / mem.modelBytes!;
-  assert.ok(rel < 0.01, `weights ${weights.totalBytes} vs model buffer ${mem.modelBytes} (${(rel * 100).toFixed(2)}%)`);
+  // Each model buffer (CPU_Mapped, and AMX / CPU_REPACK where this CPU has them) matches its own estimate.
+  assertCpuBuffersMatch(s.log(), spec.tensors!, 'tiny F16');
   // Compute (scratch) buffer: the estimator's graph-peak formula vs what the scheduler reserved.
   const crel = Math.abs(est.computeBytes - mem.computeBytes!) / mem.computeBytes!;
   assert.ok(crel < 0.05, `compute ${est.computeBytes} vs logged ${mem.computeBytes} (${(crel * 100).toFixed(1)}%)`);
@@ -221,4 +221,27 @@ test('estimateMemory vs a second real load: wider model, 4 slots, flash attentio
   assert.ok(Math.abs(est.kvBytes - mem.kv!.bytes) <= 0.005 * 1024 * 1024, `KV ${est.kvBytes} vs ${mem.kv!.bytes}`);
   const crel = Math.abs(est.computeBytes - mem.computeBytes!) / mem.computeBytes!;
   assert.ok(crel < 0.05, `compute ${est.computeBytes} vs logged ${mem.computeBytes} (${(crel * 100).toFixed(1)}%)`);
+});
+
+test('a quantized model (Q8_0 attention, Q4_0 FFN) loads, decodes, and each CPU buffer matches its estimate', async (t) => {
+  if (!avail.ok) return t.skip(avail.reason);
+  const model = tinyModelPath({ ...TINY_DEFAULTS, weights: 'mixed' });
+  const s3 = await startLlamaServer({ model, ctx: CTX, parallel: NP });
+  t.after(() => s3.stop());
+  const res = await fetch(`${s3.url}/completion`, {
+    method: 'POST',
+    body: JSON.stringify({ prompt: 'the quick brown fox', n_predict: 16, temperature: 0 }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { tokens_predicted: number }).tokens_predicted, 16);
+  assert.equal(s3.exited(), false, 'the server survived quantized matmuls');
+  const header = await readGgufHeader(model);
+  const spec = specFromGgufMetadata(header.metadata, header.tensors, 'tiny-mixed');
+  const f = assertCpuBuffersMatch(s3.log(), spec.tensors!, 'tiny Q8_0/Q4_0');
+  // The process holds the mapped file range plus the copies: what estimateMemory adds on the CPU backend.
+  const est = estimateMemory(spec, weightsFromTensors(spec, 'Q4_0'), defaultContextOptions({ ctxPerSeq: CTX / NP, parallel: NP, cpuBuffers: f }));
+  const logged = parseMemoryLog(s3.log()).modelBuffers;
+  const modelBufs = Object.values(logged).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(est.weightsBytes + est.repackBytes! - modelBufs) <= 0.01 * 1024 * 1024, `weights + copies ${est.weightsBytes + est.repackBytes!} vs model buffers ${modelBufs}`);
 });

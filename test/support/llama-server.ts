@@ -197,13 +197,16 @@ export interface ServerMemoryLog {
   kv?: { bytes: number; cells: number; layers: number; seqs: number; streams: number; kType: string; kBytes: number; vType: string; vBytes: number };
   /** `... model buffer size = ... MiB`, summed over buffers. */
   modelBytes?: number;
+  /** `<type> model buffer size = ... MiB` per buffer type: `CPU_Mapped`, `CPU_REPACK`, `AMX`, `CPU`, ... */
+  modelBuffers: Record<string, number>;
   /** `... compute buffer size = ... MiB`, summed over buffers. */
   computeBytes?: number;
 }
 
 export function parseMemoryLog(log: string): ServerMemoryLog {
   const MiB = 1024 * 1024;
-  const r: ServerMemoryLog = {};
+  const r: ServerMemoryLog = { modelBuffers: {} };
+  for (const m of log.matchAll(/(\w+) model buffer size =\s*([\d.]+) MiB/g)) r.modelBuffers[m[1]!] = (r.modelBuffers[m[1]!] ?? 0) + Number(m[2]) * MiB;
   const kv = /llama_kv_cache: size =\s*([\d.]+) MiB \(\s*(\d+) cells,\s*(\d+) layers,\s*(\d+)\/(\d+) seqs\), K \((\w+)\):\s*([\d.]+) MiB, V \((\w+)\):\s*([\d.]+) MiB/.exec(log);
   if (kv) {
     r.kv = { bytes: Number(kv[1]) * MiB, cells: Number(kv[2]), layers: Number(kv[3]), seqs: Number(kv[4]), streams: Number(kv[5]), kType: kv[6]!, kBytes: Number(kv[7]) * MiB, vType: kv[8]!, vBytes: Number(kv[9]) * MiB };

@@ -1,4 +1,4 @@
-// Loads shared/groundtruth/llamacpp-groundtruth.csv (measured llama-server allocations) and the
+// Loads test/fixtures/groundtruth/llamacpp-groundtruth.csv (measured llama-server allocations) and the
 // matching header-only GGUF files, so estimator tests can compare against real loads row by row.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ export interface GroundtruthRow {
   nUbatch: number;
   extraFlags: string;
   tensorDataBytes: number;
+  /** `model_buf_detail`: MiB per llama.cpp buffer type (CPU_Mapped, CPU_REPACK, CPU with `-lm none`). */
+  modelBuffers: Record<string, number>;
 }
 
 /** Minimal RFC-4180 CSV parser (quoted fields with commas), enough for this file. */
@@ -84,6 +86,10 @@ export function loadGroundtruth(): GroundtruthRow[] {
     nUbatch: num(r, 'n_ubatch'),
     extraFlags: r[col('extra_flags')] ?? '',
     tensorDataBytes: num(r, 'tensor_data_bytes'),
+    modelBuffers: Object.fromEntries((r[col('model_buf_detail')] ?? '').split(';').filter(Boolean).map((kv) => {
+      const [k, v] = kv.split('=');
+      return [k!, Number(v)];
+    })),
   }));
 }
 

@@ -16,6 +16,11 @@ export interface TinyModelSpec {
   /** Vocabulary size (≥ 3 specials + 256 byte tokens + 2 chat markers). */
   vocab: number;
   seed: number;
+  /**
+   * Type of the layer matrices: F16, Q8_0, Q4_0, or `mixed` (attention + output Q8_0, FFN Q4_0) — quantized
+   * models exercise the CPU kernels (and the repack buffers) a broken llama-server build would crash in.
+   */
+  weights?: 'F16' | 'Q8_0' | 'Q4_0' | 'mixed';
 }
 
 export const TINY_DEFAULTS: TinyModelSpec = {
@@ -31,6 +36,10 @@ export const TINY_DEFAULTS: TinyModelSpec = {
 
 const GGML_F32 = 0;
 const GGML_F16 = 1;
+const GGML_Q4_0 = 2;
+const GGML_Q8_0 = 8;
+// llama_ftype of the whole file, as llama-quantize would write it.
+const FILE_TYPE = { F16: 1, Q4_0: 2, Q8_0: 7, mixed: 2 } as const;
 // llama_token_type: 1 normal, 2 unknown, 3 control, 6 byte.
 const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
 
@@ -86,6 +95,41 @@ function f16Tensor(name: string, shape: number[], rand: () => number, scale: num
   return { name, type: GGML_F16, shape, data };
 }
 
+/** ggml quantize_row_q8_0_ref: per 32 values, d = max|x| / 127 (f16), then round(x / d) as int8. */
+function q8Tensor(name: string, shape: number[], rand: () => number, scale: number): GgufTensor {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const data = Buffer.alloc((n / 32) * 34);
+  const x = new Float32Array(32);
+  for (let b = 0; b < n / 32; b++) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs((x[i] = (rand() * 2 - 1) * scale)));
+    const d = amax / 127;
+    data.writeUInt16LE(toHalf(d), b * 34);
+    for (let i = 0; i < 32; i++) data.writeInt8(d ? Math.round(x[i]! / d) : 0, b * 34 + 2 + i);
+  }
+  return { name, type: GGML_Q8_0, shape, data };
+}
+
+/** ggml quantize_row_q4_0_ref: d = (value of largest magnitude) / −8; nibbles j and j+16 share byte j. */
+function q4Tensor(name: string, shape: number[], rand: () => number, scale: number): GgufTensor {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const data = Buffer.alloc((n / 32) * 18);
+  const x = new Float32Array(32);
+  for (let b = 0; b < n / 32; b++) {
+    let max = 0;
+    for (let i = 0; i < 32; i++) {
+      x[i] = (rand() * 2 - 1) * scale;
+      if (Math.abs(x[i]!) > Math.abs(max)) max = x[i]!;
+    }
+    const d = max / -8;
+    const id = d ? 1 / d : 0;
+    data.writeUInt16LE(toHalf(d), b * 18);
+    const q = (v: number) => Math.min(15, Math.trunc(v * id + 8.5));
+    for (let j = 0; j < 16; j++) data.writeUInt8(q(x[j]!) | (q(x[j + 16]!) << 4), b * 18 + 2 + j);
+  }
+  return { name, type: GGML_Q4_0, shape, data };
+}
+
 function onesF32(name: string, n: number): GgufTensor {
   const data = Buffer.alloc(n * 4);
   for (let i = 0; i < n; i++) data.writeFloatLE(1, i * 4);
@@ -104,7 +148,7 @@ export function tinyModelFile(overrides: Partial<TinyModelSpec> = {}): GgufFile 
   const metadata: GgufKv[] = [
     { key: 'general.architecture', type: 'STRING', value: 'llama' },
     { key: 'general.name', type: 'STRING', value: 'headroom-tiny-llama' },
-    { key: 'general.file_type', type: 'UINT32', value: 1 }, // MOSTLY_F16
+    { key: 'general.file_type', type: 'UINT32', value: FILE_TYPE[s.weights ?? 'F16'] },
     { key: 'llama.context_length', type: 'UINT32', value: s.contextTrain },
     { key: 'llama.embedding_length', type: 'UINT32', value: s.hidden },
     { key: 'llama.block_count', type: 'UINT32', value: s.nLayers },
@@ -129,22 +173,26 @@ export function tinyModelFile(overrides: Partial<TinyModelSpec> = {}): GgufFile 
 
   // Small weights keep activations finite through the layers (random, so logits are noise anyway).
   const w = 1 / Math.sqrt(s.hidden);
+  const kind = s.weights ?? 'F16';
+  const pick = (k: 'F16' | 'Q8_0' | 'Q4_0') => (k === 'Q8_0' ? q8Tensor : k === 'Q4_0' ? q4Tensor : f16Tensor);
+  const attn = pick(kind === 'mixed' ? 'Q8_0' : kind);
+  const ffn = pick(kind === 'mixed' ? 'Q4_0' : kind);
   const tensors: GgufTensor[] = [f16Tensor('token_embd.weight', [s.hidden, s.vocab], rand, 0.5)];
   for (let i = 0; i < s.nLayers; i++) {
     const b = `blk.${i}`;
     tensors.push(
       onesF32(`${b}.attn_norm.weight`, s.hidden),
-      f16Tensor(`${b}.attn_q.weight`, [s.hidden, s.hidden], rand, w),
-      f16Tensor(`${b}.attn_k.weight`, [s.hidden, kvDim], rand, w),
-      f16Tensor(`${b}.attn_v.weight`, [s.hidden, kvDim], rand, w),
-      f16Tensor(`${b}.attn_output.weight`, [s.hidden, s.hidden], rand, w),
+      attn(`${b}.attn_q.weight`, [s.hidden, s.hidden], rand, w),
+      attn(`${b}.attn_k.weight`, [s.hidden, kvDim], rand, w),
+      attn(`${b}.attn_v.weight`, [s.hidden, kvDim], rand, w),
+      attn(`${b}.attn_output.weight`, [s.hidden, s.hidden], rand, w),
       onesF32(`${b}.ffn_norm.weight`, s.hidden),
-      f16Tensor(`${b}.ffn_gate.weight`, [s.hidden, s.ffn], rand, w),
-      f16Tensor(`${b}.ffn_up.weight`, [s.hidden, s.ffn], rand, w),
-      f16Tensor(`${b}.ffn_down.weight`, [s.ffn, s.hidden], rand, 1 / Math.sqrt(s.ffn)),
+      ffn(`${b}.ffn_gate.weight`, [s.hidden, s.ffn], rand, w),
+      ffn(`${b}.ffn_up.weight`, [s.hidden, s.ffn], rand, w),
+      ffn(`${b}.ffn_down.weight`, [s.ffn, s.hidden], rand, 1 / Math.sqrt(s.ffn)),
     );
   }
-  tensors.push(onesF32('output_norm.weight', s.hidden), f16Tensor('output.weight', [s.hidden, s.vocab], rand, w));
+  tensors.push(onesF32('output_norm.weight', s.hidden), attn('output.weight', [s.hidden, s.vocab], rand, w));
   return { metadata, tensors };
 }
 
@@ -161,7 +209,7 @@ export function tinyModelPath(overrides: Partial<TinyModelSpec> = {}): string {
   const s = { ...TINY_DEFAULTS, ...overrides };
   const key = createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 12);
   const dir = resolve(__dirname, '..', '..', '.cache', 'tiny-models');
-  const file = join(dir, `tiny-llama-${s.nLayers}L-${s.hidden}h-${key}.gguf`);
+  const file = join(dir, `tiny-llama-${s.nLayers}L-${s.hidden}h-${s.weights ? `${s.weights}-` : ''}${key}.gguf`);
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

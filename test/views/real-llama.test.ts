@@ -37,7 +37,7 @@ test('real llama-server, 512-token window filled to 467: one truncation warning,
   assert.equal(m.context.used!.source, 'engine');
   assert.ok(m.context.used!.value >= 460 && m.context.used!.value <= 469, String(m.context.used!.value));
   assert.equal(m.horizon!.tokensLeft, 512 - m.context.used!.value);
-  assert.equal(raised.length, 1);
+  assert.equal(raised.length, 1, JSON.stringify(raised.map((w) => [w.kind, w.message])));
   assert.equal(raised[0]!.kind, 'truncation');
   assert.match(raised[0]!.message, /tokens left before the 512 window truncates the prompt/);
   assert.equal(statusSeverity(s.state), 'warning');
@@ -47,5 +47,5 @@ test('real llama-server, 512-token window filled to 467: one truncation warning,
   // Another poll in the same episode: no second notification.
   now += 5000;
   await s.refresh();
-  assert.equal(raised.length, 1);
+  assert.equal(raised.length, 1, JSON.stringify(raised.map((w) => [w.kind, w.message])));
 });
