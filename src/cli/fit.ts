@@ -12,6 +12,7 @@ import { formatBytes, formatParams, formatTokens, formatTokPerSec, formatTokPerS
 import { DEFAULT_ENGINE, SERVING_ENGINES, parseServingEngine, type ServingEngine } from '../estimator/engine';
 import type { SpeedRange } from '../estimator/types';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import { budgetNow, wiredLimitAdvice, type LiveMemory, type WiredAdvice } from '../estimator/live';
 import { defaultContextOptions } from '../estimator/memory';
 import { resolveModelName, UnknownModelError } from '../estimator/model-names';
 import { KNOWN_QUANTS, parseQuant } from '../estimator/quant-recipes';
@@ -119,6 +120,11 @@ export interface FitReport {
   };
   suggestions: Suggestion[];
   warnings: string[];
+  /** With the memory free on this machine right now (`--hardware local` only; null elsewhere). `fits` = an idle machine. */
+  fitsNow?: boolean | null;
+  now?: { freeBytes: number; othersBytes: number; source: string; at: string } | null;
+  /** Apple: fits only above the GPU wired limit in force → the command that raises it (resets on reboot). */
+  wiredLimit?: WiredAdvice | null;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -177,6 +183,14 @@ export function renderReport(rep: FitReport): string {
       ['prefill', `${formatTokPerSecRange(s.prefillTokPerSec, s.prefillRange)} (compute-bound estimate)`],
     ]),
   ];
+  if (rep.fitsNow !== undefined && rep.fitsNow !== null && rep.now) {
+    lines.push(
+      rep.fitsNow
+        ? `now: fits now — ${formatBytes(rep.now.freeBytes)} free with ${formatBytes(rep.now.othersBytes)} taken by other processes (${rep.now.source})`
+        : `now: does NOT fit now — ${formatBytes(rep.now.othersBytes)} taken by other processes leaves ${formatBytes(rep.now.freeBytes)}${rep.fits ? '; fits on an idle machine' : ''} (${rep.now.source})`,
+    );
+  }
+  if (rep.wiredLimit) lines.push(`GPU limit: ${rep.wiredLimit.message}`);
   for (const w of rep.warnings) lines.push(`warning: ${w}`);
   if (rep.suggestions.length) {
     lines.push('', rep.fits ? 'suggestions (it fits, but decode is slow):' : 'suggestions:');
@@ -186,6 +200,18 @@ export function renderReport(rep: FitReport): string {
     });
   }
   return lines.join('\n');
+}
+
+/** `fitsNow` with today's free memory, and the Apple wired-limit advice (issue 12). */
+export function nowFields(hw: HardwareSpec, totalBytes: number, live: LiveMemory | undefined, overridden: boolean): Pick<FitReport, 'fitsNow' | 'now' | 'wiredLimit'> {
+  const out: Pick<FitReport, 'fitsNow' | 'now' | 'wiredLimit'> = { fitsNow: null, now: null, wiredLimit: null };
+  if (live) {
+    const b = budgetNow(hw, 0, live, { overridden });
+    out.fitsNow = totalBytes <= b.freeBytes;
+    out.now = { freeBytes: Math.round(b.freeBytes), othersBytes: Math.round(b.othersBytes ?? 0), source: live.source, at: live.at };
+  }
+  if (hw.kind === 'apple' && !overridden) out.wiredLimit = wiredLimitAdvice(hw.capacityBytes, totalBytes, live?.wiredLimitBytes) ?? null;
+  return out;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -213,7 +239,7 @@ export async function run(argv: string[]): Promise<number> {
   const depth = intFlag('depth', values.depth, 0, 0, 16 * 1024 * 1024);
   if (depth > ctxPerSeq) throw new CliError(`--depth (${depth}) cannot exceed --ctx (${ctxPerSeq})`);
   const capacityGb = numFlag('capacity-gb', values['capacity-gb'], 0.5, 65536);
-  const { hw } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');
+  const { hw, live } = await resolveHardwareFlag(values.hardware, capacityGb, 'm5-max-128');
   const engine = values.engine === undefined ? DEFAULT_ENGINE : parseServingEngine(values.engine);
   if (!engine) throw new CliError(`--engine must be one of ${SERVING_ENGINES.join(', ')}, got '${values.engine}'`);
   if (engine === 'mlx-lm' && hw.kind !== 'apple') throw new CliError(`--engine mlx-lm runs only on Apple silicon; ${hw.name} is not`);
@@ -225,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
   const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax, engine });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });
-  const rep = buildReport(input, hw, e, suggestions, depth, warnings, engine);
+  const rep: FitReport = { ...buildReport(input, hw, e, suggestions, depth, warnings, engine), ...nowFields(hw, e.memory.totalBytes, live, capacityGb !== undefined) };
   process.stdout.write((values.json ? JSON.stringify(rep, null, 2) : renderReport(rep)) + '\n');
   return 0;
 }

@@ -3,12 +3,11 @@
 // prediction for the context in use now, calibrated by that measurement.
 import { calibratedDecodeAt, calibrate, resultFor, type BenchKey, type BenchResult } from '../estimator/bench-result';
 import { formatTokPerSec, formatTokPerSecRange, formatTokens } from '../estimator/format';
-import { findHardware, type HardwareSpec } from '../estimator/hardware';
-import { estimateSpeed } from '../estimator/speed';
+import type { HardwareSpec } from '../estimator/hardware';
 import { parseServingEngine, type ServingEngine } from '../estimator/engine';
 import { servingEngineFor } from '../estimator/speed-model';
 import type { SpeedRange } from '../estimator/types';
-import type { LoadedEstimate } from '../providers/estimate';
+import { speedAt, type LoadedEstimate } from '../providers/estimate';
 
 export interface StatusSpeedJson {
   measuredAt: string;
@@ -54,14 +53,10 @@ export function servingEngineOf(engineKind: string): ServingEngine {
  * Decode prediction for the context in use now, for the engine that serves it, with a partial offload's CPU
  * share decoding at system-RAM bandwidth (the desktop-CPU profile's, unless the machine is CPU-only).
  */
-export function predictedSpeed(e: LoadedEstimate, hw: HardwareSpec | undefined, depth: number, engine: ServingEngine, cpuShare?: number): PredictedSpeedJson | null {
-  const spec = e.modelSpec;
-  const weights = e.weights;
-  if (!spec || !weights || !hw) return null;
-  const kv = e.context?.kvType ?? 'f16';
+export function predictedSpeed(e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine: ServingEngine, cpuShare?: number): PredictedSpeedJson | null {
+  if (!e || !hw) return null;
   const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
-  const cpu = findHardware('cpu-ddr5')!;
-  const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv, engine, ...(share > 0 ? { offload: { cpu, layerShare: share } } : {}) });
+  const s = speedAt(e, hw, depth, engine, share);
   return {
     depth,
     engine,
@@ -84,19 +79,16 @@ export function predictedSpeedPairs(p: PredictedSpeedJson): [string, string][] {
 }
 
 /** The speed model for this loaded model on `hw`, when the estimate has an architecture and weights. */
-export function decodePredictor(e: LoadedEstimate, hw: HardwareSpec | undefined, engine?: ServingEngine): ((depth: number) => { decode: number; ceiling: number }) | undefined {
-  const spec = e.modelSpec;
-  const weights = e.weights;
-  if (!spec || !weights || !hw) return undefined;
-  const kv = e.context?.kvType ?? 'f16';
+export function decodePredictor(e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, engine?: ServingEngine): ((depth: number) => { decode: number; ceiling: number }) | undefined {
+  if (!e || !hw) return undefined;
   return (depth) => {
-    const s = estimateSpeed(spec, weights, hw, { depth, kvTypeK: kv, kvTypeV: kv, ...(engine ? { engine } : {}) });
+    const s = speedAt(e, hw, depth, engine);
     return { decode: s.decodeTokPerSec, ceiling: s.ceilingTokPerSec };
   };
 }
 
 /** Measured vs predicted decode for one loaded model; null when this stack was never measured. */
-export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate, hw: HardwareSpec | undefined, depthNow: number, engine?: ServingEngine): StatusSpeedJson | null {
+export function statusSpeed(store: readonly BenchResult[], key: BenchKey, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depthNow: number, engine?: ServingEngine): StatusSpeedJson | null {
   const result = resultFor(store, key);
   if (!result) return null;
   const model = decodePredictor(e, hw, engine);

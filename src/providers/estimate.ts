@@ -1,24 +1,44 @@
-// Joins what an engine reports about a loaded model with the estimator: builds the model spec from
-// the best source available (the GGUF file itself, the engine's GGUF-keyed metadata, else the
-// catalog), then the memory breakdown for the engine's configured context and slots.
-// Reads files (the GGUF header) but never the network; every number keeps its provenance.
+// ONE estimate of a loaded model, shared by `headroom status` and the editor (issue 12): from what an engine
+// reports (+ the model's GGUF header when the engine is local) to spec, weights, memory and speed, each with
+// its provenance. Spec: the GGUF header, else the engine's GGUF-keyed metadata (Ollama /api/show), else the
+// catalog by repo id / name / file name. Weights: exact from the tensor table, else the engine's byte count (with
+// the recipe's active/total ratio for speed), else the quant recipe. KV and buffers: always ours.
+// Pure except `readLocalGguf` (reads the header, never the network). No `vscode`.
 import { isAbsolute } from 'node:path';
+import { defaultQuantFor } from '../estimator/quant-recipes';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
+import { findHardware, type HardwareSpec } from '../estimator/hardware';
+import { servingEngineFor } from '../estimator/speed-model';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { resolveModelName } from '../estimator/model-names';
-import type { KvType, MemoryBreakdown, ModelSpec, Provenance, WeightsInfo } from '../estimator/types';
+import { estimateSpeed } from '../estimator/speed';
+import type { ContextOptions, KvType, MemoryBreakdown, ModelSpec, Provenance, SpeedEstimate, SpeedRange, TensorInfo, WeightsInfo } from '../estimator/types';
 import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
-import { readGgufHeader } from '../gguf/read';
-import type { Fact, LoadedModel } from './types';
+import type { LoadedModel } from './types';
+
+/** A GGUF header read from the model's file (local engines only). */
+export interface GgufFile {
+  metadata: Record<string, unknown>;
+  tensors: TensorInfo[];
+}
 
 export interface LoadedEstimate {
-  spec?: { id: string; arch: string; source: Provenance; via: string };
-  /** The full architecture behind `spec`, for speed predictions (status calibrates them with bench results). */
-  modelSpec?: ModelSpec;
-  weights?: { quant: string; totalBytes: number; activeBytes: number; source: Provenance; via: string };
-  /** The estimator's breakdown for the engine's configured context × slots. */
-  memory?: MemoryBreakdown & { source: 'estimated' };
-  context?: { perSeq: number; parallel: number; kvUnified: boolean; kvType: KvType };
+  spec: ModelSpec;
+  /** Where the spec came from: the model file, the engine's metadata or the catalog. */
+  specSource: 'gguf' | 'engine' | 'catalog';
+  /** The same, for humans: `GGUF header of /m/x.gguf`, `engine metadata (GGUF keys)`, `catalog entry …`. */
+  specVia: string;
+  quant: string;
+  weights: WeightsInfo & { via: string };
+  ctx: ContextOptions;
+  context: { perSeq: number; parallel: number; kvUnified: boolean; kvType: KvType; /** the engine did not say: 4096 (or trained) assumed */ assumed: boolean };
+  memory: MemoryBreakdown;
+  /** Catalog's extended max context, when known (else the trained context). */
+  contextMax: number;
+}
+
+export interface LoadedResult {
+  estimate?: LoadedEstimate;
   /** Why no estimate (or a weaker one) was possible. */
   problems: string[];
 }
@@ -32,105 +52,157 @@ export function kvTypeOf(label: string | undefined): KvType {
   return 'f16';
 }
 
-function hasArchKeys(meta: Record<string, unknown> | undefined): meta is Record<string, unknown> {
-  const arch = meta?.['general.architecture'];
-  return typeof arch === 'string' && typeof meta?.[`${arch}.block_count`] === 'number';
+/** The model file's header, for a local engine that names an absolute path; a problem line when unreadable. */
+export async function readLocalGguf(lm: LoadedModel, local: boolean): Promise<{ file?: GgufFile; problem?: string }> {
+  if (!lm.modelPath || !local) return {};
+  try {
+    const { readGgufHeader } = await import('../gguf/read.js');
+    const h = await readGgufHeader(lm.modelPath);
+    return { file: { metadata: h.metadata, tensors: h.tensors } };
+  } catch (err) {
+    return { problem: `model file ${lm.modelPath}${isAbsolute(lm.modelPath) ? '' : " (relative to the engine's directory)"} not readable here: ${(err as Error).message}` };
+  }
 }
 
-async function specFromFile(path: string, name: string): Promise<{ spec: ModelSpec; weights: WeightsInfo } | undefined> {
-  const h = await readGgufHeader(path);
-  const spec = specFromGgufMetadata(h.metadata, h.tensors, name);
-  const ft = h.metadata['general.file_type'];
-  const w = weightsFromTensors(spec, quantLabelFromTensors(h.tensors, typeof ft === 'number' ? ft : undefined));
-  return { spec, weights: w };
-}
+type Found = { spec: ModelSpec; source: LoadedEstimate['specSource']; via: string; quant?: string; contextMax?: number };
 
-/**
- * @param local the engine runs on this machine, so its model path can be read here.
- */
-export async function estimateLoaded(m: LoadedModel, opts: { local: boolean }): Promise<LoadedEstimate> {
-  const problems: string[] = [];
-  let spec: ModelSpec | undefined;
-  let specVia = '';
-  let weights: LoadedEstimate['weights'];
-
-  if (m.modelPath && opts.local) {
+function specFor(lm: LoadedModel, file: GgufFile | undefined, problems: string[]): Found | undefined {
+  if (file) {
     try {
-      const got = await specFromFile(m.modelPath, m.name);
-      if (got) {
-        spec = got.spec;
-        specVia = `GGUF header of ${m.modelPath}`;
-        weights = { ...got.weights, via: 'GGUF tensor table' };
-      }
+      return { spec: specFromGgufMetadata(file.metadata, file.tensors, lm.name), source: 'gguf', via: `GGUF header of ${lm.modelPath ?? lm.name}` };
     } catch (err) {
-      problems.push(`model file ${m.modelPath}${isAbsolute(m.modelPath) ? '' : ' (relative to the engine\'s directory)'} not readable here: ${(err as Error).message}`);
+      problems.push(`model file header not usable: ${(err as Error).message}`);
     }
   }
-  if (!spec && hasArchKeys(m.metadata)) {
+  if (lm.metadata && Object.keys(lm.metadata).length > 0) {
     try {
-      spec = specFromGgufMetadata(m.metadata, undefined, m.name);
+      const spec = specFromGgufMetadata(lm.metadata, undefined, lm.name);
       spec.source = 'engine';
-      specVia = 'engine metadata (GGUF keys)';
+      return { spec, source: 'engine', via: 'engine metadata (GGUF keys)' };
     } catch (err) {
+      // Partial metadata (e.g. an encoder): fall through to the catalog.
       problems.push(`engine metadata incomplete: ${(err as Error).message}`);
     }
   }
-  if (!spec) {
-    for (const candidate of [m.repoId, m.name].filter((x): x is string => !!x)) {
-      try {
-        const r = resolveModelName(candidate);
-        if (r.model.spec) {
-          spec = r.model.spec;
-          specVia = `catalog entry ${r.model.id}`;
-          break;
-        }
-      } catch {
-        /* try the next name */
-      }
+  for (const name of [lm.repoId, lm.name, lm.modelPath?.split(/[\\/]/).pop()]) {
+    if (!name) continue;
+    try {
+      const r = resolveModelName(name);
+      if (r.model.spec) return { spec: r.model.spec, source: 'catalog', via: `catalog entry ${r.model.id}`, ...(r.quant ? { quant: r.quant } : {}), contextMax: r.model.contextMax };
+    } catch {
+      // Unknown name: try the next.
     }
-    if (!spec) problems.push(`no architecture for '${m.name}': not in the engine's answers, its file or the catalog`);
   }
+  problems.push(`no architecture for '${lm.name}': not in the engine's answers, its file or the catalog`);
+  return undefined;
+}
 
-  const quant = m.quant?.value;
-  if (spec && !weights) {
-    let fromQuant: WeightsInfo | undefined;
-    if (quant) {
-      try {
-        fromQuant = weightsForQuant(spec, quant);
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
+/** Estimate for one loaded model; `estimate` is absent when neither file, engine nor catalog describes its shape. */
+export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedResult {
+  const problems: string[] = [];
+  const found = specFor(lm, file, problems);
+  if (!found) return { problems };
+  const { spec } = found;
+  let quant: string;
+  let weights: LoadedEstimate['weights'];
+  if (found.source === 'gguf' && file) {
+    const ft = file.metadata['general.file_type'];
+    const w = weightsFromTensors(spec, quantLabelFromTensors(file.tensors, typeof ft === 'number' ? ft : undefined));
+    quant = w.quant;
+    weights = { ...w, via: 'GGUF tensor table' };
+  } else {
+    quant = lm.quant?.value ?? found.quant ?? defaultQuantFor(spec);
+    let recipe: WeightsInfo;
+    let via = `${quant} recipe applied to the spec`;
+    try {
+      recipe = weightsForQuant(spec, quant);
+    } catch (err) {
+      problems.push((err as Error).message);
+      recipe = weightsForQuant(spec, defaultQuantFor(spec));
+      via = `${recipe.quant} recipe (the engine's '${quant}' is unknown)`;
     }
-    const reportedBytes: Fact<number> | undefined = m.weightsBytes;
-    if (reportedBytes) {
-      // The engine's byte count beats a recipe; keep the recipe's active/total ratio for speed.
-      const ratio = fromQuant ? fromQuant.activeBytes / fromQuant.totalBytes : spec.activeParams / spec.totalParams;
-      weights = { quant: quant ?? '?', totalBytes: reportedBytes.value, activeBytes: Math.round(reportedBytes.value * ratio), source: reportedBytes.source, via: reportedBytes.via };
-    } else if (fromQuant) {
-      weights = { ...fromQuant, via: `${quant} recipe applied to the spec` };
-    } else problems.push('weights unknown: no quant or size reported');
+    if (!lm.quant && !found.quant) problems.push(`quant not reported: ${recipe.quant} assumed`);
+    weights = { ...recipe, via };
+    if (lm.weightsBytes && lm.weightsBytes.value > 0) {
+      // The engine's byte count is the truth for capacity; active bytes keep the recipe's dense/expert ratio.
+      const ratio = recipe.totalBytes > 0 ? recipe.activeBytes / recipe.totalBytes : 1;
+      weights = { quant, totalBytes: lm.weightsBytes.value, activeBytes: Math.round(lm.weightsBytes.value * ratio), source: lm.weightsBytes.source, via: lm.weightsBytes.via };
+    }
   }
+  // Ollama `q8_0`, vLLM `fp8` → ~1 byte per element, unknown → f16.
+  const kvType = kvTypeOf(lm.kvCacheType?.value);
+  const assumed = !lm.contextPerSlot || lm.contextPerSlot.value <= 0;
+  if (assumed) problems.push(`configured context not reported: ${Math.min(4096, spec.contextTrain)} tokens assumed for the KV estimate`);
+  const perSeq = assumed ? Math.min(4096, spec.contextTrain) : lm.contextPerSlot!.value;
+  const parallel = Math.max(1, lm.parallel?.value ?? 1);
+  // An engine-stated total wins: llama.cpp's auto -np shares ONE slot-sized cache (unified), a vLLM/SGLang pool
+  // holds its token capacity. The estimator allocates ctxPerSeq × parallel cells in both layouts.
+  const cells = lm.contextTotal?.value ?? perSeq * parallel;
+  const kvUnified = parallel > 1 && cells === perSeq;
+  const ctx = defaultContextOptions({ ctxPerSeq: Math.ceil(cells / parallel), parallel, kvUnified, kvTypeK: kvType, kvTypeV: kvType });
+  return {
+    estimate: {
+      spec,
+      specSource: found.source,
+      specVia: found.via,
+      quant,
+      weights,
+      ctx,
+      context: { perSeq, parallel, kvUnified, kvType, assumed },
+      memory: estimateMemory(spec, weights, ctx),
+      contextMax: found.contextMax ?? lm.contextTrain?.value ?? spec.contextTrain,
+    },
+    problems,
+  };
+}
 
-  const result: LoadedEstimate = { problems };
-  if (spec) {
-    result.spec = { id: spec.id, arch: spec.arch, source: spec.source, via: specVia };
-    result.modelSpec = spec;
+/**
+ * The speed model for a loaded model at `depth`, for the engine serving it (its kernels) and, when the engine
+ * keeps part of the model in system RAM, that share decoding at the CPU's bandwidth.
+ */
+export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engine?: string, cpuShare?: number): SpeedEstimate {
+  const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
+  return estimateSpeed(e.spec, e.weights, hw, {
+    depth,
+    kvTypeK: e.ctx.kvTypeK,
+    kvTypeV: e.ctx.kvTypeV,
+    ...(engine ? { engine: servingEngineFor(engine) } : {}),
+    ...(share > 0 ? { offload: { cpu: findHardware('cpu-ddr5')!, layerShare: share } } : {}),
+  });
+}
+
+/** The engine's CPU share of a loaded model (Ollama: size − size_vram over size), when it reports one. */
+export function cpuShareOf(lm: LoadedModel): number | undefined {
+  return lm.cpuBytes && lm.residentBytes && lm.residentBytes.value > 0 ? lm.cpuBytes.value / lm.residentBytes.value : undefined;
+}
+
+export interface Figure {
+  value: number;
+  source: Provenance;
+}
+
+/** The numbers both the status bar and `headroom status` show for a loaded model, with where each came from. */
+export interface LoadedFigures {
+  weights: Figure;
+  kv: Figure;
+  /** Compute buffers, output buffer, recurrent state. */
+  overhead: Figure;
+  /** The engine's resident size when it reports one, else weights + KV + overhead. */
+  total: Figure;
+  /** Predicted decode at `depth` and the bandwidth ceiling (no hardware or no estimate: absent). */
+  decode?: { predictedTokPerSec: number; ceilingTokPerSec: number; depth: number; range?: SpeedRange };
+}
+
+/** `engine`: the serving engine's kind (its kernels decide the speed); the CPU share comes from the model itself. */
+export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine?: string): LoadedFigures {
+  const weights: Figure = e ? { value: e.weights.totalBytes, source: e.weights.source } : { value: lm.weightsBytes?.value ?? lm.residentBytes?.value ?? 0, source: lm.weightsBytes?.source ?? 'estimated' };
+  const kv: Figure = { value: e?.memory.kvBytes ?? 0, source: 'estimated' };
+  const overhead: Figure = { value: e ? e.memory.computeBytes + e.memory.otherBytes : 0, source: 'estimated' };
+  const total: Figure = lm.residentBytes ? { value: lm.residentBytes.value, source: lm.residentBytes.source } : { value: weights.value + kv.value + overhead.value, source: 'estimated' };
+  const out: LoadedFigures = { weights, kv, overhead, total };
+  if (e && hw) {
+    const s = speedAt(e, hw, depth, engine, cpuShareOf(lm));
+    out.decode = { predictedTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, depth, ...(s.decodeRange ? { range: s.decodeRange } : {}) };
   }
-  if (weights) result.weights = weights;
-  const perSeq = m.contextPerSlot?.value;
-  if (spec && weights && perSeq && perSeq > 0) {
-    const parallel = Math.max(1, m.parallel?.value ?? 1);
-    // One shared cache when the engine's total equals one slot's context (llama.cpp auto -np).
-    // The estimator sizes ctxPerSeq × parallel cells. An engine-stated total wins: a unified cache
-    // (llama.cpp auto -np) holds only one slot's context, a vLLM/SGLang pool holds its token capacity.
-    const cells = m.contextTotal?.value ?? perSeq * parallel;
-    const kvUnified = parallel > 1 && cells === perSeq;
-    const kvType = kvTypeOf(m.kvCacheType?.value);
-    const ctx = defaultContextOptions({ ctxPerSeq: Math.ceil(cells / parallel), parallel, kvUnified, kvTypeK: kvType, kvTypeV: kvType });
-    result.context = { perSeq, parallel, kvUnified, kvType };
-    result.memory = { ...estimateMemory(spec, weights, ctx), source: 'estimated' };
-  } else if (spec && weights) {
-    problems.push('configured context not reported: memory estimate needs it');
-  }
-  return result;
+  return out;
 }

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import { readCpuFlags } from './cpu-flags';
 import { hardwareFromFacts, type DetectedHardware, type HardwareFacts } from '../estimator/hardware';
+import { profileWithLive, type LiveMemory } from '../estimator/live';
 
 /** Runs a program and returns stdout, or undefined on any failure (not installed, non-zero exit, timeout). */
 export type Runner = (file: string, args: string[], timeoutMs: number) => Promise<string | undefined>;
@@ -75,4 +76,30 @@ export async function gatherHardwareFacts(opts: DetectOptions = {}): Promise<Har
 export async function detectLocalHardware(opts: DetectOptions = {}): Promise<DetectedHardware & { facts: HardwareFacts }> {
   const facts = await gatherHardwareFacts(opts);
   return { ...hardwareFromFacts(facts), facts };
+}
+
+export interface LiveDetectOptions extends DetectOptions {
+  /** Measure (or load the cached) CPU bandwidth when the machine maps to a CPU profile. */
+  measureCpu?: boolean;
+  log?: (message: string) => void;
+}
+
+/**
+ * Detection plus the live reading (issue 12): the profile adjusted by the Apple wired limit and, on CPU profiles,
+ * the measured memory bandwidth. Never throws.
+ */
+export async function detectLiveHardware(opts: LiveDetectOptions = {}): Promise<DetectedHardware & { facts: HardwareFacts; live?: LiveMemory }> {
+  const { readLiveMemory } = await import('./live-memory.js');
+  const [d, read] = await Promise.all([
+    detectLocalHardware(opts),
+    readLiveMemory({ ...(opts.platform ? { platform: opts.platform } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.log ? { log: opts.log } : {}), apu: /Ryzen AI Max/i.test(opts.cpuModel ?? os.cpus()[0]?.model ?? '') || undefined }).catch(() => ({ live: undefined })),
+  ]);
+  let live = read.live;
+  if (live && opts.measureCpu && d.profile.kind === 'cpu') {
+    const { cpuBandwidth } = await import('./cpu-bandwidth.js');
+    const bw = await cpuBandwidth(opts.log ? { log: opts.log } : {});
+    if (bw) live = { ...live, cpuBandwidthGBps: bw.gbps, cpuBandwidthSource: `streaming-read benchmark, ${bw.threads} threads, ${bw.measuredAt} (cached per machine)` };
+  }
+  const detail = live?.cpuBandwidthGBps && d.profile.kind === 'cpu' ? d.detail.replace('bandwidth assumed', `${live.cpuBandwidthGBps} GB/s measured`) : d.detail;
+  return { ...d, detail, profile: profileWithLive(d.profile, live), ...(live ? { live } : {}) };
 }

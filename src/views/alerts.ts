@@ -3,25 +3,39 @@
 import type { HeadroomConfig } from '../config';
 import { formatBytes, formatTokens } from '../estimator/format';
 import type { AlertView, DashboardState } from './model';
+import { SWAP_GROWTH_BYTES } from '../estimator/live';
 
 export type AlertThresholds = Pick<HeadroomConfig['warnings'], 'contextFraction' | 'memoryFraction' | 'turnsLeft'>;
 
-export function deriveAlerts(state: Pick<DashboardState, 'models' | 'hardware'>, t: AlertThresholds): AlertView[] {
+export function deriveAlerts(state: Pick<DashboardState, 'models' | 'hardware'> & { budget?: DashboardState['budget'] }, t: AlertThresholds): AlertView[] {
   const out: AlertView[] = [];
   const local = state.models.filter((m) => m.hardwareId === state.hardware.id);
   const total = local.reduce((s, m) => s + m.memory.total.value, 0);
-  const usable = state.hardware.usableBytes;
-  if (local.length > 0 && total > usable * t.memoryFraction) {
+  const b = state.budget;
+  const usable = b?.usableBytes ?? state.hardware.usableBytes;
+  // With a live reading, what other processes hold now counts too: "used" is everything but what is free.
+  const others = b?.othersBytes;
+  const used = others !== undefined ? Math.max(total, usable - b!.freeBytes) : total;
+  const biggest = [...local].sort((a, c) => c.memory.total.value - a.memory.total.value)[0];
+  if (biggest && used > usable * t.memoryFraction) {
     // Attach to the largest model: that is where a change (lower quant, smaller window) helps most.
-    const biggest = [...local].sort((a, b) => b.memory.total.value - a.memory.total.value)[0]!;
-    const over = total > usable;
+    const over = total > usable || (others !== undefined && b!.freeBytes <= 0);
+    const taken = others !== undefined && others >= 0.1 * 1024 ** 3 ? ` with ${formatBytes(others)} taken by other processes` : '';
     out.push({
       modelKey: biggest.key,
       kind: 'over-capacity',
       severity: over ? 'error' : 'warning',
       message: over
-        ? `Loaded models need ${formatBytes(total)}, more than the ${formatBytes(usable)} usable on ${state.hardware.name}`
-        : `Loaded models use ${formatBytes(total)} of the ${formatBytes(usable)} usable on ${state.hardware.name} (${Math.round((total / usable) * 100)} %): little room for context growth`,
+        ? `Loaded models need ${formatBytes(total)}${taken}, more than the ${formatBytes(usable)} usable on ${state.hardware.name}`
+        : `Loaded models use ${formatBytes(total)}${taken} of the ${formatBytes(usable)} usable on ${state.hardware.name} (${Math.round((used / usable) * 100)} %): little room for context growth`,
+    });
+  }
+  if (biggest && b?.swapGrowthBytes !== undefined && b.swapGrowthBytes >= SWAP_GROWTH_BYTES) {
+    out.push({
+      modelKey: biggest.key,
+      kind: 'swap',
+      severity: 'warning',
+      message: `Swap grew by ${formatBytes(b.swapGrowthBytes)} while ${biggest.name} is loaded: the machine is short of memory and decode slows to disk speed (close other apps, or use a smaller quant or context)`,
     });
   }
   for (const m of state.models) {

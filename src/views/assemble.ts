@@ -4,8 +4,9 @@ import { findHardware, usableBytes, type HardwareSpec } from '../estimator/hardw
 import type { Detection } from '../providers/detect';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import { deriveAlerts, type AlertThresholds } from './alerts';
-import { estimateLoaded, speedAt, type GgufFile, type LoadedEstimate } from './estimate';
-import type { AlertView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+import { estimateLoaded, loadedFigures, type GgufFile, type LoadedEstimate } from '../providers/estimate';
+import type { AlertView, BudgetView, DashboardState, HardwareView, HorizonView, ModelView, Sourced } from './model';
+import { budgetNow, type LiveMemory } from '../estimator/live';
 import type { BenchResult } from '../estimator/bench-result';
 import { benchDecode, benchKeyForLoaded } from './measured';
 
@@ -35,6 +36,9 @@ export interface AssembleInput {
   files?: ReadonlyMap<string, GgufFile>;
   /** Stored Measure Speed / `headroom bench` results: calibrate decode for the stacks they measured. */
   bench?: readonly BenchResult[];
+  /** This machine's memory now (providers/live-memory.ts), and swap growth since models were loaded. */
+  memory?: LiveMemory;
+  swapGrowthBytes?: number;
   /** Tokens in context per model key as the metering proxy counted them (the agent's last prompt + output). */
   metered?: ReadonlyMap<string, number | undefined>;
 }
@@ -68,22 +72,21 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   // Engines without token counts (Ollama): the proxy's count of the agent's context is the only one there is.
   const proxied = metered?.get(key);
   const used = usedTokens(lm, snap) ?? (proxied !== undefined ? sourced(proxied, 'measured') : undefined);
-  const weights = lm.weightsBytes ? sourced(lm.weightsBytes.value, lm.weightsBytes.source) : est ? sourced(est.weights.totalBytes, 'estimated') : sourced(lm.residentBytes?.value ?? 0, 'estimated');
-  const kv = sourced(est?.memory.kvBytes ?? 0, 'estimated');
-  const overhead = sourced(est ? est.memory.computeBytes + est.memory.otherBytes : 0, 'estimated');
-  const total = lm.residentBytes ? sourced(lm.residentBytes.value, lm.residentBytes.source) : sourced(weights.value + kv.value + overhead.value, 'estimated');
+  // The same figures `headroom status` prints (providers/estimate.ts): one estimate for CLI and editor.
+  const f = loadedFigures(lm, est, hw, used?.value ?? 0, snap.engine);
+  const weights = sourced(f.weights.value, f.weights.source);
+  const kv = sourced(f.kv.value, f.kv.source);
+  const overhead = sourced(f.overhead.value, f.overhead.source);
+  const total = sourced(f.total.value, f.total.source);
   const speed: ModelView['speed'] = {};
   if (live) speed.decode = sourced(live.decodeTokPerSec, live.source);
-  // The engine's CPU share (Ollama size − size_vram) decodes at system-RAM bandwidth.
-  const cpuShare = lm.cpuBytes && lm.residentBytes && lm.residentBytes.value > 0 ? lm.cpuBytes.value / lm.residentBytes.value : undefined;
-  if (est) {
-    const s = speedAt(est, hw, used?.value ?? 0, snap.engine, cpuShare);
-    speed.predicted = s.decodeTokPerSec;
-    speed.ceiling = s.ceilingTokPerSec;
-    if (s.decodeRange) speed.predictedRange = s.decodeRange;
+  if (f.decode) {
+    speed.predicted = f.decode.predictedTokPerSec;
+    speed.ceiling = f.decode.ceilingTokPerSec;
+    if (f.decode.range) speed.predictedRange = f.decode.range;
   }
   if (bench.length) {
-    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => speedAt(est, hw, d, snap.engine, cpuShare).decodeTokPerSec : undefined, used?.value ?? 0);
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d, snap.engine).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
@@ -109,6 +112,24 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   };
 }
 
+/** Engines on this machine, other processes, free and the usable limit (budgetNow does the math). */
+export function budgetView(i: Pick<AssembleInput, 'hardware' | 'memory' | 'capacityOverridden' | 'swapGrowthBytes'>, models: readonly ModelView[], hardware: HardwareView): BudgetView {
+  const engines = models.filter((m) => m.hardwareId === hardware.id).reduce((s, m) => s + m.memory.total.value, 0);
+  const b = budgetNow(i.hardware, engines, i.memory, { overridden: i.capacityOverridden ?? false, enginesSource: 'loaded models (engine-reported or estimated)' });
+  return {
+    enginesBytes: b.enginesBytes,
+    ...(b.othersBytes !== undefined ? { othersBytes: b.othersBytes } : {}),
+    freeBytes: b.freeBytes,
+    usableBytes: b.usableBytes,
+    sources: b.sources,
+    ...(i.memory?.swapUsedBytes !== undefined ? { swapUsedBytes: i.memory.swapUsedBytes } : {}),
+    ...(i.swapGrowthBytes !== undefined ? { swapGrowthBytes: i.swapGrowthBytes } : {}),
+    ...(i.memory ? { at: i.memory.at } : {}),
+    ...(i.memory?.cpuBandwidthGBps ? { cpuBandwidthGBps: i.memory.cpuBandwidthGBps } : {}),
+    ...(i.memory?.wiredLimitSet && i.memory.wiredLimitBytes ? { wiredLimitBytes: i.memory.wiredLimitBytes } : {}),
+  };
+}
+
 export function assemble(i: AssembleInput): Assembled {
   const estimates: Assembled['estimates'] = new Map();
   const models: ModelView[] = [];
@@ -122,7 +143,7 @@ export function assemble(i: AssembleInput): Assembled {
       const key = modelKey(snap.endpoint, lm.name);
       let est: LoadedEstimate | undefined;
       try {
-        est = estimateLoaded(lm, lm.modelPath ? i.files?.get(lm.modelPath) : undefined);
+        est = estimateLoaded(lm, lm.modelPath ? i.files?.get(lm.modelPath) : undefined).estimate;
       } catch {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }
@@ -132,10 +153,12 @@ export function assemble(i: AssembleInput): Assembled {
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);
   const phase: DashboardState['phase'] = engines.length === 0 ? 'idle' : 'ready';
-  const base = { models, hardware };
+  const budget = budgetView(i, models, hardware);
+  const base = { models, hardware, budget };
   const state: DashboardState = {
     phase,
     hardware,
+    budget,
     engines,
     models,
     alerts: i.alerts ?? deriveAlerts(base, i.thresholds),

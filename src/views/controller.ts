@@ -7,7 +7,7 @@ import { usableBytes } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
 import { COMMANDS, WALKTHROUGH_ID, type CommandKey } from './command-ids';
-import { checkFit, type FitTarget } from './fit-check';
+import { checkFit, nowFor, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
 import { HeadroomPanel } from './panel';
 import { emptyMessage, targetForLoaded, type PanelSubject } from './panel-subject';
@@ -41,6 +41,7 @@ export class Controller implements vscode.Disposable {
   private readonly config: ConfigStore;
   readonly session: Session;
   private readonly poller: Poller;
+  private liveProbe: import('../providers/live-memory.js').LiveMemoryProbe | undefined;
   private readonly warnings: WarningsPresenter;
   private subject: PanelSubject | undefined;
   /** A planned stack on display (static: live polls do not replace it). */
@@ -63,7 +64,14 @@ export class Controller implements vscode.Disposable {
       config: () => this.config.value,
       env: process.env,
       log: (level, msg) => (level === 'warn' ? log.warn(msg) : level === 'info' ? log.info(msg) : log.debug(msg)),
-      localHardware: async () => (await import('../providers/local-hardware.js')).detectLocalHardware(),
+      // The profile adjusted by the live reading: a raised Apple wired limit, a measured CPU bandwidth (once, cached).
+      localHardware: async () => (await import('../providers/local-hardware.js')).detectLiveHardware({ measureCpu: true, log: (m) => log.info(m) }),
+      // Polled with the engines (so only while the window is focused); nvidia-smi & co. at most every 30 s.
+      cpuBandwidth: async () => (await (await import('../providers/cpu-bandwidth.js')).cpuBandwidth({ log: (m) => log.info(m) }))?.gbps,
+      liveMemory: async () => {
+        this.liveProbe ??= new (await import('../providers/live-memory.js')).LiveMemoryProbe({ log: (m) => log.info(m) });
+        return this.liveProbe.read();
+      },
     });
     const stored = context.globalState.get<string>(ACTIVE_KEY);
     if (typeof stored === 'string') this.session.setActive(stored);
@@ -237,6 +245,7 @@ export class Controller implements vscode.Disposable {
       ctx: defaultContextOptions({ ...(loaded?.estimate?.ctx ?? {}), ctxPerSeq: ctx }),
       contextMax: found.contextMax,
       ...(c.engine ? { engine: c.engine } : {}),
+      ...(hw.id === this.session.state.hardware.id && nowFor(this.session.state, !!loaded) ? { now: nowFor(this.session.state, !!loaded)! } : {}),
     };
   }
 
@@ -323,7 +332,7 @@ export class Controller implements vscode.Disposable {
     });
     const { benchLines, benchSentence, benchTable } = await import('./bench-summary.js');
     const d = this.session.details(m.key);
-    const { speedAt } = await import('./estimate.js');
+    const { speedAt } = await import('../providers/estimate.js');
     const lines = benchLines(result.runs, d?.estimate ? (depth) => speedAt(d.estimate!, d.hardware, depth).ceilingTokPerSec : undefined);
     this.log.info(`measured ${m.name} on ${m.endpoint}:`);
     for (const l of benchTable(lines)) this.log.info(`  ${l}`);

@@ -5,6 +5,7 @@ import { evaluate, type Evaluation } from '../estimator/fit';
 import { formatBytes, formatTokens, formatTokPerSec, formatTokPerSecRange, speedWord } from '../estimator/format';
 import { servingEngineFor } from '../estimator/speed-model';
 import { usableBytes, type HardwareSpec } from '../estimator/hardware';
+import { wiredLimitAdvice } from '../estimator/live';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import { parseQuant } from '../estimator/quant-recipes';
 import { estimateSpeed } from '../estimator/speed';
@@ -45,6 +46,8 @@ export interface FitTarget {
   verdict?: Verdict;
   /** Other loaded models the user can switch the panel to. */
   others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
+  /** This machine now (live reading): free memory, other processes, the Apple GPU wired limit; `loaded` = this model is already in. */
+  now?: { freeBytes: number; othersBytes: number; source: string; loaded: boolean; wiredLimitBytes?: number };
 }
 
 export interface FitResult {
@@ -173,6 +176,19 @@ function facts(t: FitTarget, e: Evaluation, hw: HardwareSpec): Fact[] {
   );
   if (e.speed.decodeRange) out.push({ label: 'Decode band', value: e.speed.decodeRange.basis, source: 'predicted' });
   if (e.speed.maturityNote) out.push({ label: 'Kernels', value: e.speed.maturityNote, source: 'predicted' });
+  if (t.now) {
+    const n = t.now;
+    out.push({ label: 'Other processes', value: `${formatBytes(n.othersBytes)} now`, source: 'measured' });
+    if (n.loaded) out.push({ label: 'Free now', value: formatBytes(n.freeBytes), source: 'measured' });
+    else {
+      const fitsNow = e.memory.totalBytes <= n.freeBytes;
+      out.push({
+        label: 'Now',
+        value: fitsNow ? `fits now — ${formatBytes(n.freeBytes)} free` : e.fits ? `does not fit now (${formatBytes(n.freeBytes)} free) — fits on an idle machine` : `does not fit (${formatBytes(n.freeBytes)} free now)`,
+        source: 'measured',
+      });
+    }
+  }
   if (e.speed.prefillTokPerSec && Number.isFinite(e.speed.prefillTokPerSec) && e.speed.prefillTokPerSec > 0) out.push({ label: 'Prefill', value: `${formatTokPerSecRange(e.speed.prefillTokPerSec, e.speed.prefillRange)}, compute-bound`, source: 'predicted' });
   return out;
 }
@@ -182,6 +198,13 @@ export function verdictView(v: Verdict): NonNullable<PanelData['verdict']> {
   const kind = `${v.bottleneck}-bound`;
   const summary = v.headline.replace(new RegExp(`^${kind}\\s*[:—-]\\s*`, 'i'), '');
   return { kind, summary: summary.slice(0, 1000), confidence: v.confidence };
+}
+
+/** Apple: a model that fits only above the GPU wired limit → the exact command (issue 12). */
+function wiredNote(t: FitTarget, hw: HardwareSpec, e: Evaluation): string[] {
+  if (hw.kind !== 'apple') return [];
+  const a = wiredLimitAdvice(hw.capacityBytes, e.memory.totalBytes, t.now?.wiredLimitBytes);
+  return a ? [`GPU limit: ${a.message}`] : [];
 }
 
 export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
@@ -212,6 +235,7 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
     ...(verdict ? { verdict } : {}),
     notes: [
       'Memory and speed are Headroom estimates unless marked "engine" or "measured". Decode speed is bandwidth-bound (bytes read per token); prefill is compute-bound.',
+      ...wiredNote(t, hw, evaluation),
     ],
   };
   return { evaluation, suggestions, data };
@@ -232,9 +256,22 @@ function catalogWeights(id: string, spec: ModelSpec, quant: string): WeightsInfo
   return w;
 }
 
+/** FitTarget.now from the dashboard's budget (undefined without a live reading). */
+export function nowFor(state: Pick<DashboardState, 'budget'>, loaded: boolean): FitTarget['now'] {
+  const b = state.budget;
+  if (!b || b.othersBytes === undefined) return undefined;
+  return { freeBytes: b.freeBytes, othersBytes: b.othersBytes, source: b.sources.others, loaded, ...(b.wiredLimitBytes ? { wiredLimitBytes: b.wiredLimitBytes } : {}) };
+}
+
+/** Free memory now for a model that is not loaded yet, when a live reading exists (else undefined). */
+export function freeNowFor(state: Pick<DashboardState, 'budget'>): number | undefined {
+  return state.budget?.othersBytes !== undefined ? state.budget.freeBytes : undefined;
+}
+
 /** Every catalog model with a spec, evaluated at `ctxPerSeq` with its default quant: fit mark, size, speed. */
-export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
+export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number, freeNowBytes?: number): ModelCandidate[] {
   const usable = usableBytes(hw);
+  const now = freeNowBytes !== undefined ? { markedNow: true } : {};
   const out: ModelCandidate[] = [];
   for (const m of catalogModels()) {
     if (!m.spec) {
@@ -248,18 +285,20 @@ export function catalogCandidates(hw: HardwareSpec, ctxPerSeq: number): ModelCan
       const mem = estimateMemory(m.spec, w, ctx);
       // Speed only (no max-context search): this runs for every catalog entry while the picker opens.
       const speed = estimateSpeed(m.spec, w, hw, { depth: 0 });
-      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(mem.totalBytes, usable) });
+      out.push({ id: m.id, label: m.name, section: 'catalog', quant, params: m.spec.totalParams, activeParams: m.spec.activeParams, totalBytes: mem.totalBytes, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(mem.totalBytes, usable, freeNowBytes), ...now });
     } catch {
       out.push({ id: m.id, label: m.name, section: 'catalog' });
     }
   }
-  const order = { fits: 0, tight: 1, no: 2 } as const;
+  const order = { fits: 0, tight: 1, idle: 2, no: 3 } as const;
   return out.sort((a, b) => (order[a.mark ?? 'no'] - order[b.mark ?? 'no']) || a.label.localeCompare(b.label));
 }
 
 /** A model from the engines (loaded first, then installed), evaluated against the catalog when the name resolves. */
 export function engineCandidates(state: DashboardState, detections: readonly Detection[], hw: HardwareSpec, ctxPerSeq: number): ModelCandidate[] {
   const usable = usableBytes(hw);
+  // A model not loaded yet fits "now" only in what the loaded ones and other processes leave free.
+  const freeNow = freeNowFor(state);
   const out: ModelCandidate[] = [];
   for (const m of state.models) {
     out.push({
@@ -287,7 +326,7 @@ export function engineCandidates(state: DashboardState, detections: readonly Det
           const ctx = defaultContextOptions({ ctxPerSeq: Math.min(ctxPerSeq, r.model.contextMax) });
           const total = estimateMemory(r.model.spec, w, ctx).totalBytes;
           const speed = estimateSpeed(r.model.spec, w, hw, { engine: servingEngineFor(d.engine ?? '') });
-          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(total, usable) });
+          Object.assign(c, { params: r.model.spec.totalParams, activeParams: r.model.spec.activeParams, totalBytes: total, ctx: ctx.ctxPerSeq, decodeTokPerSec: speed.decodeTokPerSec, ...(speed.decodeRange ? { decodeRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}), mark: fitMark(total, usable, freeNow), ...(freeNow !== undefined ? { markedNow: true } : {}) });
         } else c.note = `${r.model.name}: not enough published data to estimate`;
       } catch {
         // Unknown to the catalog: listed without numbers.

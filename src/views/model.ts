@@ -86,7 +86,7 @@ export interface EngineView {
   notes?: string[];
 }
 
-export type AlertKind = 'truncation' | 'truncated' | 'oom' | 'offload' | 'over-capacity' | 'slow-decode';
+export type AlertKind = 'truncation' | 'truncated' | 'oom' | 'offload' | 'over-capacity' | 'slow-decode' | 'swap';
 
 /** One active warning, as data (the metering engineer's warnings feed these). */
 export interface AlertView {
@@ -96,10 +96,31 @@ export interface AlertView {
   message: string;
 }
 
+/** This machine's memory now (issue 12): engines, other processes, free, the usable limit — each with its source. */
+export interface BudgetView {
+  enginesBytes: number;
+  /** Absent without a live reading. */
+  othersBytes?: number;
+  freeBytes: number;
+  usableBytes: number;
+  sources: { engines: string; others: string; free: string; usable: string };
+  swapUsedBytes?: number;
+  /** Swap growth since models were loaded (≥ 0). */
+  swapGrowthBytes?: number;
+  /** The reading's time (ISO). */
+  at?: string;
+  /** System memory's streaming-read bandwidth, measured here (GB/s): what a CPU-offloaded share decodes at. */
+  cpuBandwidthGBps?: number;
+  /** macOS: `iogpu.wired_limit_mb` when set (> 0); absent at the default share. */
+  wiredLimitBytes?: number;
+}
+
 export interface DashboardState {
   /** `detecting` before the first detection settles; `idle` = nothing answered. */
   phase: 'detecting' | 'ready' | 'idle';
   hardware: HardwareView;
+  /** This machine's budget now (live reading when available). */
+  budget?: BudgetView;
   engines: EngineView[];
   models: ModelView[];
   alerts: AlertView[];

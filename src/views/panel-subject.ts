@@ -4,8 +4,8 @@ import { formatTokens } from '../estimator/format';
 import type { HardwareSpec } from '../estimator/hardware';
 import { diagnose } from '../estimator/verdict';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
-import type { LoadedEstimate } from './estimate';
-import type { FitTarget } from './fit-check';
+import type { LoadedEstimate } from '../providers/estimate';
+import { nowFor, type FitTarget } from './fit-check';
 import type { DashboardState } from './model';
 import type { SpeedPoint } from './protocol';
 
@@ -42,6 +42,7 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
     live: { history, ...(view.speed.decode ? { decodeTokPerSec: view.speed.decode.value, source: view.speed.decode.source } : {}) },
     ...(view.speed.bench ? { measured: view.speed.bench } : {}),
     others,
+    ...(view.hardwareId === state.hardware.id && nowFor(state, true) ? { now: nowFor(state, true)! } : {}),
   };
   try {
     target.verdict = diagnose({
@@ -59,6 +60,8 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
         depth: used ?? 0,
       },
       window: { ctxPerSeq: e.ctx.ctxPerSeq, parallel: e.ctx.parallel },
+      // The offloaded share streams from system RAM: at the bandwidth measured on this machine when there is one.
+      ...(view.hardwareId === state.hardware.id && state.budget?.cpuBandwidthGBps ? { hostBandwidthGBps: state.budget.cpuBandwidthGBps } : {}),
     });
   } catch {
     // A verdict is a bonus; the chart and the table stand on their own.

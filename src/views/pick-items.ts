@@ -15,16 +15,20 @@ export function parseContextInput(raw: string, max: number): { value: number } |
   return { value: n };
 }
 
-export type FitMark = 'fits' | 'tight' | 'no';
+export type FitMark = 'fits' | 'tight' | 'idle' | 'no';
 
-/** ✓ fits with room, "tight" when less than 10 % of usable memory is left, ✗ does not fit. */
-export function fitMark(totalBytes: number, usableBytes: number): FitMark {
+/**
+ * ✓ fits with room, "tight" when less than 10 % of usable memory is left, ✗ does not fit. With `freeNowBytes` (a live
+ * reading): "idle" when it fits the machine but not the memory other processes leave free right now.
+ */
+export function fitMark(totalBytes: number, usableBytes: number, freeNowBytes?: number): FitMark {
   if (totalBytes > usableBytes) return 'no';
+  if (freeNowBytes !== undefined && totalBytes > freeNowBytes) return 'idle';
   return usableBytes - totalBytes < 0.1 * usableBytes ? 'tight' : 'fits';
 }
 
-const MARK: Record<FitMark, string> = { fits: '$(pass) fits', tight: '$(warning) tight', no: '$(error) does not fit' };
-const ASCII: Record<FitMark, string> = { fits: '✓', tight: 'tight', no: '✗' };
+const MARK: Record<FitMark, string> = { fits: '$(pass) fits', tight: '$(warning) tight', idle: '$(warning) fits on an idle machine, not now', no: '$(error) does not fit' };
+const ASCII: Record<FitMark, string> = { fits: '✓', tight: 'tight', idle: 'idle only', no: '✗' };
 
 export interface ModelCandidate {
   /** Catalog id, engine model name: what the next step resolves. */
@@ -44,6 +48,8 @@ export interface ModelCandidate {
   /** Band of a predicted decodeTokPerSec (absent when it is a live reading). */
   decodeRange?: { low: number; high: number };
   mark?: FitMark;
+  /** The mark counted today's free memory (a live reading): "fits" means fits now. */
+  markedNow?: boolean;
   /** Why there are no numbers (e.g. the catalog lacks the shape). */
   note?: string;
 }
@@ -61,7 +67,7 @@ export function describeCandidate(c: ModelCandidate): PickItemData {
   if (c.quant) desc.push(neutralize(c.quant));
   if (c.params) desc.push(c.activeParams && c.activeParams < c.params * 0.9 ? `${formatParams(c.params)} (${formatParams(c.activeParams)} active)` : formatParams(c.params));
   const detail: string[] = [];
-  if (c.mark) detail.push(MARK[c.mark]);
+  if (c.mark) detail.push(c.markedNow && c.mark !== 'idle' && c.mark !== 'no' ? `${MARK[c.mark]} now` : MARK[c.mark]);
   if (c.totalBytes !== undefined) detail.push(`${formatBytes(c.totalBytes)}${c.ctx ? ` at ${formatTokens(c.ctx)} context` : ''}`);
   if (c.decodeTokPerSec) detail.push(c.decodeRange ? `${formatTokPerSecRange(c.decodeTokPerSec, c.decodeRange)} decode` : `~${formatTokPerSec(c.decodeTokPerSec)} decode`);
   if (c.engine) detail.push(c.section === 'loaded' ? `loaded in ${c.engine}` : `in ${c.engine}`);

@@ -9,7 +9,7 @@ import { resolveModelName } from '../estimator/model-names';
 import { KNOWN_QUANTS, parseQuant } from '../estimator/quant-recipes';
 import type { ModelSpec } from '../estimator/types';
 import { weightsForQuant } from '../estimator/weights';
-import { catalogCandidates, defaultQuantFor } from './fit-check';
+import { catalogCandidates, defaultQuantFor, freeNowFor } from './fit-check';
 import type { DashboardState } from './model';
 import { CONTEXT_PRESETS, fitMark, groupCandidates, parseContextInput, SECTION_TITLE, type ModelCandidate, type PickItemData } from './pick-items';
 import type { Detection } from '../providers/detect';
@@ -53,7 +53,7 @@ export async function pickModel(opts: { title: string; state: DashboardState; de
   if (opts.includeCatalog) {
     setTimeout(() => {
       try {
-        qp.items = toItems([...engine, ...catalogCandidates(opts.hw, opts.ctxPerSeq)]);
+        qp.items = toItems([...engine, ...catalogCandidates(opts.hw, opts.ctxPerSeq, freeNowFor(opts.state))]);
       } finally {
         qp.busy = false;
       }

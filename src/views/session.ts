@@ -16,10 +16,11 @@ import { sameServer } from '../connect/urls';
 import { countersFromMetrics, gaugeSpeed } from '../providers/stream/metrics-counters';
 import { deriveAlerts } from './alerts';
 import { assemble, hardwareView, modelKey, type Assembled, type LiveReading } from './assemble';
-import type { GgufFile } from './estimate';
+import type { GgufFile } from '../providers/estimate';
 import type { BenchResult } from '../estimator/bench-result';
 import type { AlertView, DashboardState, HardwareView, HorizonView } from './model';
 import type { SpeedPoint } from './protocol';
+import type { LiveMemory } from '../estimator/live';
 
 function isLoopbackUrl(url: string): boolean {
   try {
@@ -39,6 +40,12 @@ export interface SessionDeps {
   detect?: (endpoints: EndpointConfig[], opts: DetectOptions) => Promise<Detection[]>;
   /** Detects this machine (sysctl / nvidia-smi); called at most once per session. */
   localHardware?: () => Promise<DetectedHardware>;
+  /** This machine's memory now (a LiveMemoryProbe: cheap reads, slow tools at most every 30 s). */
+  liveMemory?: () => Promise<LiveMemory | undefined>;
+  /** Deadline for one live reading (default 3 s): past it the poll goes on with the previous reading. */
+  liveMemoryTimeoutMs?: number;
+  /** Streaming-read bandwidth of system memory, GB/s (measured once, cached): for partially offloaded models. */
+  cpuBandwidth?: () => Promise<number | undefined>;
   now?: () => number;
 }
 
@@ -67,6 +74,11 @@ export class Session {
   /** Stored Measure Speed / `headroom bench` results (the controller loads and saves the file). */
   private benchResults: readonly BenchResult[] = [];
   private book: WarningBook = emptyBook();
+  private liveMem: LiveMemory | undefined;
+  private cpuGBps: number | undefined;
+  private cpuGBpsAsked = false;
+  /** Lowest swap use seen since models were loaded on this machine (undefined while none is). */
+  private swapBaseline: number | undefined;
   private activeKeyValue: string | undefined;
   private readonly stateListeners = new Set<(s: DashboardState) => void>();
   private readonly warningListeners = new Set<(w: Warning[]) => void>();
@@ -181,8 +193,11 @@ export class Session {
   async refresh(signal?: AbortSignal): Promise<boolean> {
     const endpoints = this.endpoints();
     const detect = this.deps.detect ?? detectEngines;
-    const [detections] = await Promise.all([detect(endpoints, { signal }), this.resolveHardware()]);
+    const [detections, , mem] = await Promise.all([detect(endpoints, { signal }), this.resolveHardware(), this.readLiveMemory()]);
     if (signal?.aborted) return false;
+    this.liveMem = mem && this.cpuGBps ? { ...mem, cpuBandwidthGBps: this.cpuGBps } : mem;
+    this.trackSwap(detections, mem);
+    this.measureCpuIfOffloaded(detections);
     this.lastDetections = detections;
     this.refreshed = true;
     const now = this.now();
@@ -203,6 +218,60 @@ export class Session {
     await this.readModelFiles(detections);
     this.rebuild(detections);
     return detections.some((d) => d.engine !== undefined);
+  }
+
+  /** A failed or missing reading never blocks the poll: the budget falls back to the profile. */
+  private async readLiveMemory(): Promise<LiveMemory | undefined> {
+    if (!this.deps.liveMemory) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const late = Symbol('late');
+      const ms = this.deps.liveMemoryTimeoutMs ?? 3000;
+      const r = await Promise.race([this.deps.liveMemory(), new Promise<typeof late>((res) => (timer = setTimeout(() => res(late), ms)))]);
+      if (r !== late) return r;
+      this.log('warn', `live memory reading took over ${ms} ms; keeping the previous one`);
+      return this.liveMem;
+    } catch (err) {
+      this.log('warn', `live memory reading failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Swap that grows while a model is loaded is where decode speed dies: remember the lowest level since loading. */
+  private trackSwap(detections: readonly Detection[], mem: LiveMemory | undefined): void {
+    const loaded = detections.some((d) => isLoopbackUrl(d.endpoint) && (d.snapshot?.loaded.length ?? 0) > 0);
+    if (!loaded || mem?.swapUsedBytes === undefined) {
+      this.swapBaseline = undefined;
+      return;
+    }
+    const before = this.swapBaseline;
+    this.swapBaseline = Math.min(before ?? mem.swapUsedBytes, mem.swapUsedBytes);
+    if (before === undefined) this.log('info', `swap in use when models are loaded: ${Math.round(mem.swapUsedBytes / 2 ** 20)} MiB (${mem.source})`);
+  }
+
+  /** A local model partly in system RAM: measure CPU bandwidth once, in the background, then re-assemble. */
+  private measureCpuIfOffloaded(detections: readonly Detection[]): void {
+    if (this.cpuGBpsAsked || !this.deps.cpuBandwidth) return;
+    const offloaded = detections.some((d) => isLoopbackUrl(d.endpoint) && d.snapshot?.loaded.some((m) => (m.cpuBytes?.value ?? 0) > 0));
+    if (!offloaded) return;
+    this.cpuGBpsAsked = true;
+    void this.deps
+      .cpuBandwidth()
+      .then((gbps) => {
+        if (!gbps) return;
+        this.cpuGBps = gbps;
+        this.log('info', `system memory streams at ${gbps} GB/s (measured): used for the offloaded share's decode`);
+        if (this.liveMem) this.liveMem = { ...this.liveMem, cpuBandwidthGBps: gbps };
+        this.rebuild();
+      })
+      .catch((err: unknown) => this.log('warn', `CPU bandwidth measurement failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private swapGrowth(): number | undefined {
+    const now = this.liveMem?.swapUsedBytes;
+    return this.swapBaseline !== undefined && now !== undefined ? Math.max(0, now - this.swapBaseline) : undefined;
   }
 
   /**
@@ -305,9 +374,10 @@ export class Session {
     const now = this.now();
     const thresholds = cfg.warnings;
     const files = this.fileMap();
+    const machine = { ...(this.liveMem ? { memory: this.liveMem } : {}), ...(this.swapGrowth() !== undefined ? { swapGrowthBytes: this.swapGrowth()! } : {}) };
     const metered = new Map([...this.tracks].map(([k, t]) => [k, contextTokens(t)] as const));
     for (const k of this.meteredKeys) if (!metered.has(k)) metered.set(k, undefined);
-    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered });
+    const first = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered, ...machine });
     // Horizons need every model's memory (other residents stay loaded while one grows): second pass.
     const horizons = new Map<string, HorizonView>();
     const conditions: Condition[] = [];
@@ -317,8 +387,12 @@ export class Session {
       const window = m.context.configured?.value;
       const name = m.name;
       if (det?.estimate && used !== undefined && window) {
-        const others = first.state.models.filter((o) => o.key !== m.key && o.hardwareId === m.hardwareId).reduce((s, o) => s + o.memory.total.value, 0);
-        const maxWin = maxFittingWindow({ spec: det.estimate.spec, weights: det.estimate.weights, ctx: det.estimate.ctx, usableBytes: usableBytes(det.hardware), otherResidentBytes: others });
+        // Other models stay resident, and on this machine other processes hold what the live reading says now.
+        const onThisMachine = m.hardwareId === first.state.hardware.id;
+        const processes = onThisMachine ? (first.state.budget?.othersBytes ?? 0) : 0;
+        const others = first.state.models.filter((o) => o.key !== m.key && o.hardwareId === m.hardwareId).reduce((s, o) => s + o.memory.total.value, 0) + processes;
+        const usable = onThisMachine && first.state.budget ? first.state.budget.usableBytes : usableBytes(det.hardware);
+        const maxWin = maxFittingWindow({ spec: det.estimate.spec, weights: det.estimate.weights, ctx: det.estimate.ctx, usableBytes: usable, otherResidentBytes: others });
         const growth = growthPerTurn(this.tracks.get(m.key) ?? newTrack());
         const h = computeHorizon({ usedTokens: used, window, maxFittingWindow: maxWin, ...(growth !== undefined ? { growthPerTurn: growth } : {}) });
         horizons.set(m.key, { limit: h.limit, tokensLeft: h.tokensLeft, ...(h.turnsLeft !== undefined ? { turnsLeft: h.turnsLeft } : {}), ...(h.growthPerTurn !== undefined ? { growthPerTurn: h.growthPerTurn } : {}) });
@@ -330,9 +404,9 @@ export class Session {
     }
     const step = stepWarnings(this.book, conditions, now);
     this.book = step.book;
-    const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity');
+    const instant = deriveAlerts(first.state, thresholds).filter((a) => a.kind === 'offload' || a.kind === 'over-capacity' || a.kind === 'swap');
     const alerts = [...instant, ...step.active.map(toAlert).filter((a): a is AlertView => a !== undefined)];
-    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered });
+    this.assembled = assemble({ detections, hardware: hw.spec, chosenBy: hw.view.chosenBy, capacityOverridden: hw.view.capacityOverridden, live: this.live(now), horizons, alerts, thresholds, activeKey: this.activeKeyValue, files, bench: this.benchResults, metered, ...machine });
     // Until the first detection settles the status bar keeps its spinner.
     this.current = this.refreshed ? this.assembled.state : { ...this.assembled.state, phase: 'detecting' };
     for (const l of this.stateListeners) l(this.current);

@@ -35,10 +35,13 @@ export function statusSeverity(state: DashboardState): Severity {
   return 'none';
 }
 
-function gbPair(used: number, usable: number): string {
+function gbPair(used: number, usable: number, others?: number): string {
   // "41.2 / 96 GB": the unit once, at the end; always GB so the label does not jump between units.
+  // With a live reading, other processes' share follows the models': "41.2+3.1 / 96 GB".
   const GiB = 1024 ** 3;
-  return `${(used / GiB).toFixed(used >= 100 * GiB ? 0 : 1)} / ${(usable / GiB).toFixed(0)} GB`;
+  const gb = (b: number) => (b / GiB).toFixed(b >= 100 * GiB ? 0 : 1);
+  const plus = others !== undefined && others >= 0.1 * GiB ? `+${gb(others)}` : '';
+  return `${gb(used)}${plus} / ${(usable / GiB).toFixed(0)} GB`;
 }
 
 /** The status bar label, e.g. `$(server) 41.2 / 96 GB · 38 tok/s`. */
@@ -47,7 +50,7 @@ export function statusText(state: DashboardState, format: StatusBarFormat): stri
   const icon = statusSeverity(state) === 'none' ? '$(server)' : '$(warning)';
   if (state.phase === 'idle') return format === 'icon' ? '$(server)' : '$(server) No engine';
   if (format === 'icon') return icon;
-  const mem = gbPair(usedBytes(state), state.hardware.usableBytes);
+  const mem = gbPair(usedBytes(state), state.budget?.usableBytes ?? state.hardware.usableBytes, state.budget?.othersBytes);
   const focus = focusModel(state);
   const speed = focus?.speed.decode ? formatTokPerSec(focus.speed.decode.value) : state.models.length === 0 ? 'idle' : '— tok/s';
   switch (format) {
@@ -67,7 +70,8 @@ export function statusAccessibilityLabel(state: DashboardState): string {
   const focus = focusModel(state);
   const speed = focus?.speed.decode ? `, ${formatTokPerSec(focus.speed.decode.value)} decode` : '';
   const alerts = state.alerts.length ? `, ${state.alerts.length} warning${state.alerts.length > 1 ? 's' : ''}` : '';
-  return `Headroom: ${formatBytes(usedBytes(state))} of ${formatBytes(state.hardware.usableBytes)} usable memory in use${speed}${alerts}`;
+  const others = state.budget?.othersBytes !== undefined ? `, ${formatBytes(state.budget.othersBytes)} by other processes` : '';
+  return `Headroom: ${formatBytes(usedBytes(state))} of ${formatBytes(state.budget?.usableBytes ?? state.hardware.usableBytes)} usable memory in use by models${others}${speed}${alerts}`;
 }
 
 const SOURCE_LABEL: Record<Provenance, string> = {
@@ -109,9 +113,13 @@ export function blindLine(m: ModelView): string | undefined {
   return `$(eye-closed) Context use not visible — ${escapeMarkdown(m.engine)} reports no token counts and the agent's requests bypass the metering proxy. ${commandLink('$(plug) Connect Agent', COMMANDS.connectAgent.id)}`;
 }
 
-function horizonLine(m: ModelView): string | undefined {
+function horizonLine(m: ModelView, othersBytes?: number): string | undefined {
   const h = m.horizon;
   if (!h) return undefined;
+  if (h.limit === 'memory' && othersBytes !== undefined && othersBytes >= 0.1 * 1024 ** 3) {
+    const turns = h.turnsLeft !== undefined ? ` (~${h.turnsLeft} turn${h.turnsLeft === 1 ? '' : 's'})` : '';
+    return `${formatBytes(othersBytes)} taken by other processes; the KV cache reaches the limit in ~${formatTokens(Math.max(0, Math.round(h.tokensLeft)))} tokens${turns}`;
+  }
   const what = h.limit === 'window' ? 'the window truncates' : 'memory runs out';
   const turns = h.turnsLeft !== undefined ? ` / ~${h.turnsLeft} turn${h.turnsLeft === 1 ? '' : 's'}` : '';
   const growth = h.growthPerTurn ? ` (≈ ${formatTokens(Math.round(h.growthPerTurn))} per turn)` : '';
@@ -131,7 +139,7 @@ function speedLine(m: ModelView): string | undefined {
   return `Decode (bandwidth-bound): ${parts.join(' — ')}`;
 }
 
-function modelSection(m: ModelView, remote: boolean): string[] {
+function modelSection(m: ModelView, remote: boolean, othersBytes?: number, cpuGBps?: number): string[] {
   const head = [`**${escapeMarkdown(m.name)}**`, escapeMarkdown(m.engine), m.quant ? escapeMarkdown(m.quant) : undefined, remote ? `remote: ${escapeMarkdown(m.endpoint)}` : undefined]
     .filter(Boolean)
     .join(' · ');
@@ -147,10 +155,22 @@ function modelSection(m: ModelView, remote: boolean): string[] {
     `| **Total** | **${formatBytes(mem.total.value)}** | ${src(mem.total)} |`,
     '',
   ];
-  for (const l of [contextLine(m), blindLine(m), horizonLine(m), speedLine(m)]) if (l) lines.push(l, '');
+  for (const l of [contextLine(m), blindLine(m), horizonLine(m, remote ? undefined : othersBytes), speedLine(m)]) if (l) lines.push(l, '');
   if (m.cpuBytes && m.cpuBytes.value > 0) {
-    lines.push(`$(warning) ${formatBytes(m.cpuBytes.value)} spilled to system RAM ${src(m.cpuBytes)} — decode runs at CPU memory speed for that share`, '');
+    const ram = cpuGBps ? ` (${cpuGBps} GB/s, _measured_)` : '';
+    lines.push(`$(warning) ${formatBytes(m.cpuBytes.value)} spilled to system RAM ${src(m.cpuBytes)} — decode runs at CPU memory speed${ram} for that share`, '');
   }
+  return lines;
+}
+
+/** Models, other processes, free and the usable limit — each with where it came from (issue 12). */
+export function budgetTable(b: NonNullable<DashboardState['budget']>): string[] {
+  const s = (t: string) => `_${escapeMarkdown(t)}_`;
+  const lines = ['| Memory now | | |', '|---|--:|---|', `| Models (engines) | ${formatBytes(b.enginesBytes)} | ${s(b.sources.engines)} |`];
+  if (b.othersBytes !== undefined) lines.push(`| Other processes | ${formatBytes(b.othersBytes)} | ${s(b.sources.others)} |`);
+  lines.push(`| Free | ${formatBytes(b.freeBytes)} | ${s(b.sources.free)} |`, `| Usable limit | ${formatBytes(b.usableBytes)} | ${s(b.sources.usable)} |`);
+  if (b.swapUsedBytes !== undefined && b.swapUsedBytes > 0) lines.push(`| Swap in use | ${formatBytes(b.swapUsedBytes)} | ${b.swapGrowthBytes ? `+${formatBytes(b.swapGrowthBytes)} since models loaded` : ''} |`);
+  lines.push('');
   return lines;
 }
 
@@ -177,14 +197,17 @@ export function statusTooltip(state: DashboardState): string {
     return out.join('\n');
   }
   const used = usedBytes(state);
-  out.push(`${formatBytes(used)} of ${formatBytes(hw.usableBytes)} usable in use (${pct(used, hw.usableBytes)})`, '', hwLine, '');
+  const usable = state.budget?.usableBytes ?? hw.usableBytes;
+  out.push(`${formatBytes(used)} of ${formatBytes(usable)} usable in use (${pct(used, usable)})`, '', hwLine, '');
+  if (state.budget) out.push(...budgetTable(state.budget));
   for (const a of state.alerts) out.push(alertLine(a), '');
   if (state.models.length === 0) {
     const engines = state.engines.map((e) => `${escapeMarkdown(e.engine)}${e.version ? ' ' + escapeMarkdown(e.version) : ''}`).join(', ');
     out.push(`No model loaded (${engines || 'no engine'}).`, '');
   }
   for (const m of state.models) {
-    out.push('---', '', ...modelSection(m, m.hardwareId !== hw.id));
+    const remote = m.hardwareId !== hw.id;
+    out.push('---', '', ...modelSection(m, remote, state.budget?.othersBytes, remote ? undefined : state.budget?.cpuBandwidthGBps));
   }
   out.push('---', '', `${commandLink('$(graph) Open Panel', COMMANDS.openPanel.id)} · ${commandLink('$(list-selection) Choose Model', COMMANDS.chooseModel.id)} · ${commandLink('$(pass) Check Model Fit', COMMANDS.checkModelFit.id)}`);
   return out.join('\n');

@@ -4,11 +4,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { estimateLoaded, kvTypeOf } from '../../src/providers/estimate';
+import { estimateLoaded as estimatePure, kvTypeOf, readLocalGguf, type LoadedEstimate } from '../../src/providers/estimate';
 import { reported } from '../../src/providers/facts';
 import type { LoadedModel } from '../../src/providers/types';
 import { FIXTURES } from '../support/fixture-server';
 import { TINY_DEFAULTS, tinyModelPath } from '../support/tiny-model';
+
+/** What `headroom status` does: read the header when the engine is local, then the one shared estimate. */
+async function estimateLoaded(m: LoadedModel, opts: { local: boolean }): Promise<Partial<LoadedEstimate> & { problems: string[] }> {
+  const h = await readLocalGguf(m, opts.local);
+  const r = estimatePure(m, h.file);
+  return { ...(r.estimate ?? {}), problems: [...(h.problem ? [h.problem] : []), ...r.problems] };
+}
 
 const llamaInfo = (JSON.parse(readFileSync(join(FIXTURES, 'ollama', 'api_show_llama.json'), 'utf8')) as { model_info: Record<string, unknown> }).model_info;
 
@@ -21,7 +28,7 @@ test('Ollama model_info (llama 8B): KV per token = 2 × 32 layers × 8 KV heads 
   };
   const e = await estimateLoaded(m, { local: true });
   assert.deepEqual(e.problems, []);
-  assert.equal(e.spec?.source, 'engine');
+  assert.equal(e.specSource, 'engine');
   assert.equal(e.spec?.arch, 'llama');
   assert.equal(e.memory?.kvBytesPerToken, 2 * 32 * 8 * 128 * 2);
   assert.equal(e.memory?.kvBytes, 2 * 32 * 8 * 128 * 2 * 8192);
@@ -34,8 +41,8 @@ test('a readable GGUF path wins: spec and weights from the file header (tiny rea
   const path = tinyModelPath();
   const m: LoadedModel = { name: 'tiny', modelPath: path, contextPerSlot: reported(1024, 'GET /props'), parallel: reported(2, 'GET /props total_slots'), metadata: llamaInfo };
   const e = await estimateLoaded(m, { local: true });
-  assert.equal(e.spec?.source, 'gguf');
-  assert.match(e.spec?.via ?? '', /GGUF header of/);
+  assert.equal(e.specSource, 'gguf');
+  assert.match(e.specVia ?? '', /GGUF header of/);
   const headDim = TINY_DEFAULTS.hidden / TINY_DEFAULTS.nHeads;
   assert.equal(e.memory?.kvBytesPerToken, 2 * TINY_DEFAULTS.nLayers * TINY_DEFAULTS.nKvHeads * headDim * 2);
   assert.equal(e.memory?.allocatedCtx, 2048, 'two slots × 1024, one cache per slot');
@@ -58,7 +65,7 @@ test('unified KV (total = one slot\'s context) allocates that total once', async
 
 test('catalog fallback by name, and clear problems when nothing is known', async () => {
   const cat = await estimateLoaded({ name: 'meta-llama/Llama-3.1-8B-Instruct', quant: reported('Q4_K_M', 'x'), contextPerSlot: reported(4096, 'x') }, { local: true });
-  assert.equal(cat.spec?.source, 'catalog');
+  assert.equal(cat.specSource, 'catalog');
   assert.ok(cat.memory && cat.memory.totalBytes > 4e9);
   const none = await estimateLoaded({ name: 'mystery-model-xyz' }, { local: true });
   assert.equal(none.memory, undefined);

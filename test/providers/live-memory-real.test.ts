@@ -1,0 +1,109 @@
+// This machine, for real (Linux): `headroom hardware --json` agrees with /proc/meminfo read at the same moment,
+// and a process holding 1 GiB of touched memory shows up as ≈ 1 GiB more "used by others".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readLiveMemory } from '../../src/providers/live-memory';
+import { cpuBandwidth, machineFingerprint, measureCpuBandwidth } from '../../src/providers/cpu-bandwidth';
+import { runCliAsync } from '../support/run-cli';
+
+const linux = process.platform === 'linux';
+const GiB = 1024 ** 3;
+
+const memAvailable = () => Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+
+test('headroom hardware --json: MemAvailable within 2 % of /proc/meminfo read at the same moment', { skip: !linux && 'Linux only' }, async (t) => {
+  const store = mkdtempSync(join(tmpdir(), 'headroom-state-'));
+  // A cached bandwidth for this machine's fingerprint: the CLI must reuse it, not measure again.
+  writeFileSync(join(store, 'cpu-bandwidth.json'), JSON.stringify({ gbps: 12.3, threads: 2, bufferBytes: 1, measuredAt: '2026-01-01T00:00:00.000Z', fingerprint: machineFingerprint() }));
+  const before = memAvailable();
+  const r = await runCliAsync(['hardware', '--json'], { HEADROOM_BENCH_STORE: join(store, 'bench-results.json') });
+  const after = memAvailable();
+  assert.equal(r.code, 0, r.stderr);
+  const live = JSON.parse(r.stdout).detected.live;
+  const truth = (before + after) / 2;
+  t.diagnostic(`availableBytes ${live.availableBytes} vs /proc/meminfo ${before}..${after} (${(((live.availableBytes - truth) / truth) * 100).toFixed(2)} %)`);
+  assert.ok(Math.abs(live.availableBytes - truth) / truth < 0.02, `${live.availableBytes} vs ${before}..${after}`);
+  assert.equal(live.source.split(';')[0], '/proc/meminfo');
+  assert.equal(live.usedByOthersBytes, live.totalBytes - live.availableBytes);
+  assert.ok(!Number.isNaN(Date.parse(live.at)));
+  if (JSON.parse(r.stdout).detected.profile.kind === 'cpu') assert.equal(live.cpuBandwidthGBps, 12.3, 'cached measurement reused');
+});
+
+/**
+ * A child that starts, says "started", and on a line on stdin allocates and touches `bytes`, says "ready", then
+ * waits to be killed. The reading before is taken after its runtime is up, so only the 1 GiB lies between them.
+ */
+async function memoryHolder(bytes: number): Promise<{ hold(): Promise<void>; stop(): Promise<void> }> {
+  const src = `process.stdout.write('started\\n'); process.stdin.once('data', () => { const b = Buffer.alloc(${bytes}); b.fill(1); process.stdout.write('ready\\n'); setInterval(() => b[0]++, 1000); });`;
+  const child = spawn(process.execPath, ['-e', src], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const said = (word: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        if (d.toString().includes(word)) {
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`memory holder exited (${code})`)));
+    });
+  await said('started');
+  return {
+    hold: async () => {
+      const ready = said('ready');
+      child.stdin!.write('go\n');
+      await ready;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+const othersNow = async () => (await readLiveMemory({ platform: 'linux' })).live!.usedByOthersBytes!;
+
+test('usedByOthersBytes grows by ≈ 1 GiB (± 10 %) while a process holds 1 GiB of touched memory', { skip: !linux && 'Linux only' }, async (t) => {
+  // Other work on this shared machine moves memory too (under the full parallel suite, ±0.5 GB within a second): read
+  // right before the child allocates and right after it says it holds the memory, and take the best of up to 12
+  // attempts. A wrong reading (a constant, a stale cache, the wrong field) misses on every attempt.
+  const deltas: number[] = [];
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const holder = await memoryHolder(GiB);
+    const before = await othersNow();
+    await holder.hold();
+    const during = await othersNow();
+    await holder.stop();
+    const delta = during - before;
+    deltas.push(delta);
+    if (Math.abs(delta - GiB) <= 0.1 * GiB) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const best = deltas.reduce((a, b) => (Math.abs(b - GiB) < Math.abs(a - GiB) ? b : a));
+  t.diagnostic(`usedByOthersBytes deltas: ${deltas.map((d) => (d / GiB).toFixed(3)).join(', ')} GiB`);
+  assert.ok(Math.abs(best - GiB) <= 0.1 * GiB, `deltas ${deltas.map((d) => (d / GiB).toFixed(3)).join(', ')} GiB`);
+});
+
+test('CPU bandwidth: measured once (well under a second of scanning), cached by fingerprint, reused', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'headroom-bw-')), 'cpu-bandwidth.json');
+  let measured = 0;
+  const measure = async () => {
+    measured++;
+    return measureCpuBandwidth({ windowMs: 100, bufferBytes: 64 << 20 });
+  };
+  const a = await cpuBandwidth({ path, measure });
+  assert.ok(a && a.gbps > 0.5 && a.gbps < 2000, String(a?.gbps));
+  const b = await cpuBandwidth({ path, measure });
+  assert.equal(measured, 1);
+  assert.deepEqual(b, a);
+  // Another machine's cache (different fingerprint) is not trusted.
+  writeFileSync(path, JSON.stringify({ ...a, fingerprint: 'someone-else', gbps: 999 }));
+  const c = await cpuBandwidth({ path, measure: async () => ({ ...a!, gbps: 7 }) });
+  assert.equal(c?.gbps, 7);
+});
