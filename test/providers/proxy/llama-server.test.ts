@@ -107,8 +107,11 @@ async function pollWhileStreaming(url: string): Promise<{ msAt: Map<number, numb
     // Stamp each poll at the midpoint of its round trip: the server answers somewhere in between.
     // Polls that took long (a busy machine) have an uncertain timestamp and are dropped, as a live poller should.
     const sent = performance.now();
-    const body: unknown = await (await fetch(`${url}/slots`, { signal: AbortSignal.timeout(10_000) })).json();
+    // The server may close a kept-alive poll connection as the next poll goes out ("other side closed"): a live
+    // poller just misses that poll, and so does this one.
+    const body: unknown = await fetch(`${url}/slots`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.json(), () => undefined);
     const got = performance.now();
+    if (body === undefined) continue;
     const s = slotSnapshot(body, (sent + got) / 2);
     if (got - sent <= 25 && s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
     // Fast engines (the tiny model can decode thousands of tok/s on an idle box) need quick polls.
