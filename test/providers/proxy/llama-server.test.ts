@@ -111,8 +111,7 @@ async function pollWhileStreaming(url: string): Promise<{ msAt: Map<number, numb
     // poller just misses that poll, and so does this one.
     const body: unknown = await fetch(`${url}/slots`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.json(), () => undefined);
     const got = performance.now();
-    if (body === undefined) continue;
-    const s = slotSnapshot(body, (sent + got) / 2);
+    const s = body === undefined ? undefined : slotSnapshot(body, (sent + got) / 2);
     if (got - sent <= 25 && s?.slots.some((x) => x.processing && x.decoded !== undefined && x.decoded > 0)) snaps.push(s);
     // Fast engines (the tiny model can decode thousands of tok/s on an idle box) need quick polls.
     await new Promise((res) => setTimeout(res, 10));
