@@ -70,6 +70,12 @@ export function inspectRequest(bytes: Uint8Array | undefined, totalBytes: number
   } catch {
     return meta;
   }
+  return metaFromJson(json, totalBytes);
+}
+
+/** The same, from a body already parsed (the truncation guard parses it once for itself and the record). */
+export function metaFromJson(json: unknown, totalBytes: number): RequestMeta {
+  const meta: RequestMeta = { promptChars: 0, bodyBytes: totalBytes, unparsed: true };
   const r = body.safeParse(json);
   if (!r.success) return meta;
   const b = r.data;

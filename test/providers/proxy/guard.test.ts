@@ -1,0 +1,173 @@
+// The truncation guard in front of an Ollama-shaped engine that truncates silently (HTTP 200, prompt cut to the
+// window): refuse answers an over-long prompt in the API's own error shape without contacting the engine; warn
+// forwards byte for byte and is heard before the reply ends; a prompt under the window passes untouched; the
+// window follows num_ctx on /api/* only; the chars→tokens ratio is learned from the engine's own counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
+import type { MeterRecord } from '../../../src/providers/proxy/record';
+import type { GuardEvent, GuardMode } from '../../../src/providers/proxy/guard';
+import { fetchRaw } from './engine';
+import { CHARS_PER_TOKEN, startTruncatingOllama, tokensOf, type TruncatingEngine } from './ollama-truncating';
+
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+/** Bodies of the POSTs the engine received (the guard's own GET probes left out). */
+const posted = (e: TruncatingEngine) => e.bodies.filter((_, i) => e.seen[i]!.startsWith('POST'));
+
+async function rig(t: { after: (fn: () => Promise<void>) => void }, mode: GuardMode, window = 4096, replyDelayMs = 0) {
+  const engine = await startTruncatingOllama({ window, replyDelayMs });
+  const records: MeterRecord[] = [];
+  const events: (GuardEvent & { at: number })[] = [];
+  const proxy: MeteringProxy = await startMeteringProxy({ target: engine.url, onRecord: (r) => records.push(r), guard: { mode, onEvent: (e) => events.push({ ...e, at: performance.now() }) } });
+  t.after(async () => {
+    await proxy.close();
+    await engine.close();
+  });
+  const record = async (n: number) => {
+    for (let i = 0; i < 200 && records.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    return records[n - 1]!;
+  };
+  return { engine, proxy, records, events, record };
+}
+
+/** Code-like text of about `tokens` tokens at the engine's 3.6 chars/token. */
+function filler(tokens: number, seed = 'function f(x) { return x * 2; } // helper\n'): string {
+  return seed.repeat(Math.ceil((tokens * CHARS_PER_TOKEN) / seed.length));
+}
+
+test('refuse: an over-long /api/chat gets an Ollama-shaped 400 with the numbers, and the engine never sees it', async (t) => {
+  const { engine, proxy, events, record } = await rig(t, 'refuse');
+  const secret = 'SECRET-PROMPT-TEXT ';
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'system', content: secret + filler(12000) }, { role: 'user', content: 'fix it' }] });
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body });
+  assert.equal(res.status, 400);
+  const json = JSON.parse(res.body.toString('utf8')) as { error: unknown };
+  assert.equal(typeof json.error, 'string', 'Ollama shape: {"error": "..."}');
+  const msg = json.error as string;
+  assert.match(msg, /prompt ≈ [\d,]+ tokens/);
+  assert.match(msg, /4,096-token window/);
+  assert.match(msg, /num_ctx/);
+  assert.ok(!msg.includes('SECRET') && !msg.includes('function f'), 'prompt text leaked into the error');
+  assert.equal(engine.generations(), 0, 'the engine saw the refused request');
+  assert.ok(!engine.seen.some((s) => s.startsWith('POST')), engine.seen.join(', '));
+  const rec = await record(1);
+  assert.equal(rec.status, 400);
+  assert.equal(rec.guard?.action, 'refused');
+  assert.equal(rec.guard?.window, 4096);
+  assert.equal(rec.guard?.method, 'default');
+  assert.ok(rec.guard!.promptTokens > 4096);
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.info.action, 'refused');
+  assert.ok(!JSON.stringify(rec).includes('SECRET'));
+});
+
+test('refuse: OpenAI-style /v1/chat/completions gets context_length_exceeded, and /v1 ignores num_ctx', async (t) => {
+  const { engine, proxy, record } = await rig(t, 'refuse');
+  // num_ctx 65536 would fit on /api/*, but Ollama's /v1 ignores it: the loaded 4096 window applies.
+  const body = JSON.stringify({ model: 'gemma4', options: { num_ctx: 65536 }, messages: [{ role: 'user', content: filler(9000) }] });
+  const res = await fetchRaw(`${proxy.url}/v1/chat/completions`, { body });
+  assert.equal(res.status, 400);
+  const err = (JSON.parse(res.body.toString('utf8')) as { error: { message: string; type: string; code: string } }).error;
+  assert.equal(err.type, 'invalid_request_error');
+  assert.equal(err.code, 'context_length_exceeded');
+  assert.match(err.message, /OLLAMA_CONTEXT_LENGTH=\d/);
+  assert.equal(engine.generations(), 0);
+  assert.equal((await record(1)).guard?.action, 'refused');
+});
+
+test('num_ctx sent on /api/chat is the window: the same prompt passes untouched', async (t) => {
+  const { engine, proxy, events, record } = await rig(t, 'refuse');
+  const body = JSON.stringify({ model: 'gemma4', options: { num_ctx: 65536 }, messages: [{ role: 'user', content: filler(9000) }] });
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body });
+  assert.equal(res.status, 200);
+  assert.equal(sha(posted(engine)[0]!), sha(body), 'forwarded body differs');
+  const rec = await record(1);
+  assert.deepEqual({ action: rec.guard?.action, window: rec.guard?.window }, { action: 'passed', window: 65536 });
+  assert.equal(events.length, 0);
+});
+
+test('a request just under the window passes untouched (no event, byte-identical)', async (t) => {
+  const { engine, proxy, events, record } = await rig(t, 'refuse');
+  // Default ratio (4 chars/token, ±35 %): 4096 − 256 reserved = 3840 must hold the high end, 1.35 × estimate.
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: 'x '.repeat(5600) }] }); // ≈ 2800 tokens at 4 chars/token
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body });
+  assert.equal(res.status, 200);
+  assert.equal(sha(posted(engine)[0]!), sha(body));
+  assert.equal((await record(1)).guard?.action, 'passed');
+  assert.equal(events.length, 0);
+});
+
+test('borderline (within the estimate’s error) is warned, never refused', async (t) => {
+  const { engine, proxy, events, record } = await rig(t, 'refuse');
+  // ≈ 3600 tokens by the default ratio: the high end (×1.35) exceeds 4096 − 256, the low end (×0.65) does not.
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: 'x '.repeat(7200) }] });
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body });
+  assert.equal(res.status, 200);
+  assert.equal(engine.generations(), 1);
+  assert.equal((await record(1)).guard?.action, 'warned');
+  assert.equal(events[0]?.info.action, 'warned');
+});
+
+test('warn: forwards byte-exact and the event comes before the reply ends', async (t) => {
+  const { engine, proxy, events, record } = await rig(t, 'warn', 4096, 300);
+  const body = JSON.stringify({ model: 'gemma4', stream: true, messages: [{ role: 'system', content: filler(12000) }, { role: 'user', content: 'go' }] });
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body });
+  const ended = performance.now();
+  assert.equal(res.status, 200);
+  assert.equal(posted(engine).length, 1);
+  assert.equal(sha(posted(engine)[0]!), sha(body), 'forwarded body differs');
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.info.action, 'warned');
+  assert.ok(events[0]!.at < ended - 250, `event at ${events[0]!.at.toFixed(0)}, reply ended ${ended.toFixed(0)}`);
+  const rec = await record(1);
+  assert.equal(rec.guard?.action, 'warned');
+  // The engine cut it silently; the after-the-fact detection still flags it.
+  assert.equal(rec.truncated, true);
+});
+
+test('learned: after requests the engine counted, the estimate uses this model’s ratio and its error is small', async (t) => {
+  const { proxy, records, record } = await rig(t, 'warn', 32768);
+  const kinds = ['The quick brown fox jumps over the lazy dog. ', 'const x = items.map((i) => i * 2); // double\n', 'SELECT id, name FROM users WHERE age > 30;\n', '## Heading\n- item one\n- item two\n', '{"key": [1, 2, 3], "ok": true}\n'];
+  for (let i = 0; i < 5; i++) {
+    const res = await fetchRaw(`${proxy.url}/api/chat`, { body: JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: kinds[i]!.repeat(40 + 30 * i) }] }) });
+    assert.equal(res.status, 200);
+  }
+  await record(5);
+  assert.equal(records[0]!.guard?.method, 'default');
+  assert.equal(records[4]!.guard?.method, 'learned');
+  // A sixth, different prompt: the learned estimate against the engine's count.
+  const msgs = [{ role: 'user', content: 'Explain this stack trace:\n    at foo (a.js:1:2)\n'.repeat(200) }];
+  await fetchRaw(`${proxy.url}/api/chat`, { body: JSON.stringify({ model: 'gemma4', messages: msgs }) });
+  const rec = await record(6);
+  assert.equal(rec.guard?.method, 'learned');
+  const truth = tokensOf({ messages: msgs });
+  const err = Math.abs(rec.guard!.promptTokens - truth) / truth;
+  t.diagnostic(`learned after 5: ${rec.guard!.promptTokens} vs ${truth} (error ${(err * 100).toFixed(1)} %)`);
+  assert.ok(err < 0.05, `error ${err}`);
+});
+
+test('a reloaded model: a count above the cached window makes the guard ask again', async (t) => {
+  const { engine, proxy, record } = await rig(t, 'refuse', 4096);
+  const small = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: filler(1000) }] });
+  await fetchRaw(`${proxy.url}/api/chat`, { body: small });
+  assert.equal((await record(1)).guard?.window, 4096);
+  engine.setWindow(16384);
+  // The engine's answer shows more than 4096 prompt tokens: the cached window is stale.
+  await fetchRaw(`${proxy.url}/api/chat`, { body: JSON.stringify({ model: 'gemma4', options: { num_ctx: 16384 }, messages: [{ role: 'user', content: filler(6000) }] }) });
+  await record(2);
+  const res = await fetchRaw(`${proxy.url}/api/chat`, { body: JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: filler(6000) }] }) });
+  assert.equal(res.status, 200);
+  assert.equal((await record(3)).guard?.window, 16384);
+});
+
+test('keep-alive: requests after a guarded one on the same connection still flow; off leaves no guard field', async (t) => {
+  const { proxy, record } = await rig(t, 'warn');
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: 'hi' }] });
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${proxy.url}/api/chat`, { method: 'POST', body })).status, 200);
+  assert.equal((await fetch(`${proxy.url}/api/ps`)).status, 200);
+  assert.equal((await record(3)).guard?.action, 'passed');
+  const off = await rig(t, 'off');
+  await fetchRaw(`${off.proxy.url}/api/chat`, { body });
+  assert.equal((await off.record(1)).guard, undefined);
+});
