@@ -6,6 +6,8 @@ import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
+import type { GuardEvent } from '../providers/proxy/guard';
+import type { Warning } from '../estimator/warnings';
 import { COMMANDS, type CommandKey } from './command-ids';
 import { checkFit, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
@@ -40,6 +42,7 @@ export class Controller implements vscode.Disposable {
   private panelSig: string | undefined;
   private proxy: MeteringProxy | undefined;
   private proxyKey = '';
+  private readonly guardToasts = new Map<string, number>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -483,7 +486,7 @@ export class Controller implements vscode.Disposable {
 
   private async syncProxy(): Promise<void> {
     const p = this.config.value.proxy;
-    const key = p.enabled ? `${p.port}|${p.target}` : '';
+    const key = p.enabled ? `${p.port}|${p.target}|${p.guard}` : '';
     if (key === this.proxyKey) return;
     this.proxyKey = key;
     if (this.proxy) {
@@ -494,14 +497,50 @@ export class Controller implements vscode.Disposable {
     if (!p.enabled) return;
     try {
       const { startMeteringProxy } = await import('../providers/proxy/server.js');
-      this.proxy = await startMeteringProxy({ listen: { host: '127.0.0.1', port: p.port }, target: p.target, onRecord: (r) => this.session.ingestProxyRecord(r) });
-      this.log.info(`metering proxy on ${this.proxy.url} → ${p.target} (point your agent at it; prompts are never logged)`);
+      this.proxy = await startMeteringProxy({
+        listen: { host: '127.0.0.1', port: p.port },
+        target: p.target,
+        onRecord: (r) => {
+          if (r.guard) this.log.info(`proxy ${r.endpoint} ${r.model ?? '?'}: guard ${r.guard.action} (prompt ≈ ${r.guard.promptTokens} tokens by ${r.guard.method}${r.guard.window !== undefined ? `, window ${r.guard.window}` : ''}${r.guard.checkMs !== undefined ? `, checked in ${r.guard.checkMs.toFixed(1)} ms` : ''})`);
+          this.session.ingestProxyRecord(r);
+        },
+        guard: { mode: p.guard, onEvent: (e) => this.onGuardEvent(e) },
+      });
+      this.log.info(`metering proxy on ${this.proxy.url} → ${p.target}, truncation guard ${p.guard} (point your agent at it; prompts are never logged)`);
     } catch (err) {
       this.proxyKey = '';
       const msg = err instanceof Error ? err.message : String(err);
       this.log.error(`metering proxy could not start on 127.0.0.1:${p.port}: ${msg}`);
       void vscode.window.showErrorMessage(`Headroom: the metering proxy could not start on 127.0.0.1:${p.port} (${msg}).`, 'Show Log').then((x) => x && this.log.show());
     }
+  }
+
+  /** A guard warning or refusal: said now, before the engine's reply (the record comes when the request ends). */
+  private onGuardEvent(e: GuardEvent): void {
+    if (!this.config.value.warnings.enabled) {
+      this.log.info(`truncation guard ${e.info.action}: ${e.message}`);
+      return;
+    }
+    const now = Date.now();
+    // An agent retries: one toast per model and action a minute; every event is logged.
+    const key = `${e.target}|${e.model ?? ''}|${e.info.action}`;
+    const last = this.guardToasts.get(key);
+    if (last !== undefined && now - last < 60_000) {
+      this.log.info(`truncation guard ${e.info.action}: ${e.message}`);
+      return;
+    }
+    this.guardToasts.set(key, now);
+    const w: Warning = {
+      modelKey: this.session.modelKeyFor(e.target, e.model ?? ''),
+      kind: 'truncated',
+      severity: e.info.action === 'refused' ? 'error' : 'warning',
+      message: e.info.action === 'refused' ? `Refused before it reached the engine — ${e.message}` : `This prompt may be cut silently — ${e.message}`,
+      numbers: { promptTokens: e.info.promptTokens, ...(e.info.window !== undefined ? { window: e.info.window } : {}) },
+      suggestedActions: [],
+      since: now,
+      updatedAt: now,
+    };
+    this.warnings.present([w]);
   }
 
   get currentConfig(): HeadroomConfig {

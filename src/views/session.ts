@@ -263,6 +263,11 @@ export class Session {
     this.rebuild();
   }
 
+  /** The model key a proxy event names (a detected model when one matches). */
+  modelKeyFor(endpoint: string, model: string): string {
+    return this.resolveKey(endpoint, model);
+  }
+
   private resolveKey(endpoint: string, model: string): string {
     const bare = (n: string) => n.replace(/:latest$/, '');
     const m = this.current.models.find((x) => x.endpoint === endpoint.replace(/\/+$/, '') && bare(x.name) === bare(model));
