@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { fetchText, type RawResponse } from '../http';
 import { metaFromJson, type RequestMeta } from '../stream/request';
-import { defaultEstimate, judge, LearnedRatio, reservedOutput, suggestWindow, type GuardAction, type GuardMode, type TokenEstimate, type TokenMethod } from '../../estimator/prompt-tokens';
+import { defaultEstimate, judge, TOKENIZER_ERROR, LearnedRatio, reservedOutput, suggestWindow, type GuardAction, type GuardMode, type TokenEstimate, type TokenMethod } from '../../estimator/prompt-tokens';
 import type { MeterRecord } from './record';
 
 export type { GuardMode } from '../../estimator/prompt-tokens';
@@ -17,6 +17,8 @@ export interface GuardInfo {
   /** Window this request gets; absent when the engine does not say (then nothing is refused). */
   window?: number;
   method: TokenMethod;
+  /** Relative error band of `promptTokens` (0.1 = ±10 %). */
+  error?: number;
   /** Output tokens held back for the reply. */
   reservedTokens?: number;
   /** Time the check took, ms (tokenizer round trips included). */
@@ -210,9 +212,9 @@ export class TruncationGuard {
     // Ollama honours options.num_ctx on its native API only; its /v1 endpoints ignore it.
     const requested = path.startsWith('/api/') ? meta.numCtx : undefined;
     const [window, exact] = await Promise.all([requested !== undefined ? Promise.resolve(requested) : this.engineWindow(kind, model), this.tokenize(kind, path, json as Record<string, unknown>, meta.model)]);
-    const est: TokenEstimate = exact !== undefined ? { tokens: exact, method: 'tokenizer', error: 0.01 } : model ? this.ratio(model).estimate(meta.promptChars) : defaultEstimate(meta.promptChars);
+    const est: TokenEstimate = exact !== undefined ? { tokens: exact, method: 'tokenizer', error: TOKENIZER_ERROR } : model ? this.ratio(model).estimate(meta.promptChars) : defaultEstimate(meta.promptChars);
     if (exact !== undefined && model) this.ratio(model).add({ chars: meta.promptChars, tokens: exact });
-    const info: GuardInfo = { action: 'passed', promptTokens: est.tokens, method: est.method };
+    const info: GuardInfo = { action: 'passed', promptTokens: est.tokens, method: est.method, error: Math.round(est.error * 1000) / 1000 };
     if (window === undefined) {
       info.checkMs = this.now() - t0;
       return { info, meta };
@@ -250,8 +252,10 @@ export class TruncationGuard {
    * successes only), and forgets a cached window the answer contradicts.
    */
   observe(r: MeterRecord, meta: RequestMeta | undefined): void {
-    if (!r.model) return;
-    const key = bare(r.model);
+    // Keyed by the name the client asked for, as `check` is (llama.cpp answers with its GGUF path).
+    const model = meta?.model ?? r.model;
+    if (!model) return;
+    const key = bare(model);
     const cached = this.windows.get(key) ?? this.windows.get('');
     const seen = r.engineCtx ?? r.truncation?.limit;
     if (cached && ((seen !== undefined && seen !== cached.window) || (cached.window !== undefined && r.promptTokens !== undefined && r.promptTokens > cached.window) || (r.truncated && r.guard?.action === 'passed'))) {
@@ -261,9 +265,9 @@ export class TruncationGuard {
     if (r.engineCtx !== undefined) this.windows.set(key, { window: r.engineCtx, at: this.now() });
     if (!meta || meta.unparsed || r.status !== 200 || r.truncated || r.error || r.promptTokens === undefined) return;
     if (r.guard?.method === 'tokenizer') return; // already learned from the exact count
-    // A count of only the uncached part (older Ollama) would teach a far too sparse ratio.
-    if (r.cachedTokens) return;
-    this.ratio(r.model).add({ chars: meta.promptChars, tokens: r.promptTokens });
+    // OpenAI-style prompt_tokens include cached ones; a count of only the uncached part (older Ollama) is
+    // implausibly sparse and LearnedRatio.add drops it.
+    this.ratio(model).add({ chars: meta.promptChars, tokens: r.promptTokens });
   }
 }
 
