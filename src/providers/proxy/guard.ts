@@ -94,6 +94,8 @@ export class TruncationGuard {
   private readonly tokenizeTimeoutMs: number;
   private readonly now: () => number;
   private kind: Promise<EngineKind> | undefined;
+  /** When an "unknown" answer may be asked again (an engine still starting; not on every request). */
+  private kindRetryAt = 0;
   private readonly windows = new Map<string, { window: number | undefined; at: number }>();
   private readonly learned = new Map<string, LearnedRatio>();
 
@@ -124,6 +126,7 @@ export class TruncationGuard {
 
   /** Which engine is behind the proxy (asked once; an unknown answer is asked again on the next request). */
   engine(): Promise<EngineKind> {
+    if (this.kind === undefined && this.now() < this.kindRetryAt) return Promise.resolve('unknown');
     this.kind ??= (async (): Promise<EngineKind> => {
       const [props, ps, lms, v1] = await Promise.all([this.get('/props'), this.get('/api/ps'), this.get('/api/v0/models'), this.get('/v1/models')]);
       if (ps && parseJson(ps, psSchema)) return 'ollama';
@@ -134,7 +137,10 @@ export class TruncationGuard {
       return 'unknown';
     })();
     return this.kind.then((k) => {
-      if (k === 'unknown') this.kind = undefined;
+      if (k === 'unknown' && this.kind !== undefined) {
+        this.kind = undefined;
+        this.kindRetryAt = this.now() + 30_000;
+      }
       return k;
     });
   }
