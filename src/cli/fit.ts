@@ -18,6 +18,8 @@ import type { KvType, ModelSpec, WeightsInfo } from '../estimator/types';
 import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import { GgufError, readGgufHeader } from '../gguf/read';
+import { DEFAULT_ENGINE, parseServingEngine, SERVING_ENGINES, type ServingEngine } from '../estimator/engine';
+import { engineCommand, keepsWeights, type EngineCommand } from '../estimator/engine-commands';
 
 const KV_TYPES: readonly KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl'];
 
@@ -31,6 +33,7 @@ export const FIT_USAGE = `usage: headroom fit --model <catalog id | short name |
   --depth N         tokens already in context when decoding (default 0)
   --hardware ID     hardware profile (default m5-max-128; 'local' = this machine; see \`headroom hardware\`)
   --capacity-gb N   memory the accelerator has, overriding the profile's
+  --engine E        engine the suggestions' commands are for: llama.cpp (default), ollama, lmstudio, vllm, mlx-lm
   --json            machine-readable output`;
 
 /** A model ready to evaluate: spec, weights, and where it came from. */
@@ -110,13 +113,18 @@ export interface FitReport {
   headroomBytes: number;
   maxContext: number;
   speed: { decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; depth: number; prefillTokPerSec: number; regime: string };
-  suggestions: Suggestion[];
+  suggestions: (Suggestion & EngineCommand)[];
   warnings: string[];
+}
+
+/** Each suggestion with its command in the engine's words (null + note when none can be given). */
+export function withCommands(suggestions: Suggestion[], engine: ServingEngine, current: { modelId: string; quant: string }): (Suggestion & EngineCommand)[] {
+  return suggestions.map((s) => ({ ...s, ...engineCommand(s, { engine, sameWeights: keepsWeights(s.kind, s.modelId, s.quant, current) }, s.kind) }));
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, suggestions: Suggestion[], depth: number, warnings: string[]): FitReport {
+export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, suggestions: Suggestion[], depth: number, warnings: string[], engine: ServingEngine = DEFAULT_ENGINE): FitReport {
   const r = Math.round;
   return {
     model: { id: input.spec.id, name: input.spec.name, arch: input.spec.arch, quant: input.quant, totalParams: r(input.spec.totalParams), activeParams: r(input.spec.activeParams), source: input.source },
@@ -134,7 +142,7 @@ export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, 
       prefillTokPerSec: round2(e.speed.prefillTokPerSec ?? 0),
       regime: 'decode is bandwidth-bound; prefill is compute-bound',
     },
-    suggestions: suggestions.map((s) => ({ ...s, totalBytes: r(s.totalBytes), headroomBytes: r(s.headroomBytes), decodeTokPerSec: round2(s.decodeTokPerSec) })),
+    suggestions: withCommands(suggestions, engine, { modelId: input.spec.id, quant: input.quant }).map((s) => ({ ...s, totalBytes: r(s.totalBytes), headroomBytes: r(s.headroomBytes), decodeTokPerSec: round2(s.decodeTokPerSec) })),
     warnings,
   };
 }
@@ -167,6 +175,7 @@ export function renderReport(rep: FitReport): string {
     rep.suggestions.forEach((x, i) => {
       lines.push(`${String(i + 1).padStart(2)}. ${x.title}`);
       lines.push(`    ${formatBytes(x.totalBytes)}, ${x.fits ? 'fits' : 'still does not fit'}, ${formatTokPerSec(x.decodeTokPerSec)} decode — ${x.cost}`);
+      lines.push(x.command ? `    $ ${x.command}` : `    (no command: ${x.commandNote})`);
     });
   }
   return lines.join('\n');
@@ -182,6 +191,7 @@ export async function run(argv: string[]): Promise<number> {
     depth: { type: 'string' },
     hardware: { type: 'string' },
     'capacity-gb': { type: 'string' },
+    engine: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -189,6 +199,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.model) throw new CliError('--model is required (e.g. --model qwen3:30b-a3b); see `headroom fit --help`');
+  const engine = values.engine === undefined ? DEFAULT_ENGINE : parseServingEngine(values.engine);
+  if (!engine) throw new CliError(`--engine must be one of ${SERVING_ENGINES.join(', ')}, got '${values.engine}'`);
   const kvType = (values['kv-type'] ?? 'f16').toLowerCase() as KvType;
   if (!KV_TYPES.includes(kvType)) throw new CliError(`--kv-type must be one of ${KV_TYPES.join(', ')}, got '${values['kv-type']}'`);
   const ctxPerSeq = intFlag('ctx', values.ctx, 32768, 256, 16 * 1024 * 1024);
@@ -201,11 +213,11 @@ export async function run(argv: string[]): Promise<number> {
   const input = await resolveModelInput(values.model, values.quant);
   const warnings: string[] = [];
   if (ctxPerSeq > input.contextMax) warnings.push(`--ctx ${ctxPerSeq} exceeds the model's ${input.contextMax}-token maximum: quality degrades past it`);
-  if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (-fa on)`);
+  if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (${engine === 'ollama' ? 'OLLAMA_FLASH_ATTENTION=1' : engine === 'llama.cpp' ? '-fa on' : 'enable it in the engine'})`);
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
   const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });
-  const rep = buildReport(input, hw, e, suggestions, depth, warnings);
+  const rep = buildReport(input, hw, e, suggestions, depth, warnings, engine);
   process.stdout.write((values.json ? JSON.stringify(rep, null, 2) : renderReport(rep)) + '\n');
   return 0;
 }
