@@ -522,8 +522,8 @@ export class Controller implements vscode.Disposable {
       return;
     }
     const now = Date.now();
-    // An agent retries: one toast per model and action a minute; every event is logged.
-    const key = `${e.target}|${e.model ?? ''}|${e.info.action}`;
+    // An agent retries: one toast per model, action and window a minute; every event is logged.
+    const key = `${e.target}|${e.model ?? ''}|${e.info.action}|${e.info.window ?? ''}`;
     const last = this.guardToasts.get(key);
     if (last !== undefined && now - last < 60_000) {
       this.log.info(`truncation guard ${e.info.action}: ${e.message}`);
