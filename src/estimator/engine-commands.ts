@@ -54,6 +54,18 @@ function noRepo(m: CatalogModel | undefined, modelId: string, what: string): str
   return `no ${what} repo for ${m?.name ?? modelId} is on record in the catalog, so no download command is given`;
 }
 
+/** llama-server's weights argument for a model + quant (`-hf repo:QUANT`), when a sourced repo is on record. */
+export function llamaServerWeights(modelId: string, quant: string): { args: string[]; note: string } | undefined {
+  const repo = ggufRepo(catalogEntry(modelId), quant);
+  return repo ? { args: ['-hf', shellWord(repo.ref)], note: repo.note } : undefined;
+}
+
+/** `ollama pull hf.co/<repo>:<QUANT>` for a model + quant, when a sourced repo is on record. */
+export function ollamaPull(modelId: string, quant: string): string | undefined {
+  const repo = ggufRepo(catalogEntry(modelId), quant);
+  return repo ? `ollama pull hf.co/${repo.ref}` : undefined;
+}
+
 function llamaCpp(c: ServeConfig, x: CommandContext, m: CatalogModel | undefined): EngineCommand {
   const flags = ['-c', String(c.ctxPerSeq * c.parallel), '-np', String(c.parallel), '-fa', 'on'];
   if (c.kvType !== 'f16') flags.push('-ctk', c.kvType, '-ctv', c.kvType);
