@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
 import { startMeteringProxy, type MeteringProxy } from '../../../src/providers/proxy/server';
 import type { MeterRecord } from '../../../src/providers/proxy/record';
 import type { GuardEvent, GuardMode } from '../../../src/providers/proxy/guard';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, type Routes } from '../../support/fixture-server';
+import { ENGINE_FIXTURES } from '../../support/data';
+import { TruncationGuard } from '../../../src/providers/proxy/guard';
 import { fetchRaw } from './engine';
 import { CHARS_PER_TOKEN, startTruncatingOllama, tokensOf, type TruncatingEngine } from './ollama-truncating';
 
@@ -170,4 +175,61 @@ test('keep-alive: requests after a guarded one on the same connection still flow
   const off = await rig(t, 'off');
   await fetchRaw(`${off.proxy.url}/api/chat`, { body });
   assert.equal((await off.record(1)).guard, undefined);
+});
+
+// ---- other engines, from their recorded responses: where the window comes from, and the vLLM tokenizer.
+
+
+const recorded = (engine: string, file: string) => readFileSync(join(ENGINE_FIXTURES, engine, file), 'utf8');
+
+test('LM Studio: the loaded context_length is the window; lms load in the message', async (t) => {
+  const routes: Routes = { 'GET /api/v0/models': { headers: { 'content-type': 'application/json' }, body: recorded('lmstudio', 'api_v0_models_loaded.json') } };
+  const srv = await startServer(routes);
+  t.after(() => srv.close());
+  const guard = new TruncationGuard({ mode: 'refuse', target: srv.url });
+  const body = Buffer.from(JSON.stringify({ model: 'gemma-3-4b-it', messages: [{ role: 'user', content: filler(8000) }] }));
+  const d = await guard.check('/v1/chat/completions', body);
+  assert.equal(d?.info.window, 4096);
+  assert.equal(d?.info.action, 'refused');
+  assert.match(d!.message!, /lms load gemma-3-4b-it --context-length \d/);
+  // A model that is not loaded: no window known, nothing refused.
+  const other = await guard.check('/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'qwen3-8b', messages: [{ role: 'user', content: filler(8000) }] })));
+  assert.deepEqual({ action: other?.info.action, window: other?.info.window }, { action: 'passed', window: undefined });
+});
+
+test('vLLM: max_model_len is the window, and /tokenize gives the exact count', async (t) => {
+  let tokenized = 0;
+  const routes: Routes = {
+    'GET /v1/models': { headers: { 'content-type': 'application/json' }, body: recorded('vllm', 'v1_models.json') },
+    'POST /tokenize': (_req, res, body) => {
+      tokenized++;
+      const b = JSON.parse(body) as { messages?: { content: string }[] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ count: 140000, max_model_len: 131072, tokens: [], chars: b.messages?.[0]?.content.length }));
+    },
+  };
+  const srv = await startServer(routes);
+  t.after(() => srv.close());
+  const guard = new TruncationGuard({ mode: 'refuse', target: srv.url });
+  const d = await guard.check('/v1/chat/completions', Buffer.from(JSON.stringify({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'short' }] })));
+  assert.equal(tokenized, 1);
+  assert.deepEqual({ action: d?.info.action, method: d?.info.method, promptTokens: d?.info.promptTokens, window: d?.info.window }, { action: 'refused', method: 'tokenizer', promptTokens: 140000, window: 131072 });
+  assert.match(d!.message!, /--max-model-len \d/);
+  assert.equal(JSON.parse(d!.refusal!.body).error.code, 'context_length_exceeded');
+});
+
+test('an engine that answers nothing useful: nothing refused, and it is not asked again on every request', async (t) => {
+  let probes = 0;
+  const srv = await startServer({}, (_req, res) => {
+    probes++;
+    res.writeHead(404);
+    res.end();
+  });
+  t.after(() => srv.close());
+  const guard = new TruncationGuard({ mode: 'refuse', target: srv.url });
+  const body = Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: filler(200000) }] }));
+  for (let i = 0; i < 3; i++) assert.equal((await guard.check('/v1/chat/completions', body))?.info.action, 'passed');
+  assert.equal(probes, 4, 'probed once (4 paths), not per request');
+  // Not JSON: nothing to judge.
+  assert.equal(await guard.check('/v1/chat/completions', Buffer.from('not json')), undefined);
 });
