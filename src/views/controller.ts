@@ -8,6 +8,7 @@ import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
 import type { GuardEvent } from '../providers/proxy/guard';
 import type { Warning } from '../estimator/warnings';
+import { parseServingEngine } from '../estimator/engine';
 import { COMMANDS, type CommandKey } from './command-ids';
 import { checkFit, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
@@ -207,6 +208,8 @@ export class Controller implements vscode.Disposable {
     if (!quant) return undefined;
     const ctx = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq);
     if (!ctx) return undefined;
+    // A catalog model's commands are for the engine the user runs (the first one detected), else llama.cpp.
+    const engine = c.engine ?? this.session.detections.find((d) => d.engine && parseServingEngine(d.engine))?.engine;
     return {
       modelId: 'catalogId' in found && found.catalogId ? found.catalogId : c.label,
       title: c.label,
@@ -215,7 +218,7 @@ export class Controller implements vscode.Disposable {
       ...(loaded?.estimate && quant === loaded.estimate.quant ? { weights: loaded.estimate.weights } : {}),
       ctx: defaultContextOptions({ ...(loaded?.estimate?.ctx ?? {}), ctxPerSeq: ctx }),
       contextMax: found.contextMax,
-      ...(c.engine ? { engine: c.engine } : {}),
+      ...(engine ? { engine } : {}),
     };
   }
 
