@@ -183,10 +183,15 @@ export class Relay {
     this.inflight.push(ex);
     this.receiving = ex;
     const lines = [`${h.method} ${path === '*' ? '*' : this.ctx.basePath + path} HTTP/1.${h.minor}`];
+    // A held request's client waits for "100 Continue" before its body, but the engine sees nothing yet: the
+    // proxy says it instead, and the engine gets the request without the expectation (no second 100).
+    const expect = ex.guarded && field(h, 'expect')?.toLowerCase() === '100-continue';
     for (let i = 1; i < h.lines.length; i++) {
       const line = h.lines[i]!;
+      if (expect && /^expect:/i.test(line)) continue;
       lines.push(/^host:/i.test(line) ? `Host: ${this.ctx.hostHeader}` : line);
     }
+    if (expect && this.inflight.length === 1) this.client.write('HTTP/1.1 100 Continue\r\n\r\n');
     // A guarded request waits for the guard's verdict; the engine connection opens only once something goes to it.
     if (ex.guarded) this.held ??= [];
     else if (!this.upstream && !this.held) this.openUpstream();

@@ -233,3 +233,30 @@ test('an engine that answers nothing useful: nothing refused, and it is not aske
   // Not JSON: nothing to judge.
   assert.equal(await guard.check('/v1/chat/completions', Buffer.from('not json')), undefined);
 });
+
+test('Expect: 100-continue on a held request: the proxy says Continue itself, the engine gets the body once', async (t) => {
+  const { engine, proxy, record } = await rig(t, 'warn');
+  const { request } = await import('node:http');
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: 'hello there' }] });
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${proxy.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    // Node's client sends the body only after an interim 100.
+    req.on('continue', () => req.end(body));
+  });
+  assert.equal(status, 200);
+  assert.equal(sha(posted(engine)[0]!), sha(body));
+  assert.equal((await record(1)).guard?.action, 'passed');
+});
+
+test('/v1/responses: input and instructions count as prompt text', async (t) => {
+  const { engine, proxy, record } = await rig(t, 'refuse');
+  const res = await fetchRaw(`${proxy.url}/v1/responses`, { body: JSON.stringify({ model: 'gemma4', instructions: 'be brief', input: [{ role: 'user', content: filler(12000) }] }) });
+  assert.equal(res.status, 400);
+  assert.equal((JSON.parse(res.body.toString('utf8')) as { error: { code: string } }).error.code, 'context_length_exceeded');
+  assert.equal(engine.generations(), 0);
+  assert.equal((await record(1)).guard?.action, 'refused');
+});
