@@ -62,6 +62,9 @@ test('readable lines: a GGUF path shows as its file name, a sub-second TTFT in m
   assert.match(line, /ttft 186 ms/);
   assert.match(formatRecord({ ...base, model: 'C:\\models\\gemma.gguf', ttftMs: 2500 }), /gemma\.gguf .*ttft 2\.5 s/);
   assert.match(formatRecord({ ...base, model: 'gemma4:latest' }), /gemma4:latest/);
+  // The guard's verdict when it acted; nothing when it passed.
+  assert.match(formatRecord({ ...base, model: 'gemma4', guard: { action: 'refused', promptTokens: 12345, window: 4096, method: 'learned' } }), /GUARD REFUSED \(prompt ≈ 12,345 tokens by learned, window 4,096\)/);
+  assert.doesNotMatch(formatRecord({ ...base, model: 'gemma4', guard: { action: 'passed', promptTokens: 10, window: 4096, method: 'tokenizer' } }), /GUARD/);
 });
 
 test('refuses a non-loopback --listen with a clear error', async () => {
