@@ -72,7 +72,8 @@ const psSchema = z.looseObject({ models: z.array(z.looseObject({ name: z.string(
 const lmsSchema = z.looseObject({ data: z.array(z.looseObject({ id: z.string(), state: z.string().optional(), loaded_context_length: num.optional(), max_context_length: num.optional() })) });
 const vllmModels = z.looseObject({ data: z.array(z.looseObject({ id: z.string(), max_model_len: num.optional() })) });
 const templateSchema = z.looseObject({ prompt: z.string() });
-const tokenizeSchema = z.looseObject({ tokens: z.array(z.unknown()).optional(), count: num.optional(), max_model_len: num.optional() });
+// `tokens` of a 100k-token prompt is a 100k-element array: checked as an array, not element by element.
+const tokenizeSchema = z.looseObject({ tokens: z.custom<unknown[]>((v) => Array.isArray(v)).optional(), count: num.optional(), max_model_len: num.optional() });
 
 function parseJson<S extends z.ZodType>(res: RawResponse, schema: S): z.infer<S> | undefined {
   if (res.status < 200 || res.status > 299) return undefined;
