@@ -122,7 +122,8 @@ export class TruncationGuard {
 
   private post(path: string, json: unknown, deadline: number): Promise<RawResponse | undefined> {
     const left = Math.max(1, Math.round(deadline - this.now()));
-    return fetchText(this.base + path, { method: 'POST', json, timeoutMs: left, maxBytes: 32 << 20 }).catch(() => undefined);
+    const body = typeof json === 'string' ? { jsonText: json } : { json };
+    return fetchText(this.base + path, { method: 'POST', ...body, timeoutMs: left, maxBytes: 32 << 20 }).catch(() => undefined);
   }
 
   /** Which engine is behind the proxy (asked once; an unknown answer is asked again on the next request). */
@@ -173,11 +174,14 @@ export class TruncationGuard {
   }
 
   /** Exact count from the engine's tokenizer, or undefined (none, too slow, or an answer that makes no sense). */
-  private async tokenize(kind: EngineKind, endpoint: string, json: Record<string, unknown>, model: string | undefined): Promise<number | undefined> {
+  private async tokenize(kind: EngineKind, endpoint: string, json: Record<string, unknown>, raw: string, model: string | undefined): Promise<number | undefined> {
     if (!this.useTokenizer) return undefined;
     const deadline = this.now() + this.tokenizeTimeoutMs;
     const count = (r: RawResponse | undefined) => {
-      const t = r && parseJson(r, tokenizeSchema);
+      if (!r) return undefined;
+      const fast = r.status === 200 ? countTokenIds(r.body) : undefined;
+      if (fast !== undefined) return fast;
+      const t = parseJson(r, tokenizeSchema);
       return t?.count ?? t?.tokens?.length;
     };
     const chat = endpoint === '/v1/chat/completions';
@@ -185,8 +189,8 @@ export class TruncationGuard {
     if (kind === 'llama.cpp') {
       let text = prompt;
       if (chat) {
-        const { stream: _s, stream_options: _o, ...rest } = json;
-        const t = await this.post('/apply-template', rest, deadline);
+        // The request as the client sent it: /apply-template reads the same fields as /v1/chat/completions.
+        const t = await this.post('/apply-template', raw, deadline);
         text = t && parseJson(t, templateSchema)?.prompt;
       } else if (endpoint !== '/completion' && endpoint !== '/v1/completions') return undefined;
       if (text === undefined) return undefined;
@@ -206,8 +210,9 @@ export class TruncationGuard {
   async check(endpoint: string, body: Buffer): Promise<GuardDecision | undefined> {
     const t0 = this.now();
     let json: unknown;
+    const text = body.toString('utf8');
     try {
-      json = JSON.parse(body.toString('utf8'));
+      json = JSON.parse(text);
     } catch {
       return undefined;
     }
@@ -218,7 +223,7 @@ export class TruncationGuard {
     const kind = await this.engine();
     // Ollama honours options.num_ctx on its native API only; its /v1 endpoints ignore it.
     const requested = path.startsWith('/api/') ? meta.numCtx : undefined;
-    const [window, exact] = await Promise.all([requested !== undefined ? Promise.resolve(requested) : this.engineWindow(kind, model), this.tokenize(kind, path, json as Record<string, unknown>, meta.model)]);
+    const [window, exact] = await Promise.all([requested !== undefined ? Promise.resolve(requested) : this.engineWindow(kind, model), this.tokenize(kind, path, json as Record<string, unknown>, text, meta.model)]);
     const est: TokenEstimate = exact !== undefined ? { tokens: exact, method: 'tokenizer', error: TOKENIZER_ERROR } : model ? this.ratio(model).estimate(meta.promptChars) : defaultEstimate(meta.promptChars);
     if (exact !== undefined && model) this.ratio(model).add({ chars: meta.promptChars, tokens: exact });
     const info: GuardInfo = { action: 'passed', promptTokens: est.tokens, method: est.method, error: Math.round(est.error * 1000) / 1000 };
@@ -276,6 +281,28 @@ export class TruncationGuard {
     // implausibly sparse and LearnedRatio.add drops it.
     this.ratio(model).add({ chars: meta.promptChars, tokens: r.promptTokens });
   }
+}
+
+/**
+ * llama.cpp's `/tokenize` answer `{"tokens":[1,2,…]}` counted without parsing 100k numbers: every character
+ * must be a digit or a comma between digits; anything else (pieces, spaces, other fields) is left to the parser.
+ */
+export function countTokenIds(body: string): number | undefined {
+  const head = '{"tokens":[';
+  if (!body.startsWith(head) || !body.endsWith(']}')) return undefined;
+  const end = body.length - 2;
+  if (end === head.length) return 0;
+  let n = 1;
+  let prevDigit = false;
+  for (let i = head.length; i < end; i++) {
+    const c = body.charCodeAt(i);
+    if (c >= 48 && c <= 57) prevDigit = true;
+    else if (c === 44 && prevDigit) {
+      n++;
+      prevDigit = false;
+    } else return undefined;
+  }
+  return prevDigit ? n : undefined;
 }
 
 /** The API's own error shape: Ollama `{"error": "…"}`; OpenAI-style (and llama.cpp) the nested object. */

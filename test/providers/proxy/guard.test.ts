@@ -260,3 +260,11 @@ test('/v1/responses: input and instructions count as prompt text', async (t) => 
   assert.equal(engine.generations(), 0);
   assert.equal((await record(1)).guard?.action, 'refused');
 });
+
+test('countTokenIds: counts a plain id array without parsing it, declines anything else', async () => {
+  const { countTokenIds } = await import('../../../src/providers/proxy/guard');
+  assert.equal(countTokenIds('{"tokens":[]}'), 0);
+  assert.equal(countTokenIds('{"tokens":[1]}'), 1);
+  assert.equal(countTokenIds(JSON.stringify({ tokens: Array.from({ length: 1000 }, (_, i) => i * 7) })), 1000);
+  for (const bad of ['{"tokens":[1,,2]}', '{"tokens":[1,]}', '{"tokens":[,1]}', '{"tokens":[1, 2]}', '{"tokens":[{"id":1,"piece":"a"}]}', '{"count":3}', '{"tokens":[1]', 'null']) assert.equal(countTokenIds(bad), undefined, bad);
+});
