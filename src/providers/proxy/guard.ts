@@ -126,7 +126,7 @@ export class TruncationGuard {
     return fetchText(this.base + path, { method: 'POST', ...body, timeoutMs: left, maxBytes: 32 << 20 }).catch(() => undefined);
   }
 
-  /** Which engine is behind the proxy (asked once; an unknown answer is asked again on the next request). */
+  /** Which engine is behind the proxy (asked once; after an unknown answer, asked again 30 s later). */
   engine(): Promise<EngineKind> {
     if (this.kind === undefined && this.now() < this.kindRetryAt) return Promise.resolve('unknown');
     this.kind ??= (async (): Promise<EngineKind> => {
@@ -204,8 +204,8 @@ export class TruncationGuard {
   }
 
   /**
-   * Decides on one request. `body` is the complete request body. Returns undefined when there is nothing to judge
-   * (not JSON, no prompt text).
+   * Decides on one request. `body` is the complete request body. Undefined when it is not JSON; a request without
+   * prompt text (an Ollama load request) passes with 0 tokens.
    */
   async check(endpoint: string, body: Buffer): Promise<GuardDecision | undefined> {
     const t0 = this.now();
