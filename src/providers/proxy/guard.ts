@@ -270,7 +270,8 @@ export class TruncationGuard {
     const key = bare(model);
     const cached = this.windows.get(key) ?? this.windows.get('');
     const seen = r.engineCtx ?? r.truncation?.limit;
-    if (cached && ((seen !== undefined && seen !== cached.window) || (cached.window !== undefined && r.promptTokens !== undefined && r.promptTokens > cached.window) || (r.truncated && r.guard?.action === 'passed'))) {
+    // No window known (an Ollama model not loaded yet): the request just served loaded it — ask again next time.
+    if (cached && (cached.window === undefined || (seen !== undefined && seen !== cached.window) || (cached.window !== undefined && r.promptTokens !== undefined && r.promptTokens > cached.window) || (r.truncated && r.guard?.action === 'passed'))) {
       this.windows.delete(key);
       this.windows.delete('');
     }

@@ -268,3 +268,19 @@ test('countTokenIds: counts a plain id array without parsing it, declines anythi
   assert.equal(countTokenIds(JSON.stringify({ tokens: Array.from({ length: 1000 }, (_, i) => i * 7) })), 1000);
   for (const bad of ['{"tokens":[1,,2]}', '{"tokens":[1,]}', '{"tokens":[,1]}', '{"tokens":[1, 2]}', '{"tokens":[{"id":1,"piece":"a"}]}', '{"count":3}', '{"tokens":[1]', 'null']) assert.equal(countTokenIds(bad), undefined, bad);
 });
+
+test('an Ollama model not loaded yet: its window is unknown, so the first request passes; once loaded, the next is judged', async (t) => {
+  const engine = await startTruncatingOllama({ window: 4096, loaded: false });
+  const records: MeterRecord[] = [];
+  const proxy = await startMeteringProxy({ target: engine.url, onRecord: (r) => records.push(r), guard: { mode: 'refuse' } });
+  t.after(async () => {
+    await proxy.close();
+    await engine.close();
+  });
+  const body = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: filler(9000) }] });
+  assert.equal((await fetchRaw(`${proxy.url}/v1/chat/completions`, { body })).status, 200);
+  for (let i = 0; i < 100 && records.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual({ action: records[0]!.guard?.action, window: records[0]!.guard?.window }, { action: 'passed', window: undefined });
+  assert.equal((await fetchRaw(`${proxy.url}/v1/chat/completions`, { body })).status, 400);
+  assert.equal(engine.generations(), 1);
+});

@@ -29,8 +29,11 @@ export interface TruncatingEngine extends Engine {
   setWindow(n: number): void;
 }
 
-export async function startTruncatingOllama(opts: { window: number; replyDelayMs?: number; model?: string }): Promise<TruncatingEngine> {
+
+export async function startTruncatingOllama(opts: { window: number; replyDelayMs?: number; model?: string; loaded?: boolean }): Promise<TruncatingEngine> {
   let window = opts.window;
+  // Like Ollama, a generation request loads the model: /api/ps lists it from then on.
+  let loaded = opts.loaded ?? true;
   const model = opts.model ?? 'gemma4';
   const ps = fx('api_ps.json') as { models: Record<string, unknown>[] };
   const final = fx('api_chat_final.json');
@@ -39,7 +42,7 @@ export async function startTruncatingOllama(opts: { window: number; replyDelayMs
     const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/api/ps') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ models: [{ ...ps.models[0], name: model, model, context_length: window }] }));
+      res.end(JSON.stringify({ models: loaded ? [{ ...ps.models[0], name: model, model, context_length: window }] : [] }));
       return;
     }
     if (req.method === 'GET' && path === '/api/version') {
@@ -49,6 +52,7 @@ export async function startTruncatingOllama(opts: { window: number; replyDelayMs
     }
     if (req.method === 'POST' && (path === '/api/chat' || path === '/api/generate' || path === '/v1/chat/completions')) {
       gens++;
+      loaded = true;
       const body = JSON.parse(raw.toString('utf8')) as { messages?: Msg[]; prompt?: string; options?: { num_ctx?: number } };
       const ctx = path.startsWith('/api/') ? (body.options?.num_ctx ?? window) : window;
       const kept = Math.min(tokensOf(body), ctx);
