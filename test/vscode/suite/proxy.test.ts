@@ -126,6 +126,11 @@ describe('metering proxy (setting on, Ollama replay behind it)', function () {
     const { status } = await reply;
     assert.equal(status, 200);
     assert.equal(slowBody, body, 'the engine got something other than what was sent');
+    // Leave no toast behind for the suites that follow.
+    await waitFor('the guard warning cleared', async () => {
+      await vscode.commands.executeCommand('notifications.clearAll');
+      return (await notifications()).length === 0 ? true : undefined;
+    });
   });
 
   it('turning the setting off closes the port', async () => {
