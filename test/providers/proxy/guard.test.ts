@@ -284,3 +284,29 @@ test('an Ollama model not loaded yet: its window is unknown, so the first reques
   assert.equal((await fetchRaw(`${proxy.url}/v1/chat/completions`, { body })).status, 400);
   assert.equal(engine.generations(), 1);
 });
+
+test('pipelined: a held request and the one behind it keep their order; after a refusal nothing more reaches the engine', async (t) => {
+  const { connect } = await import('node:net');
+  const { engine, proxy } = await rig(t, 'refuse');
+  const port = Number(new URL(proxy.url).port);
+  const raw = (reqs: string[]) =>
+    new Promise<string>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (b: Buffer) => (got += b.toString('latin1')));
+      s.on('close', () => resolve(got));
+      s.write(reqs.join(''));
+      setTimeout(() => s.end(), 1500);
+    });
+  const post = (body: string) => `POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const small = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: 'hi' }] });
+  const huge = JSON.stringify({ model: 'gemma4', messages: [{ role: 'user', content: filler(12000) }] });
+  const ok = await raw([post(small), 'GET /api/ps HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']);
+  assert.equal((ok.match(/^HTTP\/1\.1 200/gm) ?? []).length, 2, ok.slice(0, 300));
+  assert.ok(ok.indexOf('"done":true') < ok.lastIndexOf('"models"'), 'responses out of order');
+  const before = engine.seen.length;
+  const refused = await raw([post(huge), post(small)]);
+  assert.match(refused, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*Connection: close\r\n/);
+  assert.equal((refused.match(/^HTTP\/1\.1 /gm) ?? []).length, 1, 'only the refusal is answered');
+  assert.equal(engine.seen.slice(before).filter((s) => s.startsWith('POST')).length, 0, engine.seen.slice(before).join(', '));
+});
