@@ -93,7 +93,8 @@ function lmStudio(c: ServeConfig, x: CommandContext, m: CatalogModel | undefined
   const settings = extra.length ? `; set ${extra.join(' and ')} in the model's load settings in LM Studio` : '';
   if (x.sameWeights) {
     if (kind === 'fewer-slots' || kind === 'kv-quant') return { command: null, commandNote: `lms load has no flag for this: set ${kind === 'kv-quant' ? `K/V cache quantization ${c.kvType} (with flash attention)` : `${c.parallel} parallel prediction${c.parallel > 1 ? 's' : ''}`} in the model's load settings in LM Studio` };
-    return { command: `lms load ${shellWord(x.served ?? m?.repos.gguf?.id ?? c.modelId)} --context-length ${c.ctxPerSeq}`, commandNote: `reloads with a ${c.ctxPerSeq}-token window${settings}` };
+    const key = x.served ? '' : ' (use the model key `lms ls` lists if it differs)';
+    return { command: `lms load ${shellWord(x.served ?? m?.repos.gguf?.id ?? c.modelId)} --context-length ${c.ctxPerSeq}`, commandNote: `reloads with a ${c.ctxPerSeq}-token window${key}${settings}` };
   }
   const repo = m?.repos.gguf;
   if (!repo) return { command: null, commandNote: `${noRepo(m, c.modelId, 'GGUF')}; search for ${c.quant} in LM Studio's model browser` };
