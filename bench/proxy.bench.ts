@@ -137,6 +137,7 @@ async function measure(base: string, mode: string, streams: number, n: number) {
 export async function run(): Promise<void> {
   const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   let proxy: ChildProcess | undefined;
+  let proxyOff: ChildProcess | undefined;
   let relay: ChildProcess | undefined;
   try {
     const port = Number((await waitFor(server, 'stdout', /port (\d+)/))[1]);
@@ -145,6 +146,9 @@ export async function run(): Promise<void> {
     const relayed = `http://127.0.0.1:${(await waitFor(relay, 'stdout', /port (\d+)/))[1]}`;
     proxy = spawn(process.execPath, ['dist/cli.js', 'proxy', '--listen', '127.0.0.1:0', '--target', direct, '--json-log'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     const proxied = (await waitFor(proxy, 'stderr', /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    // The same proxy with the truncation guard off: the guard works per request, never per chunk — this shows it.
+    proxyOff = spawn(process.execPath, ['dist/cli.js', 'proxy', '--listen', '127.0.0.1:0', '--target', direct, '--guard', 'off', '--json-log'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proxiedOff = (await waitFor(proxyOff, 'stderr', /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     // Optional: on a shared, busy machine, raise all three processes' priority equally (root only) so other
     // load disturbs the comparison less. BENCH_PRIORITY=-10 npm run bench proxy
     const prio = Number(process.env.BENCH_PRIORITY ?? 0);
@@ -188,21 +192,24 @@ export async function run(): Promise<void> {
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     for (const [mode, streams, n, what] of [['paced', 32, 400, 'one write per chunk'], ['paced', 1, 400, 'each chunk wakes an idle process'], ['flat', 8, 4000, 'chunks coalesced by TCP']] as const) {
       const cp: number[] = [];
+      const co: number[] = [];
       const cr: number[] = [];
       for (let round = 0; round < 5; round++) {
         const p = await cpuPer(proxied, proxy.pid!, mode, streams, n);
+        const o = await cpuPer(proxiedOff, proxyOff.pid!, mode, streams, n);
         const r = await cpuPer(relayed, relay.pid!, mode, streams, n);
-        if (p !== undefined && r !== undefined) cp.push(p), cr.push(r);
+        if (p !== undefined && o !== undefined && r !== undefined) cp.push(p), co.push(o), cr.push(r);
       }
       if (cp.length === 0) continue;
-      const [p, r] = [med(cp), med(cr)];
-      rows.push(`CPU per chunk, ${mode} ${streams} streams (${what}), median of 5: proxy ${fmt(p, 1)} µs, bare relay ${fmt(r, 1)} µs → proxy/relay ${fmt(p / r)}×, +${fmt(p - r, 1)} µs`);
+      const [p, o, r] = [med(cp), med(co), med(cr)];
+      rows.push(`CPU per chunk, ${mode} ${streams} streams (${what}), median of 5: proxy ${fmt(p, 1)} µs (guard off ${fmt(o, 1)} µs), bare relay ${fmt(r, 1)} µs → proxy/relay ${fmt(p / r)}×, +${fmt(p - r, 1)} µs`);
     }
     process.stdout.write(rows.join('\n') + '\n');
     process.stdout.write(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores${prio ? `, priority ${prio}` : ''}\n`);
     process.stdout.write('goal (paced rows): throughput ratio ≥ 99 %, added p99 < 1 ms. flat-out rows are a CPU stress figure (client, proxy and engine share 2 cores).\n');
   } finally {
     proxy?.kill('SIGTERM');
+    proxyOff?.kill('SIGTERM');
     relay?.kill('SIGTERM');
     server.kill('SIGTERM');
   }

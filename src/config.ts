@@ -35,7 +35,7 @@ export interface HeadroomConfig {
     /** Warn when fewer turns than this are left before truncation or OOM. */
     turnsLeft: number;
   };
-  proxy: { enabled: boolean; port: number; target: string };
+  proxy: { enabled: boolean; port: number; target: string; guard: 'off' | 'warn' | 'refuse' };
   statusBar: { format: StatusBarFormat };
   stacks: StackSetting[];
 }
@@ -101,6 +101,7 @@ export const SETTINGS = {
   'proxy.enabled': { schema: z.boolean(), default: false },
   'proxy.port': { num: { default: 11435, min: 1024, max: 65535, integer: true } satisfies NumSpec },
   'proxy.target': { schema: httpUrl, default: 'http://127.0.0.1:11434' },
+  'proxy.guard': { schema: z.enum(['off', 'warn', 'refuse']), default: 'warn' as 'off' | 'warn' | 'refuse' },
   'statusBar.format': { schema: z.enum(FORMATS), default: 'memory-and-speed' as StatusBarFormat },
   stacks: { schema: z.array(z.unknown()).max(32), default: [] as unknown[] },
 } as const;
@@ -197,6 +198,7 @@ export function parseConfig(raw: Partial<Record<SettingKey, unknown>>): ParsedCo
       enabled: readValue('proxy.enabled', SETTINGS['proxy.enabled'].schema, false, raw['proxy.enabled'], notes),
       port: num('proxy.port'),
       target: readValue('proxy.target', SETTINGS['proxy.target'].schema, SETTINGS['proxy.target'].default, raw['proxy.target'], notes).replace(/\/+$/, ''),
+      guard: readValue('proxy.guard', SETTINGS['proxy.guard'].schema, SETTINGS['proxy.guard'].default, raw['proxy.guard'], notes),
     },
     statusBar: {
       format: readValue('statusBar.format', SETTINGS['statusBar.format'].schema, SETTINGS['statusBar.format'].default, raw['statusBar.format'], notes),

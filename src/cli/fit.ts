@@ -21,6 +21,7 @@ import type { KvType, ModelSpec, WeightsInfo } from '../estimator/types';
 import { quantLabelFromTensors, weightsForQuant, weightsFromTensors } from '../estimator/weights';
 import { specFromGgufMetadata } from '../estimator/gguf-spec';
 import { GgufError, readGgufHeader } from '../gguf/read';
+import { engineCommand, keepsWeights, type EngineCommand } from '../estimator/engine-commands';
 
 const KV_TYPES: readonly KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl'];
 
@@ -32,7 +33,8 @@ export const FIT_USAGE = `usage: headroom fit --model <catalog id | short name |
   --kv-type T       KV cache type for K and V: f16 (default), q8_0, q4_0, ...
   --parallel N      parallel sequences / slots (default 1)
   --depth N         tokens already in context when decoding (default 0)
-  --engine E        ollama | llama.cpp (default) | lmstudio | vllm | mlx-lm (Apple only): the speed model's engine
+  --engine E        ollama | llama.cpp (default) | lmstudio | vllm | mlx-lm (Apple only): the engine whose kernels
+                    the speed is predicted for and whose words the suggestions' commands use
   --hardware ID     hardware profile (default m5-max-128; 'local' = this machine; see \`headroom hardware\`)
   --capacity-gb N   memory the accelerator has, overriding the profile's
   --json            machine-readable output`;
@@ -118,13 +120,18 @@ export interface FitReport {
     decodeTokPerSec: number; ceilingTokPerSec: number; bytesPerToken: number; depth: number; prefillTokPerSec: number; regime: string;
     decodeRange?: SpeedRange; prefillRange?: SpeedRange; stack?: string; maturityNote?: string;
   };
-  suggestions: Suggestion[];
+  suggestions: (Suggestion & EngineCommand)[];
   warnings: string[];
   /** With the memory free on this machine right now (`--hardware local` only; null elsewhere). `fits` = an idle machine. */
   fitsNow?: boolean | null;
   now?: { freeBytes: number; othersBytes: number; source: string; at: string } | null;
   /** Apple: fits only above the GPU wired limit in force → the command that raises it (resets on reboot). */
   wiredLimit?: WiredAdvice | null;
+}
+
+/** Each suggestion with its command in the engine's words (null + note when none can be given). */
+export function withCommands(suggestions: Suggestion[], engine: ServingEngine, current: { modelId: string; quant: string }): (Suggestion & EngineCommand)[] {
+  return suggestions.map((s) => ({ ...s, ...engineCommand(s, { engine, sameWeights: keepsWeights(s.kind, s.modelId, s.quant, current) }, s.kind) }));
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -154,7 +161,7 @@ export function buildReport(input: ModelInput, hw: HardwareSpec, e: Evaluation, 
       ...(e.speed.stack ? { stack: e.speed.stack } : {}),
       ...(e.speed.maturityNote ? { maturityNote: e.speed.maturityNote } : {}),
     },
-    suggestions: suggestions.map((s) => ({ ...s, totalBytes: r(s.totalBytes), headroomBytes: r(s.headroomBytes), decodeTokPerSec: round2(s.decodeTokPerSec) })),
+    suggestions: withCommands(suggestions, engine, { modelId: input.spec.id, quant: input.quant }).map((s) => ({ ...s, totalBytes: r(s.totalBytes), headroomBytes: r(s.headroomBytes), decodeTokPerSec: round2(s.decodeTokPerSec) })),
     warnings,
   };
 }
@@ -197,6 +204,7 @@ export function renderReport(rep: FitReport): string {
     rep.suggestions.forEach((x, i) => {
       lines.push(`${String(i + 1).padStart(2)}. ${x.title}`);
       lines.push(`    ${formatBytes(x.totalBytes)}, ${x.fits ? 'fits' : 'still does not fit'}, ${formatTokPerSec(x.decodeTokPerSec)} decode — ${x.cost}`);
+      lines.push(x.command ? `    $ ${x.command}` : `    (no command: ${x.commandNote})`);
     });
   }
   return lines.join('\n');
@@ -247,7 +255,7 @@ export async function run(argv: string[]): Promise<number> {
   const input = await resolveModelInput(values.model, values.quant);
   const warnings: string[] = [];
   if (ctxPerSeq > input.contextMax) warnings.push(`--ctx ${ctxPerSeq} exceeds the model's ${input.contextMax}-token maximum: quality degrades past it`);
-  if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (-fa on)`);
+  if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (${engine === 'ollama' ? 'OLLAMA_FLASH_ATTENTION=1' : engine === 'llama.cpp' ? '-fa on' : 'enable it in the engine'})`);
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
   const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax, engine });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });

@@ -18,6 +18,7 @@ import type { KvType } from '../estimator/types';
 import { createContext, SNAPSHOT_DEFAULTS } from '../providers/context';
 import { ProviderError } from '../providers/errors';
 import { exoClusterNodes, exoLinkSpec, readExoTopology, type ExoTopology } from '../providers/exo-cluster';
+import { EMIT_FORMATS, emitPlan, type EmitFormat } from '../estimator/plan-export';
 
 const KV_TYPES: readonly KvType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'iq4_nl'];
 const ENCODER_CTX = 8192;
@@ -33,6 +34,11 @@ A resident agentic stack on one machine (orchestrator, coding model, embedder, r
   --kv-type T       KV cache type for members without their own (f16 default, q8_0, q4_0, ...)
   --hardware ID     the machine (default m5-max-128; 'local' = this machine; see \`headroom hardware\`)
   --capacity-gb N   memory the accelerator has, overriding the profile's
+  --emit FORMAT     print configuration to run the stack instead of the table:
+                      llama-swap   YAML: members that fit together in one resident group, each with its cmd,
+                                   ttl and planned memory (as a comment); the rest in a swapping group
+                      ollama-env   OLLAMA_MAX_LOADED_MODELS / NUM_PARALLEL / KEEP_ALIVE (+ KV type), num_ctx per model
+                      script       a shell script starting one llama-server per resident member on its own port
 
 One model sharded across machines (pipeline parallel; exactly one --model):
   --cluster NODES   llama.cpp RPC: comma-separated profile ids, ID*N for N alike; the first is the host
@@ -253,6 +259,7 @@ export async function run(argv: string[]): Promise<number> {
     depth: { type: 'string' },
     sharding: { type: 'string' },
     name: { type: 'string' },
+    emit: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -264,6 +271,10 @@ export async function run(argv: string[]): Promise<number> {
   if (specs.length > 16) throw new CliError('at most 16 models in a stack');
   const ctxDefault = intFlag('ctx', values.ctx, 32768, 256, 16 * 1024 * 1024);
   const kv = kvFlag(values['kv-type']);
+  const emit = values.emit as EmitFormat | undefined;
+  if (emit !== undefined && !EMIT_FORMATS.includes(emit)) throw new CliError(`--emit must be one of ${EMIT_FORMATS.join(', ')}, got '${values.emit}'`);
+  if (emit !== undefined && (values.cluster !== undefined || values.exo !== undefined)) throw new CliError('--emit exports a stack on one machine, not a cluster plan');
+  if (emit !== undefined && values.json) throw new CliError('--emit and --json are alternatives');
   if (values.cluster !== undefined || values.exo !== undefined) return clusterMode(values, specs, ctxDefault, kv, !!values.json);
   if (values.link !== undefined || values.depth !== undefined || values.sharding !== undefined) throw new CliError('--link, --depth and --sharding apply to cluster plans (--cluster or --exo)');
 
@@ -276,6 +287,10 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UnknownModelError || err instanceof StackMemberError) throw new CliError(err.message);
     throw err;
+  }
+  if (emit) {
+    process.stdout.write(emitPlan(plan, emit));
+    return 0;
   }
   process.stdout.write((values.json ? JSON.stringify(plan, null, 2) : renderStack(plan)) + '\n');
   return 0;

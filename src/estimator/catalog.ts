@@ -33,6 +33,17 @@ export interface RawCatalogEntry {
   notes: string[];
   aliases: string[];
   kv_encoding?: { head_dim: number; kv_heads_per_layer: number[]; swa_layers: boolean[] };
+  repos?: ModelRepos;
+}
+
+/**
+ * Where ready-made weights live on Hugging Face, each with the source that names it: a GGUF repo (for
+ * `ollama pull hf.co/<repo>:<QUANT>`, `llama-server -hf <repo>:<QUANT>`, `lms get <repo>`) and an MLX repo
+ * (`mlx_lm.server --model <repo>`, one bit width). Only repos a source names; never derived from a pattern.
+ */
+export interface ModelRepos {
+  gguf?: { id: string; quants_seen: string[]; source: string };
+  mlx?: { id: string; bits: number; source: string };
 }
 
 export interface CatalogModel {
@@ -52,6 +63,7 @@ export interface CatalogModel {
   ggufSizes: { quant: string; bytes: number; source: string }[];
   sources: Record<string, string>;
   notes: string[];
+  repos: ModelRepos;
 }
 
 // When the catalog has no verified GGUF arch: Mistral/Devstral/Codestral convert as `llama` (models README);
@@ -195,6 +207,7 @@ function toModel(e: RawCatalogEntry): CatalogModel {
     ggufSizes,
     sources: e.sources,
     notes: e.notes,
+    repos: e.repos ?? {},
   };
 }
 

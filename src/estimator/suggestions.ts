@@ -68,13 +68,13 @@ function kvOptions(e: Evaluation, hw: HardwareSpec, quant: string, opts: Suggest
   if (e.ctx.kvTypeK !== 'f16' && e.ctx.kvTypeK !== 'bf16' && e.ctx.kvTypeK !== 'f32') return [];
   const out: Suggestion[] = [];
   const notes: Record<string, string> = {
-    q8_0: 'KV q8_0: negligible quality loss; needs flash attention (-fa on) for the V cache',
-    q4_0: 'KV q4_0: noticeable loss on long-context recall; needs flash attention (-fa on)',
+    q8_0: 'KV q8_0: negligible quality loss; needs flash attention for the V cache',
+    q4_0: 'KV q4_0: noticeable loss on long-context recall; needs flash attention',
   };
   for (const t of ['q8_0', 'q4_0'] as const) {
     const ctx: ContextOptions = { ...e.ctx, kvTypeK: t, kvTypeV: t, flashAttention: true };
     const ev = evaluate(e.spec, e.weights, hw, ctx, { depth: opts.depth, contextMax: opts.contextMax });
-    out.push(toSuggestion('kv-quant', `Quantize the KV cache to ${t} (--cache-type-k ${t} --cache-type-v ${t} -fa on)`, ev, quant, notes[t]!));
+    out.push(toSuggestion('kv-quant', `Quantize the KV cache to ${t} (with flash attention)`, ev, quant, notes[t]!));
     if (ev.fits) break; // q4_0 only when q8_0 is not enough
   }
   return out;
@@ -101,7 +101,7 @@ function combined(e: Evaluation, hw: HardwareSpec, quant: string, opts: SuggestI
   for (const q of ladder) {
     const ev = evaluate(e.spec, weightsForQuantLike(e.spec, q!.name, e.weights), hw, ctx, { depth: opts.depth, contextMax: opts.contextMax });
     if (!ev.fits) continue;
-    const parts = [q!.name !== quant ? q!.name : '', e.ctx.parallel > 1 ? '1 slot' : '', 'q8_0 KV cache (-fa on)'].filter(Boolean);
+    const parts = [q!.name !== quant ? q!.name : '', e.ctx.parallel > 1 ? '1 slot' : '', 'q8_0 KV cache (with flash attention)'].filter(Boolean);
     return [toSuggestion('combined', `Combine: ${parts.join(' + ')}`, ev, q!.name, `${q!.name}: ${q!.note}; KV q8_0: negligible loss${e.ctx.parallel > 1 ? '; one request at a time' : ''}`)];
   }
   return [];
@@ -148,12 +148,12 @@ export function suggest(input: SuggestInput): Suggestion[] {
   if (!e.fits) {
     if (e.ctx.parallel > 1) {
       const ev = evaluate(e.spec, e.weights, hw, { ...e.ctx, parallel: 1 }, o);
-      out.push(toSuggestion('fewer-slots', `Use 1 parallel slot instead of ${e.ctx.parallel} (-np 1)`, ev, quant, `one request at a time: subagents / parallel tool calls queue`));
+      out.push(toSuggestion('fewer-slots', `Use 1 parallel slot instead of ${e.ctx.parallel}`, ev, quant, `one request at a time: subagents / parallel tool calls queue`));
     }
     if (e.maxContext >= 4096 && e.maxContext < e.ctx.ctxPerSeq) {
       const ev = evaluate(e.spec, e.weights, hw, { ...e.ctx, ctxPerSeq: e.maxContext }, o);
       const warn = e.maxContext < MIN_AGENT_CONTEXT ? ' — below the 15–25k tokens agent system prompts need' : '';
-      out.push(toSuggestion('context-cap', `Cap the context at ${e.maxContext} tokens (-c ${e.maxContext * e.ctx.parallel})`, ev, quant, `longer conversations get truncated or compacted sooner${warn}`));
+      out.push(toSuggestion('context-cap', `Cap the context at ${e.maxContext} tokens${e.ctx.parallel > 1 ? ` per slot` : ''}`, ev, quant, `longer conversations get truncated or compacted sooner${warn}`));
     }
     out.push(...kvOptions(e, hw, quant, input));
   }

@@ -147,10 +147,12 @@ function capacityFindings(s: Situation): Finding[] {
       code: 'cpu-offload',
       summary: `${pct(cpuShare)} of the model (${gb(cpuBytes)}) sits in system RAM, not on the accelerator${cost}`,
       numbers,
-      fixes: [
-        'lower the context (num_ctx / -c) or quantize the KV cache so everything fits on the accelerator',
-        'or a lower quant / smaller model; on llama.cpp, --n-cpu-moe keeps only MoE experts on CPU, the least bad split',
-      ],
+      fixes:
+        s.engine === 'ollama'
+          ? ['lower the context (OLLAMA_CONTEXT_LENGTH, or PARAMETER num_ctx in a Modelfile) or quantize the KV cache (OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1) so everything fits on the accelerator', 'or a lower quant / smaller model']
+          : s.engine === 'llama.cpp'
+            ? ['lower the context (-c) or quantize the KV cache (-ctk q8_0 -ctv q8_0 -fa on) so everything fits on the accelerator', 'or a lower quant / smaller model; --n-cpu-moe keeps only MoE experts on CPU, the least bad split']
+            : ['lower the context or quantize the KV cache in the engine settings so everything fits on the accelerator', 'or a lower quant / smaller model'],
       confidence: 'high',
       citations: [s.offload.via],
     });
@@ -162,7 +164,8 @@ function capacityFindings(s: Situation): Finding[] {
     const largest = prompts.length ? Math.max(...prompts) : 0;
     const priceNote = (needed: number): { fix: string; numbers: Record<string, number> } => {
       const numbers: Record<string, number> = { neededCtx: needed };
-      if (!w.kvBytesPerToken) return { fix: `raise the window to ≥ ${needed} tokens`, numbers };
+      const how = s.engine === 'ollama' ? ` (OLLAMA_CONTEXT_LENGTH=${needed}, or num_ctx ${needed} on /api/*; /v1 ignores num_ctx)` : s.engine === 'llama.cpp' ? ` (-c ${needed} per slot)` : s.engine === 'lmstudio' ? ` (lms load <model> --context-length ${needed})` : s.engine === 'vllm' ? ` (--max-model-len ${needed})` : '';
+      if (!w.kvBytesPerToken) return { fix: `raise the window to ≥ ${needed} tokens${how}`, numbers };
       const extra = w.kvBytesPerToken * (needed - w.ctxPerSeq) * (w.parallel ?? 1);
       numbers.extraKvBytes = Math.round(extra);
       let fit = '';
@@ -171,7 +174,7 @@ function capacityFindings(s: Situation): Finding[] {
         numbers.totalAfterBytes = Math.round(after);
         fit = after <= usable(s.hardware) ? ', which still fits' : `, which would not fit (${gb(after)} > ${gb(usable(s.hardware))}): quantize the KV cache too`;
       }
-      return { fix: `raise the window to ≥ ${needed} tokens (+${gb(extra)} of KV cache${fit})`, numbers };
+      return { fix: `raise the window to ≥ ${needed} tokens${how} (+${gb(extra)} of KV cache${fit})`, numbers };
     };
     if (largest + reserve > w.ctxPerSeq && largest > 0) {
       const needed = roundUpCtx(largest + reserve);

@@ -9,6 +9,27 @@ export interface ContextRuleOptions {
   contextFraction?: number;
   /** Warn when this few turns are left at the recent growth rate. Default 3. */
   turnsLeft?: number;
+  /** Engine serving the model (`ollama`, `llama.cpp`, ...): fixes are said in its words. */
+  engine?: string;
+}
+
+/** How to raise the window, in the engine's words (to `n` tokens when known). */
+export function raiseWindowHow(engine: string | undefined, n?: number): string {
+  const N = n !== undefined ? String(Math.ceil(n / 1024) * 1024) : 'N';
+  switch (engine) {
+    case 'ollama':
+      return `OLLAMA_CONTEXT_LENGTH=${N}, or num_ctx ${N} on /api/* (Ollama's /v1 ignores num_ctx), or PARAMETER num_ctx ${N} in a Modelfile`;
+    case 'llama.cpp':
+      return `restart llama-server with -c ${N} per slot (-c is the total across -np slots)`;
+    case 'lmstudio':
+      return `lms load <model> --context-length ${N}`;
+    case 'vllm':
+      return `restart vLLM with --max-model-len ${N}`;
+    case 'mlx-lm':
+      return 'mlx_lm.server has no window setting: set the context length in the agent';
+    default:
+      return 'Ollama num_ctx / OLLAMA_CONTEXT_LENGTH, llama.cpp -c';
+  }
 }
 
 const tok = (n: number) => formatTokens(Math.max(0, Math.round(n)));
@@ -40,7 +61,7 @@ export function contextConditions(modelKey: string, name: string, h: Horizon, o:
             : `${name}: ~${tok(h.window.tokensLeft)} tokens${h.window.turnsLeft !== undefined ? ` (~${h.window.turnsLeft} turns)` : ''} left before the ${tok(window)} window truncates the prompt`,
         numbers: { usedTokens: used, window, tokensLeft: h.window.tokensLeft, ...(h.window.turnsLeft !== undefined ? { turnsLeft: h.window.turnsLeft } : {}), ...(h.growthPerTurn !== undefined ? { growthPerTurn: h.growthPerTurn } : {}), ...(fits ? { maxFittingWindow: fits } : {}) },
         suggestedActions: [
-          fits ? `Raise the context window: up to ~${tok(fits)} tokens fits in memory (Ollama num_ctx / OLLAMA_CONTEXT_LENGTH, llama.cpp -c)` : 'Raise the context window if memory allows (Ollama num_ctx / OLLAMA_CONTEXT_LENGTH, llama.cpp -c)',
+          fits ? `Raise the context window: up to ~${tok(fits)} tokens fits in memory (${raiseWindowHow(o.engine, fits)})` : `Raise the context window if memory allows (${raiseWindowHow(o.engine)})`,
           'Start a new task or let the agent condense its history',
         ],
       }),
@@ -80,7 +101,7 @@ export interface TruncationObservation {
 }
 
 /** A truncation that happened (kind `truncated`). Clears only after three clean requests in a row. */
-export function truncationCondition(modelKey: string, name: string, t: TruncationObservation): Condition {
+export function truncationCondition(modelKey: string, name: string, t: TruncationObservation, engine?: string): Condition {
   return {
     modelKey,
     kind: 'truncated',
@@ -93,7 +114,7 @@ export function truncationCondition(modelKey: string, name: string, t: Truncatio
           ? `${name}: the engine rejected the prompt${t.sentTokens !== undefined ? ` (${tok(t.sentTokens)} tokens)` : ''} — it exceeds the ${t.limit !== undefined ? `${tok(t.limit)} ` : ''}window`
           : `${name}: the engine silently cut the prompt${t.sentTokens !== undefined ? `: ~${tok(t.sentTokens)} tokens sent` : ''}${t.keptTokens !== undefined ? `, ${tok(t.keptTokens)} kept` : ''}${t.limit !== undefined ? ` (window ${tok(t.limit)})` : ''}; the model no longer sees the start of the conversation`,
       numbers: { ...(t.sentTokens !== undefined ? { sentTokens: t.sentTokens } : {}), ...(t.keptTokens !== undefined ? { keptTokens: t.keptTokens } : {}), ...(t.limit !== undefined ? { window: t.limit } : {}) },
-      suggestedActions: ['Raise the context window (Ollama: num_ctx or OLLAMA_CONTEXT_LENGTH; note /v1 ignores num_ctx)', 'Set the same window in the agent (Cline/Roo/Continue context length)'],
+      suggestedActions: [engine ? `Raise the context window (${raiseWindowHow(engine, t.sentTokens)})` : 'Raise the context window (Ollama: num_ctx or OLLAMA_CONTEXT_LENGTH; note /v1 ignores num_ctx)', 'Set the same window in the agent (Cline/Roo/Continue context length)'],
     }),
   };
 }

@@ -21,6 +21,8 @@ export interface RequestOptions extends HttpOptions {
   method?: 'GET' | 'POST' | 'HEAD';
   /** JSON-encoded for POST. */
   json?: unknown;
+  /** A body that already is JSON text (sent as is, instead of encoding `json`). */
+  jsonText?: string;
 }
 
 export interface RawResponse {
@@ -98,8 +100,8 @@ export async function fetchText(url: string, opts: RequestOptions): Promise<RawR
   try {
     const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.5', ...opts.headers };
     let payload: string | undefined;
-    if (opts.json !== undefined) {
-      payload = JSON.stringify(opts.json);
+    if (opts.jsonText !== undefined || opts.json !== undefined) {
+      payload = opts.jsonText ?? JSON.stringify(opts.json);
       headers['content-type'] = 'application/json';
     }
     const method = opts.method ?? (payload !== undefined ? 'POST' : 'GET');

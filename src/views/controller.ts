@@ -6,6 +6,9 @@ import { formatBytes, formatTokens } from '../estimator/format';
 import { usableBytes } from '../estimator/hardware';
 import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
+import type { GuardEvent } from '../providers/proxy/guard';
+import type { Warning } from '../estimator/warnings';
+import { parseServingEngine } from '../estimator/engine';
 import { COMMANDS, WALKTHROUGH_ID, type CommandKey } from './command-ids';
 import { checkFit, nowFor, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
@@ -53,6 +56,7 @@ export class Controller implements vscode.Disposable {
   private proxyKey = '';
   /** Context keys for `when` clauses and the walkthrough's completion events (set only on change). */
   private readonly contextKeys = new ContextKeys();
+  private readonly guardToasts = new Map<string, number>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -236,6 +240,8 @@ export class Controller implements vscode.Disposable {
     if (!quant) return undefined;
     const ctx = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq);
     if (!ctx) return undefined;
+    // A catalog model's commands are for the engine the user runs (the first one detected), else llama.cpp.
+    const engine = c.engine ?? this.session.detections.find((d) => d.engine && parseServingEngine(d.engine))?.engine;
     return {
       modelId: 'catalogId' in found && found.catalogId ? found.catalogId : c.label,
       title: c.label,
@@ -244,7 +250,7 @@ export class Controller implements vscode.Disposable {
       ...(loaded?.estimate && quant === loaded.estimate.quant ? { weights: loaded.estimate.weights } : {}),
       ctx: defaultContextOptions({ ...(loaded?.estimate?.ctx ?? {}), ctxPerSeq: ctx }),
       contextMax: found.contextMax,
-      ...(c.engine ? { engine: c.engine } : {}),
+      ...(engine ? { engine } : {}),
       ...(hw.id === this.session.state.hardware.id && nowFor(this.session.state, !!loaded) ? { now: nowFor(this.session.state, !!loaded)! } : {}),
     };
   }
@@ -581,7 +587,7 @@ export class Controller implements vscode.Disposable {
 
   private async doSyncProxy(): Promise<void> {
     const p = this.config.value.proxy;
-    const key = p.enabled ? `${p.port}|${p.target}` : '';
+    const key = p.enabled ? `${p.port}|${p.target}|${p.guard}` : '';
     if (key === this.proxyKey) return;
     this.proxyKey = key;
     if (this.proxy) {
@@ -597,13 +603,15 @@ export class Controller implements vscode.Disposable {
         listen: { host: '127.0.0.1', port: p.port },
         target: p.target,
         onRecord: (r) => {
+          if (r.guard) this.log.info(`proxy ${r.endpoint} ${r.model ?? '?'}: guard ${r.guard.action} (prompt ≈ ${r.guard.promptTokens} tokens by ${r.guard.method}${r.guard.window !== undefined ? `, window ${r.guard.window}` : ''}${r.guard.checkMs !== undefined ? `, checked in ${r.guard.checkMs.toFixed(1)} ms` : ''})`);
           this.session.ingestProxyRecord(r, proxy.url);
           this.contextKeys.set('headroom.proxyTrafficSeen', true);
         },
+        guard: { mode: p.guard, onEvent: (e) => this.onGuardEvent(e) },
       });
       this.proxy = proxy;
       this.contextKeys.set('headroom.proxyRunning', true);
-      this.log.info(`metering proxy on ${this.proxy.url} → ${p.target} (point your agent at it; prompts are never logged)`);
+      this.log.info(`metering proxy on ${this.proxy.url} → ${p.target}, truncation guard ${p.guard} (point your agent at it; prompts are never logged)`);
     } catch (err) {
       this.proxyKey = '';
       this.proxyFailed = key;
@@ -611,6 +619,34 @@ export class Controller implements vscode.Disposable {
       this.log.error(`metering proxy could not start on 127.0.0.1:${p.port}: ${msg}`);
       void vscode.window.showErrorMessage(`Headroom: the metering proxy could not start on 127.0.0.1:${p.port} (${msg}).`, 'Show Log').then((x) => x && this.log.show());
     }
+  }
+
+  /** A guard warning or refusal: said now, before the engine's reply (the record comes when the request ends). */
+  private onGuardEvent(e: GuardEvent): void {
+    if (!this.config.value.warnings.enabled) {
+      this.log.info(`truncation guard ${e.info.action}: ${e.message}`);
+      return;
+    }
+    const now = Date.now();
+    // An agent retries: one toast per model, action and window a minute; every event is logged.
+    const key = `${e.target}|${e.model ?? ''}|${e.info.action}|${e.info.window ?? ''}`;
+    const last = this.guardToasts.get(key);
+    if (last !== undefined && now - last < 60_000) {
+      this.log.info(`truncation guard ${e.info.action}: ${e.message}`);
+      return;
+    }
+    this.guardToasts.set(key, now);
+    const w: Warning = {
+      modelKey: this.session.modelKeyFor(e.target, e.model ?? ''),
+      kind: 'truncated',
+      severity: e.info.action === 'refused' ? 'error' : 'warning',
+      message: e.info.action === 'refused' ? `Refused before it reached the engine — ${e.message}` : `This prompt may be cut silently — ${e.message}`,
+      numbers: { promptTokens: e.info.promptTokens, ...(e.info.window !== undefined ? { window: e.info.window } : {}) },
+      suggestedActions: [],
+      since: now,
+      updatedAt: now,
+    };
+    this.warnings.present([w]);
   }
 
   get currentConfig(): HeadroomConfig {

@@ -14,7 +14,8 @@ import type { ContextOptions, KvType, ModelSpec, Provenance, WeightsInfo } from 
 import type { Verdict } from '../estimator/verdict';
 import { weightsForQuant, weightsForQuantLike } from '../estimator/weights';
 import { defaultQuantFor as defaultQuantForSpec } from '../estimator/quant-recipes';
-import { llamaServerLine, ollamaServeLine } from './command-lines';
+import { engineCommand, keepsWeights } from '../estimator/engine-commands';
+import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
 import { fitMark, type ModelCandidate } from './pick-items';
 import { resolveModelName } from '../estimator/model-names';
 import type { Detection } from '../providers/detect';
@@ -79,11 +80,25 @@ function weightsFor(t: FitTarget, quant: string): WeightsInfo {
   return quant === t.quant ? t.weights : weightsForQuantLike(t.spec, quant, t.weights);
 }
 
-function copyAction(t: FitTarget, quant: string, ctx: ContextOptions, kvType: KvType, kind: AlternativeRow['kind']): AlternativeRow['action'] {
-  const c = { model: t.modelId, quant, ctxPerSeq: ctx.ctxPerSeq, parallel: ctx.parallel, kvType };
-  // Ollama chooses quants by tag, so only server-level changes get an Ollama line.
-  if (t.engine === 'ollama' && kind !== 'quant') return { kind: 'copy', label: 'Copy ollama serve', text: ollamaServeLine(c) };
-  return { kind: 'copy', label: 'Copy llama-server', text: llamaServerLine(c) };
+const COPY_LABEL = { ollama: 'Copy ollama', 'llama.cpp': 'Copy llama-server', lmstudio: 'Copy lms', vllm: 'Copy vllm serve', 'mlx-lm': 'Copy mlx_lm.server' } as const;
+
+/**
+ * The command for a row in the words of the engine serving the model (llama.cpp for engines without a command
+ * vocabulary of their own, and for catalog models). None when the engine cannot take it: the cost says why.
+ */
+function copyAction(t: FitTarget, modelId: string, quant: string, ctx: ContextOptions, kvType: KvType, kind: string): { action?: AlternativeRow['action']; note?: string } {
+  const engine = (t.engine && parseServingEngine(t.engine)) || DEFAULT_ENGINE;
+  const same = keepsWeights(kind, modelId, quant, { modelId: t.modelId, quant: t.quant });
+  // A loaded model's own name (Ollama tag, GGUF path, LM Studio key) applies as long as the weights stay.
+  const served = t.weights && same ? t.modelId : undefined;
+  const c = engineCommand({ modelId, quant, ctxPerSeq: ctx.ctxPerSeq, parallel: ctx.parallel, kvType }, { engine, sameWeights: same, ...(served ? { served } : {}) }, kind);
+  if (c.command === null) return { note: c.commandNote };
+  return { action: { kind: 'copy', label: COPY_LABEL[engine], text: c.command } };
+}
+
+/** A row's cost, plus why it has no command (when it has none). */
+function withNote(cost: string, note: string | undefined): string {
+  return (note ? `${cost} — no command: ${note}` : cost).slice(0, 500);
 }
 
 function row(id: string, kind: AlternativeRow['kind'], label: string, e: Evaluation, cost: string, action?: AlternativeRow['action']): AlternativeRow {
@@ -112,16 +127,10 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
   suggestions.forEach((s, i) => {
     const ctx = { ...t.ctx, ctxPerSeq: s.ctxPerSeq, parallel: s.parallel, kvTypeK: s.kvType, kvTypeV: s.kvType };
     const kind = SUGGESTION_KIND[s.kind];
-    add(`${s.modelId}|${s.quant}|${s.ctxPerSeq}|${s.parallel}|${s.kvType}`, () => ({
-      id: `s${i}`,
-      kind,
-      label: s.title,
-      memoryBytes: s.totalBytes,
-      fits: s.fits,
-      decodeTokPerSec: s.decodeTokPerSec,
-      cost: s.cost,
-      action: kind === 'moe' ? { kind: 'checkFit', label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } : copyAction({ ...t, modelId: s.modelId }, s.quant, ctx, s.kvType, kind),
-    }));
+    add(`${s.modelId}|${s.quant}|${s.ctxPerSeq}|${s.parallel}|${s.kvType}`, () => {
+      const cmd = kind === 'moe' ? { action: { kind: 'checkFit' as const, label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } } : copyAction(t, s.modelId, s.quant, ctx, s.kvType, s.kind);
+      return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: withNote(s.cost, cmd.note), ...(cmd.action ? { action: cmd.action } : {}) };
+    });
   });
   const q = parseQuant(t.quant);
   const ladder = q?.format === 'gguf' ? GGUF_LADDER : q?.format === 'mlx' ? MLX_LADDER : [];
@@ -129,7 +138,8 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
     if (quant === q?.name) continue;
     add(`${t.modelId}|${quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${t.ctx.kvTypeK}`, () => {
       const e = evaluate(t.spec, weightsFor(t, quant), hw, t.ctx, opts);
-      return row(`q-${quant}`, 'quant', quant, e, parseQuant(quant)?.note ?? '', copyAction(t, quant, t.ctx, t.ctx.kvTypeK, 'quant'));
+      const cmd = copyAction(t, t.modelId, quant, t.ctx, t.ctx.kvTypeK, 'lower-quant');
+      return row(`q-${quant}`, 'quant', quant, e, withNote(parseQuant(quant)?.note ?? '', cmd.note), cmd.action);
     });
   }
   if (t.ctx.kvTypeK === 'f16') {
@@ -138,13 +148,17 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
       add(`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|${t.ctx.parallel}|${kv}`, () => {
         const e = evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts);
         const cost = kv === 'q8_0' ? 'halves KV memory; needs flash attention; negligible quality loss' : 'quarters KV memory; needs flash attention; measurable quality loss on long contexts';
-        return row(`kv-${kv}`, 'kv', `KV cache ${kv}`, e, cost, copyAction(t, t.quant, ctx, kv, 'kv'));
+        const cmd = copyAction(t, t.modelId, t.quant, ctx, kv, 'kv-quant');
+        return row(`kv-${kv}`, 'kv', `KV cache ${kv}`, e, withNote(cost, cmd.note), cmd.action);
       });
     }
   }
   if (t.ctx.parallel > 1) {
     const ctx = { ...t.ctx, parallel: 1 };
-    add(`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|1|${t.ctx.kvTypeK}`, () => row('slots-1', 'slots', '1 slot', evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts), 'one request at a time', copyAction(t, t.quant, ctx, t.ctx.kvTypeK, 'slots')));
+    add(`${t.modelId}|${t.quant}|${t.ctx.ctxPerSeq}|1|${t.ctx.kvTypeK}`, () => {
+      const cmd = copyAction(t, t.modelId, t.quant, ctx, t.ctx.kvTypeK, 'fewer-slots');
+      return row('slots-1', 'slots', '1 slot', evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts), withNote('one request at a time', cmd.note), cmd.action);
+    });
   }
   for (const o of t.others ?? []) {
     rows.push({ id: `m-${rows.length}`, kind: 'model', label: o.name, memoryBytes: o.totalBytes, fits: o.fits, cost: 'another loaded model', action: { kind: 'setActive', label: 'Show this model', modelKey: o.key } });

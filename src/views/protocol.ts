@@ -33,7 +33,7 @@ export type CurvePoint = z.infer<typeof CurvePoint>;
 export const ROW_KINDS = ['current', 'quant', 'kv', 'moe', 'slots', 'context', 'model'] as const;
 
 export const RowAction = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('copy'), label: text(60), text: text(2000) }),
+  z.object({ kind: z.literal('copy'), label: text(60), text: text(20000) }),
   z.object({ kind: z.literal('setActive'), label: text(60), modelKey: text(1000) }),
   z.object({ kind: z.literal('checkFit'), label: text(60), model: text(300), quant: text(40).optional(), ctx: finite.positive().optional() }),
 ]);

@@ -338,6 +338,11 @@ export class Session {
     this.rebuild();
   }
 
+  /** The model key a proxy event names (a detected model when one matches). */
+  modelKeyFor(endpoint: string, model: string): string {
+    return this.resolveKey(endpoint, model);
+  }
+
   private resolveKey(endpoint: string, model: string, alsoAt?: string): string {
     const bare = (n: string) => n.replace(/:latest$/, '');
     const at = [endpoint, ...(alsoAt ? [alsoAt] : [])].map((e) => e.replace(/\/+$/, ''));
@@ -396,11 +401,11 @@ export class Session {
         const growth = growthPerTurn(this.tracks.get(m.key) ?? newTrack());
         const h = computeHorizon({ usedTokens: used, window, maxFittingWindow: maxWin, ...(growth !== undefined ? { growthPerTurn: growth } : {}) });
         horizons.set(m.key, { limit: h.limit, tokensLeft: h.tokensLeft, ...(h.turnsLeft !== undefined ? { turnsLeft: h.turnsLeft } : {}), ...(h.growthPerTurn !== undefined ? { growthPerTurn: h.growthPerTurn } : {}) });
-        conditions.push(...contextConditions(m.key, name, h, { contextFraction: thresholds.contextFraction, turnsLeft: thresholds.turnsLeft }));
+        conditions.push(...contextConditions(m.key, name, h, { contextFraction: thresholds.contextFraction, turnsLeft: thresholds.turnsLeft, engine: m.engine }));
       }
       if (m.speed.decode) conditions.push(slowDecodeCondition(m.key, name, m.speed.decode.value, m.speed.ceiling));
       const trunc = this.truncations.get(m.key);
-      if (trunc) conditions.push(truncationCondition(m.key, name, { truncated: trunc.truncated, ...(trunc.truncation ?? {}) }));
+      if (trunc) conditions.push(truncationCondition(m.key, name, { truncated: trunc.truncated, ...(trunc.truncation ?? {}) }, m.engine));
     }
     const step = stepWarnings(this.book, conditions, now);
     this.book = step.book;

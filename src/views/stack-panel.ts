@@ -5,6 +5,13 @@ import type { Remedy, Stack, StackPlan } from '../estimator/planner';
 import type { StackSetting } from '../config';
 import type { DashboardState } from './model';
 import type { AlternativeRow, PanelData } from './protocol';
+import { EMIT_FORMATS, emitPlan, type EmitFormat } from '../estimator/plan-export';
+
+const EXPORTS: Record<EmitFormat, { label: string; cost: string }> = {
+  'llama-swap': { label: 'Export: llama-swap config (YAML)', cost: 'members that fit together in one resident group; cmd, ttl and planned memory per member' },
+  'ollama-env': { label: 'Export: Ollama server environment', cost: 'OLLAMA_MAX_LOADED_MODELS / NUM_PARALLEL / KEEP_ALIVE, num_ctx per model' },
+  script: { label: 'Export: shell script, one llama-server per member', cost: 'each resident member on its own port' },
+};
 
 /** The seeds' resident agentic stack: orchestrator + coding model + embedder + reranker with long contexts. */
 export const EXAMPLE_STACK: StackSetting = {
@@ -51,6 +58,10 @@ export function stackPanel(plan: StackPlan, stack: Stack): PanelData {
       action: { kind: 'copy', label: 'Copy as setting', text: JSON.stringify({ name: `${stack.name} (${r.kind})`, members: r.members }).slice(0, 2000) },
     }),
   );
+  // The same text `headroom plan --emit` prints, one copy button per format.
+  for (const f of EMIT_FORMATS) {
+    rows.push({ id: `emit-${f}`, kind: 'model', label: EXPORTS[f].label, memoryBytes: plan.totalBytes, fits: plan.fitsResident, cost: EXPORTS[f].cost, action: { kind: 'copy', label: 'Copy', text: emitPlan(plan, f).slice(0, 20000) } });
+  }
   const summary = plan.fitsResident
     ? `All ${plan.members.length} models stay resident with ${formatBytes(plan.headroomBytes)} to spare.`
     : `The stack needs ${formatBytes(plan.totalBytes)}, ${formatBytes(-plan.headroomBytes)} more than the ${formatBytes(hw.usableBytes)} usable${plan.remedies.some((r) => r.fits) ? ' — the changes below make it fit' : ''}.`;

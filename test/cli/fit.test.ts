@@ -176,3 +176,33 @@ test('hostile or unsupported GGUF metadata: one-line errors, no hang, no giant a
     assert.match(r.stderr, re);
   }
 });
+
+test('--engine: every suggestion carries a command in that engine’s words, or null with a note saying why', async () => {
+  const patterns: Record<string, RegExp> = {
+    ollama: /^(ollama pull hf\.co\/\S+:\S+|(OLLAMA_[A-Z_]+=\S+ )+ollama serve)$/,
+    'llama.cpp': /^llama-server -hf \S+:\S+ -c \d+ -np \d+ -fa on( -ctk \S+ -ctv \S+)?$/,
+    lmstudio: /^lms (get \S+|load \S+ --context-length \d+)$/,
+    vllm: /^vllm serve \S+ --max-model-len \d+ --max-num-seqs \d+( --kv-cache-dtype fp8)? --gpu-memory-utilization 0\.90$/,
+    'mlx-lm': /^mlx_lm\.server --model mlx-community\/\S+$/,
+  };
+  for (const [engine, re] of Object.entries(patterns)) {
+    const rep = JSON.parse((await runCli(['fit', '--model', 'qwen3:30b-a3b', '--ctx', '131072', '--parallel', '2', '--hardware', 'm5-max-128', '--capacity-gb', '24', '--engine', engine, '--json'])).stdout) as { suggestions: { command: string | null; commandNote: string; title: string }[] };
+    assert.ok(rep.suggestions.length > 0, engine);
+    for (const s of rep.suggestions) {
+      assert.ok('command' in s && typeof s.commandNote === 'string' && s.commandNote.length > 0, `${engine}: ${s.title}`);
+      if (s.command !== null) assert.match(s.command, re, `${engine}: ${s.title}`);
+    }
+    assert.ok(rep.suggestions.some((s) => s.command !== null), `${engine}: no command at all`);
+  }
+  // A switch to a model with no GGUF repo on record gets no command, and the note says so; one with a repo gets it.
+  const llama = JSON.parse((await runCli(['fit', '--model', 'llama3.1:70b', '--hardware', 'rtx-4090', '--engine', 'ollama', '--json'])).stdout) as { suggestions: { kind: string; modelId: string; command: string | null; commandNote: string }[] };
+  const none = llama.suggestions.find((s) => s.kind === 'moe-alternative' && s.modelId === 'Qwen/Qwen3.6-35B-A3B');
+  assert.ok(none);
+  assert.equal(none.command, null);
+  assert.match(none.commandNote, /no GGUF repo for Qwen3\.6 35B-A3B is on record/);
+  const some = llama.suggestions.find((s) => s.kind === 'moe-alternative' && s.modelId === 'Qwen/Qwen3-30B-A3B');
+  assert.equal(some?.command, 'ollama pull hf.co/unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M');
+  const bad = await runCli(['fit', '--model', 'qwen3:30b-a3b', '--engine', 'tgi']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--engine must be one of llama\.cpp, ollama, lmstudio, vllm, mlx-lm/);
+});

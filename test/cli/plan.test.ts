@@ -2,7 +2,8 @@
 // this process on 127.0.0.1 can answer it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { parse as parseYaml } from 'yaml';
 import { cliBundle } from '../support/cli-bundle';
 import { startServer } from '../support/fixture-server';
 
@@ -132,4 +133,68 @@ test('bad input: one clear line on stderr, non-zero exit', async () => {
   const help = await cli(['plan', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--cluster NODES/);
+});
+
+// ---- --emit: configuration to run the stack, validated by parsing it back (YAML) and by `sh -n` (scripts).
+
+const STACK = ['--model', 'orchestrator=Qwen/Qwen3-32B:Q4_K_M@64k', '--model', 'coder=qwen3:30b-a3b@32kx2', '--model', 'nomic-embed-text', '--model', 'bge-reranker-v2-m3'];
+
+interface SwapConfig {
+  models: Record<string, { cmd: string; ttl: number }>;
+  groups: Record<string, { swap: boolean; exclusive: boolean; persistent?: boolean; members: string[] }>;
+  hooks?: { on_startup: { preload: string[] } };
+}
+
+test('--emit llama-swap round-trips through a YAML parser: resident members in one persistent group, cmd/ttl/memory per member', async () => {
+  for (const hw of ['m5-max-128', 'rtx-4090']) {
+    const plan = JSON.parse((await cli(['plan', ...STACK, '--hardware', hw, '--json'])).stdout) as { fitsResident: boolean; members: { memory: { totalBytes: number } }[]; hardware: { usableBytes: number } };
+    const r = await cli(['plan', ...STACK, '--hardware', hw, '--emit', 'llama-swap']);
+    assert.equal(r.code, 0, r.stderr);
+    const y = parseYaml(r.stdout) as SwapConfig;
+    const ids = Object.keys(y.models);
+    assert.equal(ids.length, 4, hw);
+    for (const id of ids) {
+      const m = y.models[id]!;
+      assert.match(m.cmd, /^llama-server --port \$\{PORT\} (-hf [\w.-]+\/[\w.-]+:[\w]+|-m \$\{env\.[A-Z0-9_]+\}) /, m.cmd);
+      assert.equal(typeof m.ttl, 'number');
+      // The planned memory is a comment right above the model's key.
+      assert.match(r.stdout, new RegExp(`# [a-z]+: .*memory [\\d.]+ [GM]B \\(weights .*\\n(  # .*\\n)?  "${id.replace(/[.]/g, '\\.')}":`), id);
+    }
+    // Every model in exactly one group; the resident group never swaps and is preloaded.
+    const grouped = Object.values(y.groups).flatMap((g) => g.members);
+    assert.deepEqual([...grouped].sort(), [...ids].sort());
+    const resident = y.groups.resident!;
+    assert.deepEqual({ swap: resident.swap, exclusive: resident.exclusive, persistent: resident.persistent }, { swap: false, exclusive: false, persistent: true });
+    assert.deepEqual(y.hooks?.on_startup.preload, resident.members);
+    for (const id of resident.members) assert.equal(y.models[id]!.ttl, 0);
+    if (plan.fitsResident) {
+      assert.equal(resident.members.length, 4, hw);
+      assert.equal(y.groups.swapping, undefined);
+    } else {
+      assert.ok(y.groups.swapping!.swap, hw);
+      for (const id of y.groups.swapping!.members) assert.ok(y.models[id]!.ttl > 0);
+    }
+  }
+});
+
+test('--emit script and ollama-env are valid sh; bad --emit values are refused', async () => {
+  for (const f of ['script', 'ollama-env']) {
+    const r = await cli(['plan', ...STACK, '--hardware', 'm5-max-128', '--emit', f]);
+    assert.equal(r.code, 0, r.stderr);
+    const check = spawnSync('sh', ['-n'], { input: r.stdout });
+    assert.equal(check.status, 0, `${f}: ${check.stderr.toString()}`);
+    if (f === 'script') {
+      assert.equal((r.stdout.match(/^llama-server --host 127\.0\.0\.1 --port (\d+) /gm) ?? []).length, 4);
+      const ports = [...r.stdout.matchAll(/--port (\d+)/g)].map((m) => m[1]);
+      assert.equal(new Set(ports).size, 4, 'one port per member');
+    } else {
+      const env = spawnSync('sh', ['-c', `${r.stdout}\necho "$OLLAMA_MAX_LOADED_MODELS $OLLAMA_NUM_PARALLEL $OLLAMA_KEEP_ALIVE"`]);
+      assert.equal(env.stdout.toString().trim(), '4 2 -1');
+      assert.match(r.stdout, /PARAMETER num_ctx 65536/);
+      assert.doesNotMatch(r.stdout, /llama-server/);
+    }
+  }
+  const bad = await cli(['plan', ...STACK, '--emit', 'k8s']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--emit must be one of llama-swap, ollama-env, script/);
 });

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { fetchRaw, startEngine, writeInPieces } from '../providers/proxy/engine';
 import { formatRecord, parseListen } from '../../src/cli/proxy';
 import { DATA } from '../support/data';
+import { startTruncatingOllama } from '../providers/proxy/ollama-truncating';
 
 test('--listen parsing and rejection of bad values', () => {
   assert.deepEqual(parseListen('127.0.0.1:11435'), { host: '127.0.0.1', port: 11435 });
@@ -61,6 +62,9 @@ test('readable lines: a GGUF path shows as its file name, a sub-second TTFT in m
   assert.match(line, /ttft 186 ms/);
   assert.match(formatRecord({ ...base, model: 'C:\\models\\gemma.gguf', ttftMs: 2500 }), /gemma\.gguf .*ttft 2\.5 s/);
   assert.match(formatRecord({ ...base, model: 'gemma4:latest' }), /gemma4:latest/);
+  // The guard's verdict when it acted; nothing when it passed.
+  assert.match(formatRecord({ ...base, model: 'gemma4', guard: { action: 'refused', promptTokens: 12345, window: 4096, method: 'learned' } }), /GUARD REFUSED \(prompt ≈ 12,345 tokens by learned, window 4,096\)/);
+  assert.doesNotMatch(formatRecord({ ...base, model: 'gemma4', guard: { action: 'passed', promptTokens: 10, window: 4096, method: 'tokenizer' } }), /GUARD/);
 });
 
 test('refuses a non-loopback --listen with a clear error', async () => {
@@ -70,4 +74,41 @@ test('refuses a non-loopback --listen with a clear error', async () => {
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 2);
   assert.match(err, /headroom: refusing to listen on 0\.0\.0\.0/);
+});
+
+test('--guard refuse: an over-long prompt gets the Ollama-shaped 400, the log line says refused; bad --guard is an error', async (t) => {
+  const engine = await startTruncatingOllama({ window: 4096 });
+  t.after(() => engine.close());
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', engine.url, '--guard', 'refuse', '--json-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let err = '';
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`cli exited: ${err}`)));
+  });
+  assert.match(err, /truncation guard refuse/);
+  const res = await fetchRaw(`${url}/api/generate`, { body: JSON.stringify({ model: 'gemma4', prompt: 'SECRET-PROMPT '.repeat(4000) }) });
+  assert.equal(res.status, 400);
+  assert.match((JSON.parse(res.body.toString()) as { error: string }).error, /window/);
+  assert.equal(engine.generations(), 0);
+  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+  const rec = JSON.parse(out.trim().split('\n')[0]!) as { guard: { action: string; window: number; method: string } };
+  assert.deepEqual({ action: rec.guard.action, window: rec.guard.window, method: rec.guard.method }, { action: 'refused', window: 4096, method: 'default' });
+  assert.match(err, /refused: gemma4: prompt ≈/);
+  assert.ok(!out.includes('SECRET') && !err.includes('SECRET'), 'prompt text leaked');
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+
+  const bad = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--guard', 'block'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let badErr = '';
+  bad.stderr.on('data', (b: Buffer) => (badErr += b.toString()));
+  const [code] = (await once(bad, 'exit')) as [number];
+  assert.notEqual(code, 0);
+  assert.match(badErr, /--guard must be one of off, warn, refuse/);
 });

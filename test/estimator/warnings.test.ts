@@ -99,3 +99,19 @@ test('one warning per model: two models are independent', () => {
   const r = stepWarnings(emptyBook(), [...contextConditions('a', 'a', h), ...contextConditions('b', 'b', h)], 0);
   assert.deepEqual(r.active.map((w) => w.modelKey).sort(), ['a', 'b']);
 });
+
+test('fixes in the engine’s words: raising the window says how for the engine that serves the model', () => {
+  const cc = contextConditions;
+  const tc = truncationCondition;
+  const h = { limit: 'window', tokensLeft: 500, window: { size: 8192, tokensLeft: 500, turnsLeft: 1 }, memory: { maxWindow: 40000, tokensLeft: 30000 }, growthPerTurn: 400 } as never;
+  const say = (engine: string | undefined) => cc('k', 'm', h, { engine })[0]!.describe('warning').suggestedActions[0]!;
+  assert.match(say('ollama'), /OLLAMA_CONTEXT_LENGTH=40960, or num_ctx 40960 on \/api\/\*/);
+  assert.doesNotMatch(say('ollama'), /llama\.cpp|-c /);
+  assert.match(say('llama.cpp'), /llama-server with -c 40960 per slot/);
+  assert.doesNotMatch(say('llama.cpp'), /OLLAMA/);
+  assert.match(say('lmstudio'), /lms load <model> --context-length 40960/);
+  assert.match(say('vllm'), /--max-model-len 40960/);
+  assert.match(say(undefined), /Ollama num_ctx \/ OLLAMA_CONTEXT_LENGTH, llama\.cpp -c/);
+  const t = tc('k', 'm', { truncated: true, reason: 'prompt-count-below-sent', sentTokens: 9000, keptTokens: 2048, limit: 2048 }, 'ollama').describe('error');
+  assert.match(t.suggestedActions[0]!, /OLLAMA_CONTEXT_LENGTH=9216/);
+});

@@ -35,6 +35,7 @@ test('all package.json defaults together give the documented snapshot', () => {
   assert.equal(config.pollIntervalSeconds, 5);
   assert.equal(config.hardwareProfile, 'auto');
   assert.equal(config.proxy.port, 11435);
+  assert.equal(config.proxy.guard, 'warn');
   assert.deepEqual(config.endpoints, []);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.warnings));
 });
@@ -116,4 +117,11 @@ test('ConfigStore reloads on demand and tells listeners; a throwing reader means
   }, (n) => logged.push(n));
   assert.equal(broken.value.pollIntervalSeconds, 5);
   assert.match(logged.at(-1)!, /could not read settings \(boom\)/);
+});
+
+test('proxy.guard: off|warn|refuse, anything else falls back to warn with a note', () => {
+  assert.equal(parseConfig({ 'proxy.guard': 'refuse' }).config.proxy.guard, 'refuse');
+  const { config, notes } = parseConfig({ 'proxy.guard': 'block' });
+  assert.equal(config.proxy.guard, 'warn');
+  assert.equal(notes.length, 1);
 });

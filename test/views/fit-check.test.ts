@@ -55,13 +55,33 @@ test('alternatives: current first, quants ordered by memory, KV quantization hal
   const saved = byId['current']!.memoryBytes - byId['kv-q8_0']!.memoryBytes;
   assert.ok(Math.abs(saved - kvNow * (1 - 8.5 / 16)) / kvNow < 0.05, `${saved} vs ${kvNow}`);
   assert.equal(byId['kv-q8_0']!.action?.kind, 'copy');
-  assert.equal(byId['kv-q8_0']!.action!.kind === 'copy' && byId['kv-q8_0']!.action!.text, 'llama-server -m Qwen3-30B-A3B-Q4_K_M.gguf -c 65536 -np 1 -fa on -ctk q8_0 -ctv q8_0');
+  assert.equal(byId['kv-q8_0']!.action!.kind === 'copy' && byId['kv-q8_0']!.action!.text, 'llama-server -hf unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M -c 65536 -np 1 -fa on -ctk q8_0 -ctv q8_0');
   // Faster when smaller: decode is bandwidth-bound.
   assert.ok(byId['q-Q3_K_M']!.decodeTokPerSec! > byId['q-Q8_0']!.decodeTokPerSec!);
   // Ollama users get server variables for non-quant changes.
   const o = checkFit(target(qwen30, 'Q4_K_M', 65536, 'ollama'), findHardware('rtx-4090')!);
   const kv = o.data.alternatives.find((x) => x.kind === 'kv' && x.label.includes('q8_0'))!;
   assert.equal(kv.action!.kind === 'copy' && kv.action!.text, 'OLLAMA_CONTEXT_LENGTH=65536 OLLAMA_NUM_PARALLEL=1 OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE=q8_0 ollama serve');
+});
+
+test('the panel of an Ollama model offers ollama commands only; a quant comes from a sourced GGUF repo or not at all', () => {
+  for (const [model, quant, ctx] of [[qwen30, 'Q4_K_M', 65536], [findCatalogModel('Qwen/Qwen3-32B')!, 'Q4_K_M', 32768], [findCatalogModel('meta-llama/Llama-3.1-70B-Instruct')!, 'Q4_K_M', 32768]] as const) {
+    const r = checkFit(target(model, quant, ctx, 'ollama'), findHardware('rtx-4090')!);
+    const rows = r.data.alternatives;
+    assert.ok(rows.length > 3, model.id);
+    for (const x of rows) {
+      // No llama.cpp words anywhere in an Ollama user's panel: not in commands, labels or costs.
+      assert.doesNotMatch(`${x.label} ${x.cost}`, /llama-server|(^|\s)-(np|fa|ctk|ctv|c)\s|--cache-type/, `${model.id}: ${x.label} / ${x.cost}`);
+      if (x.action?.kind === 'copy') {
+        assert.match(x.action.text, /^(ollama pull hf\.co\/[\w.-]+\/[\w.-]+:[\w-]+|(OLLAMA_[A-Z_]+=\S+ )+ollama serve)$/, x.action.text);
+        assert.equal(x.action.label, 'Copy ollama');
+      }
+    }
+    const quants = rows.filter((x) => x.kind === 'quant' && x.id.startsWith('q-'));
+    if (model.repos.gguf) assert.ok(quants.every((x) => x.action?.kind === 'copy' && x.action.text.startsWith(`ollama pull hf.co/${model.repos.gguf!.id}:`)), model.id);
+    // No repo on record: no command, and the row says so instead of inventing a file name.
+    else assert.ok(quants.every((x) => x.action === undefined && /no GGUF repo .* on record/.test(x.cost)), model.id);
+  }
 });
 
 test('a model that does not fit gets the estimator suggestions, including an MoE alternative with a Check fit action', () => {

@@ -66,3 +66,18 @@ test('stacks setting: valid stacks kept, bad ones dropped with a note; loaded mo
   assert.deepEqual(loadedStack(state), { name: 'Loaded now', members: [{ model: 'qwen3:8b', quant: 'Q4_K_M', ctx: 8192, parallel: 2 }] });
   assert.equal(loadedStack({ ...state, models: [] }), undefined);
 });
+
+test('the panel offers the stack as llama-swap YAML, an Ollama environment and a script: the same text as plan --emit', async () => {
+  const { parse } = await import('yaml');
+  const { emitPlan } = await import('../../src/estimator/plan-export');
+  const plan = planStack(EXAMPLE_STACK, findHardware('m5-max-128')!);
+  const data = stackPanel(plan, EXAMPLE_STACK);
+  assert.equal(parseHostMessage({ type: 'show', data }).ok, true);
+  const rows = Object.fromEntries(data.alternatives.filter((r) => r.id.startsWith('emit-')).map((r) => [r.id, r]));
+  assert.deepEqual(Object.keys(rows).sort(), ['emit-llama-swap', 'emit-ollama-env', 'emit-script']);
+  const yaml = (rows['emit-llama-swap']!.action as { kind: string; text: string }).text;
+  assert.equal(yaml, emitPlan(plan, 'llama-swap'));
+  const y = parse(yaml) as { models: Record<string, unknown>; groups: { resident: { members: string[] } } };
+  assert.equal(Object.keys(y.models).length, EXAMPLE_STACK.members.length);
+  assert.equal(y.groups.resident.members.length, EXAMPLE_STACK.members.length);
+});

@@ -226,6 +226,12 @@ export class RequestParser {
     return !this.stopped && !this.body && this.pending !== undefined && this.pending.length > 0;
   }
 
+  /** Parses again after `end()` returned false; returns the bytes held meanwhile, for the caller to push. */
+  resume(): Buffer | undefined {
+    this.stopped = false;
+    return this.rest();
+  }
+
   /** Bytes received after parsing stopped, handed back once. */
   rest(): Buffer | undefined {
     const r = this.pending;

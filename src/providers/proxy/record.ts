@@ -1,6 +1,7 @@
 // One metered request, as the proxy reports it: numbers only, never prompt or completion text.
 import type { EngineError } from '../stream/engine-error';
 import type { MeterResult } from '../stream/meter';
+import type { GuardInfo } from './guard';
 import { estimateTokens, type RequestMeta } from '../stream/request';
 
 export interface MeterRecord {
@@ -9,7 +10,7 @@ export interface MeterRecord {
   /** Engine origin the proxy forwards to. */
   target: string;
   method: string;
-  /** Upstream HTTP status (0 when the engine never answered). */
+  /** Upstream HTTP status (0 when the engine never answered; the proxy's own 400 when the guard refused). */
   status: number;
   model?: string;
   stream?: boolean;
@@ -35,6 +36,8 @@ export interface MeterRecord {
   truncated: boolean;
   truncation?: { reason: 'engine-flag' | 'rejected' | 'prompt-count-below-sent'; sentTokens?: number; keptTokens?: number; limit?: number };
   error?: { kind: EngineError['kind'] | 'client_abort' | 'upstream_reset' | 'upstream_unreachable' | 'upstream_timeout'; type?: string; message?: string };
+  /** What the truncation guard did before forwarding (absent when the guard is off or the path is not guarded). */
+  guard?: GuardInfo;
   /** Wall-clock end time, ms since epoch. */
   at: number;
 }

@@ -7,7 +7,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ResponseMeter } from '../stream/meter';
-import { inspectRequest } from '../stream/request';
+import { inspectRequest, type RequestMeta } from '../stream/request';
+import { isGuardedPath, type GuardDecision, type GuardEvent, type GuardInfo, type TruncationGuard } from './guard';
 import { field, RequestError, RequestParser, ResponseParser, type RequestHead, type ResponseHead } from './http1';
 import { isLoopbackHost } from './loopback';
 import { buildRecord, isGenerationPath, type MeterRecord } from './record';
@@ -27,6 +28,8 @@ export interface RelayContext {
   bodyTimeoutMs: number;
   idleTimeoutMs: number;
   headTimeoutMs: number;
+  /** The truncation guard, when on: generation requests are held (head + body, up to `captureCap`) until it decides. */
+  guard?: { guard: TruncationGuard; onEvent(e: GuardEvent): void };
 }
 
 type ErrorKind = NonNullable<MeterRecord['error']>['kind'];
@@ -47,6 +50,11 @@ interface Exchange {
   /** Response bytes reached the client for this exchange. */
   answered: boolean;
   meter?: ResponseMeter;
+  /** Held back until the truncation guard decides: its head and body wait in `held`, not yet sent. */
+  guarded: boolean;
+  /** The request as the guard parsed it (saves parsing it again for the record). */
+  meta?: RequestMeta;
+  guard?: GuardInfo;
 }
 
 const ABSOLUTE = /^https?:\/\/[^/?#]*([^#]*)/i;
@@ -77,6 +85,10 @@ export class Relay {
   private holding = false;
   /** The client side is being ended gracefully (everything written still reaches it); then both close. */
   private ending = false;
+  /** Bytes for the engine held while the guard looks at a request (undefined: write straight through). */
+  private held: Buffer[] | undefined;
+  /** The guard's answer to a refused request, sent in place of the engine's. */
+  private guardAnswer: { status: number; body: string } | undefined;
 
   constructor(
     private readonly client: Socket,
@@ -152,11 +164,14 @@ export class Relay {
       else if (path !== '*') throw new RequestError(400, 'malformed request target');
     }
     const endpoint = path.split('?')[0]!;
+    const metered = h.method === 'POST' && isGenerationPath(endpoint);
+    const upgrade = field(h, 'upgrade') !== undefined;
     const ex: Exchange = {
       method: h.method,
       endpoint,
-      metered: h.method === 'POST' && isGenerationPath(endpoint),
-      upgrade: field(h, 'upgrade') !== undefined,
+      metered,
+      upgrade,
+      guarded: metered && !upgrade && this.ctx.guard !== undefined && isGuardedPath(endpoint),
       startedAt: this.ctx.now(),
       captured: [],
       reqBytes: 0,
@@ -168,11 +183,18 @@ export class Relay {
     this.inflight.push(ex);
     this.receiving = ex;
     const lines = [`${h.method} ${path === '*' ? '*' : this.ctx.basePath + path} HTTP/1.${h.minor}`];
+    // A held request's client waits for "100 Continue" before its body, but the engine sees nothing yet: the
+    // proxy says it instead, and the engine gets the request without the expectation (no second 100).
+    const expect = ex.guarded && field(h, 'expect')?.toLowerCase() === '100-continue';
     for (let i = 1; i < h.lines.length; i++) {
       const line = h.lines[i]!;
+      if (expect && /^expect:/i.test(line)) continue;
       lines.push(/^host:/i.test(line) ? `Host: ${this.ctx.hostHeader}` : line);
     }
-    if (!this.upstream) this.openUpstream();
+    if (expect && this.inflight.length === 1) this.client.write('HTTP/1.1 100 Continue\r\n\r\n');
+    // A guarded request waits for the guard's verdict; the engine connection opens only once something goes to it.
+    if (ex.guarded) this.held ??= [];
+    else if (!this.upstream && !this.held) this.openUpstream();
     this.toUpstream(Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'));
     this.arm();
   }
@@ -182,11 +204,23 @@ export class Relay {
     if (!ex) return;
     ex.reqBytes += b.length;
     if (ex.metered && ex.reqBytes <= this.ctx.captureCap) ex.captured.push(Buffer.from(b));
+    else if (ex.guarded) {
+      // Too big to hold and inspect: forward it unchecked (`data` comes before `raw`, so order is kept).
+      ex.guarded = false;
+      this.flushHeld();
+    }
   }
 
   private onRequestEnd(): boolean {
     const ex = this.receiving!;
     this.receiving = undefined;
+    if (ex.guarded) {
+      // Stop reading the client until the guard decides; later pipelined bytes stay in the parser.
+      this.holding = true;
+      this.client.pause();
+      void this.decide(ex);
+      return false;
+    }
     ex.sent = true;
     ex.sentAt = this.ctx.now();
     this.arm();
@@ -200,7 +234,53 @@ export class Relay {
   }
 
   private toUpstream(b: Buffer): void {
-    if (this.upstream && !this.upstream.write(b)) this.client.pause();
+    if (this.held) this.held.push(b);
+    else if (this.upstream && !this.upstream.write(b)) this.client.pause();
+  }
+
+  private flushHeld(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    if (!this.upstream) this.openUpstream();
+    for (const b of held) this.toUpstream(b);
+  }
+
+  /** The guard's verdict on a held request: forward it byte for byte, or answer it without the engine. */
+  private async decide(ex: Exchange): Promise<void> {
+    const g = this.ctx.guard!;
+    let d: GuardDecision | undefined;
+    try {
+      d = await g.guard.check(ex.endpoint, Buffer.concat(ex.captured));
+    } catch {
+      d = undefined; // a fault in the guard must never block a request
+    }
+    if (this.closed || this.ending) return;
+    if (d) {
+      ex.meta = d.meta;
+      ex.guard = d.info;
+      if (d.message && d.info.action !== 'passed') g.onEvent({ target: this.ctx.origin, endpoint: ex.endpoint, ...(d.meta.model !== undefined ? { model: d.meta.model } : {}), info: d.info, message: d.message });
+    }
+    if (d?.refusal) {
+      // The engine never sees it: drop the held bytes, record it, answer after any responses still owed, close.
+      this.held = undefined;
+      const i = this.inflight.indexOf(ex);
+      if (i >= 0) this.inflight.splice(i, 1);
+      ex.status = d.refusal.status;
+      this.finish(ex);
+      this.guardAnswer = d.refusal;
+      this.refusal = new RequestError(400, 'refused by the truncation guard');
+      if (this.inflight.length === 0) this.sendRefusal();
+      return;
+    }
+    ex.sent = true;
+    ex.sentAt = this.ctx.now();
+    this.flushHeld();
+    this.holding = false;
+    this.arm();
+    const rest = this.requests.resume();
+    this.client.resume();
+    if (rest) this.fromClient(rest);
   }
 
   /** Answers a refused request itself, after the responses still owed, then closes the connection. */
@@ -217,6 +297,11 @@ export class Relay {
   }
 
   private sendRefusal(): void {
+    const g = this.guardAnswer;
+    if (g) {
+      this.endClient(`HTTP/1.1 ${g.status} ${STATUS_CODES[g.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(g.body)}\r\nConnection: close\r\n\r\n${g.body}`);
+      return;
+    }
     const err = this.refusal!;
     this.reply(err.status, err.message);
   }
@@ -354,11 +439,17 @@ export class Relay {
   private finish(ex: Exchange, error?: ErrorKind, message?: string): void {
     if (!ex.metered) return;
     const endedAt = this.ctx.now();
-    const reqMeta = inspectRequest(ex.reqBytes <= this.ctx.captureCap ? Buffer.concat(ex.captured) : undefined, ex.reqBytes);
+    const reqMeta = ex.meta ?? inspectRequest(ex.reqBytes <= this.ctx.captureCap ? Buffer.concat(ex.captured) : undefined, ex.reqBytes);
     const rec = buildRecord({ endpoint: ex.endpoint, target: this.ctx.origin, method: ex.method, status: ex.status, at: Date.now() }, reqMeta, ex.meter?.end(endedAt), { startedAt: ex.startedAt, endedAt });
     if (error && !rec.error) {
       rec.error = { kind: error };
       if (message) rec.error.message = message;
+    }
+    if (ex.guard) rec.guard = ex.guard;
+    try {
+      this.ctx.guard?.guard.observe(rec, reqMeta);
+    } catch {
+      // learning is best-effort
     }
     this.ctx.emit(rec);
   }

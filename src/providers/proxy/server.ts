@@ -6,6 +6,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { isLoopbackAddress } from './loopback';
 import type { MeterRecord } from './record';
+import { TruncationGuard, type GuardEvent, type GuardMode } from './guard';
 import { Relay } from './relay';
 
 export interface MeteringProxyOptions {
@@ -27,11 +28,18 @@ export interface MeteringProxyOptions {
   headTimeoutMs?: number;
   /** Monotonic clock in ms (tests may inject). Default `performance.now`. */
   now?: () => number;
+  /**
+   * The truncation guard (default off here; the CLI and the setting default to warn). When on, generation requests
+   * are held until it decides; `onEvent` hears a warning or refusal before the engine is contacted.
+   */
+  guard?: { mode: GuardMode; tokenizer?: boolean; tokenizeTimeoutMs?: number; onEvent?: (e: GuardEvent) => void };
 }
 
 export interface MeteringProxy {
   url: string;
   port: number;
+  /** The guard in use (for its learned ratios), when on. */
+  guard?: TruncationGuard;
   close(): Promise<void>;
 }
 
@@ -68,7 +76,22 @@ export async function startMeteringProxy(opts: MeteringProxyOptions): Promise<Me
     bodyTimeoutMs: opts.bodyTimeoutMs ?? 10 * 60_000,
     idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
     headTimeoutMs: opts.headTimeoutMs ?? 60_000,
+    guard: undefined as undefined | { guard: TruncationGuard; onEvent(e: GuardEvent): void },
   };
+  const g = opts.guard;
+  if (g && g.mode !== 'off') {
+    const guard = new TruncationGuard({ mode: g.mode, target: opts.target, ...(g.tokenizer !== undefined ? { tokenizer: g.tokenizer } : {}), ...(g.tokenizeTimeoutMs !== undefined ? { tokenizeTimeoutMs: g.tokenizeTimeoutMs } : {}) });
+    ctx.guard = {
+      guard,
+      onEvent: (e) => {
+        try {
+          g.onEvent?.(e);
+        } catch {
+          // A faulty listener must not take the proxy down.
+        }
+      },
+    };
+  }
 
   const relays = new Set<Relay>();
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
@@ -87,6 +110,7 @@ export async function startMeteringProxy(opts: MeteringProxyOptions): Promise<Me
   return {
     url: `http://${urlHost}:${boundPort}`,
     port: boundPort,
+    ...(ctx.guard ? { guard: ctx.guard.guard } : {}),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const r of [...relays]) r.destroy();

@@ -39,6 +39,9 @@ const body = z.object({
   system: z.unknown().optional(),
   messages: z.unknown().optional(),
   tools: z.unknown().optional(),
+  // OpenAI /v1/responses
+  input: z.unknown().optional(),
+  instructions: z.unknown().optional(),
 });
 
 /** Characters of text in a prompt-ish value: strings, OpenAI content parts, Anthropic blocks; images skipped. */
@@ -70,6 +73,12 @@ export function inspectRequest(bytes: Uint8Array | undefined, totalBytes: number
   } catch {
     return meta;
   }
+  return metaFromJson(json, totalBytes);
+}
+
+/** The same, from a body already parsed (the truncation guard parses it once for itself and the record). */
+export function metaFromJson(json: unknown, totalBytes: number): RequestMeta {
+  const meta: RequestMeta = { promptChars: 0, bodyBytes: totalBytes, unparsed: true };
   const r = body.safeParse(json);
   if (!r.success) return meta;
   const b = r.data;
@@ -79,6 +88,6 @@ export function inspectRequest(bytes: Uint8Array | undefined, totalBytes: number
   if (b.options?.num_ctx !== undefined && b.options.num_ctx > 0) meta.numCtx = b.options.num_ctx;
   const maxT = b.max_completion_tokens ?? b.max_tokens ?? b.n_predict ?? b.options?.num_predict;
   if (maxT !== undefined) meta.maxTokens = maxT;
-  meta.promptChars = textChars(b.prompt) + textChars(b.system) + textChars(b.messages) + (b.tools === undefined ? 0 : JSON.stringify(b.tools)?.length ?? 0);
+  meta.promptChars = textChars(b.prompt) + textChars(b.system) + textChars(b.messages) + textChars(b.input) + textChars(b.instructions) + (b.tools === undefined ? 0 : JSON.stringify(b.tools)?.length ?? 0);
   return meta;
 }

@@ -36,6 +36,7 @@ async function notifications(): Promise<Note[]> {
 describe('metering proxy (setting on, Ollama replay behind it)', function () {
   let engine: TestServer;
   let proxyUrl = '';
+  let slowBody = '';
   const cfg = () => vscode.workspace.getConfiguration('headroom');
 
   before(async function () {
@@ -46,10 +47,16 @@ describe('metering proxy (setting on, Ollama replay behind it)', function () {
     // Ollama's /api/chat stream: like Ollama, the prompt is cut to num_ctx (here at most 2048) and the final
     // line counts only what was kept.
     routes['POST /api/chat'] = (_req, res, body) => {
-      const sent = JSON.parse(body) as { options?: { num_ctx?: number } };
+      const sent = JSON.parse(body) as { options?: { num_ctx?: number; seed?: number } };
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.write(`${JSON.stringify({ ...chunk, model: final.model })}\n`);
-      res.end(`${JSON.stringify({ ...final, prompt_eval_count: Math.min(sent.options?.num_ctx ?? 4096, 2048) })}\n`);
+      // seed 7: a slow reply (the guard's warning must be up before it ends).
+      const end = () => res.end(`${JSON.stringify({ ...final, prompt_eval_count: Math.min(sent.options?.num_ctx ?? 4096, 2048) })}\n`);
+      if (sent.options?.seed === 7) {
+        slowBody = body;
+        setTimeout(end, 6000);
+      }
+      else end();
     };
     engine = await startServer(routes, notFound);
     await useEngine(engine.url);
@@ -98,6 +105,32 @@ describe('metering proxy (setting on, Ollama replay behind it)', function () {
     assert.match(raised.message, /gemma4/);
     assert.match(raised.message, /window 2(\.0)?k|window 2,048|window 2048/);
     assert.ok(!raised.message.includes('function f(x)'), 'prompt text leaked into the notification');
+  });
+
+  it('guard warn (the default): an over-long prompt is forwarded byte-exact and the warning is up before the reply ends', async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+    // /api/ps says gemma4 is loaded with a 4096 window; ~9k tokens of system prompt cannot fit.
+    const system = 'const total = items.reduce((s, i) => s + i.price, 0); // sum\n'.repeat(600);
+    const body = JSON.stringify({ model: 'gemma4', options: { seed: 7 }, messages: [{ role: 'system', content: system }, { role: 'user', content: 'go' }] });
+    let ended = false;
+    const reply = fetch(`${proxyUrl}/api/chat`, { method: 'POST', body }).then(async (r) => {
+      const text = await r.text();
+      ended = true;
+      return { status: r.status, text };
+    });
+    const raised = await waitFor('the guard warning', async () => (await notifications()).find((n) => /may be cut silently/.test(n.message)));
+    assert.equal(ended, false, 'the warning came only after the reply ended');
+    assert.match(raised.message, /prompt ≈ [\d,]+ tokens/);
+    assert.match(raised.message, /4,096-token window/);
+    assert.ok(!raised.message.includes('items.reduce'), 'prompt text leaked into the notification');
+    const { status } = await reply;
+    assert.equal(status, 200);
+    assert.equal(slowBody, body, 'the engine got something other than what was sent');
+    // Leave no toast behind for the suites that follow.
+    await waitFor('the guard warning cleared', async () => {
+      await vscode.commands.executeCommand('notifications.clearAll');
+      return (await notifications()).length === 0 ? true : undefined;
+    });
   });
 
   it('turning the setting off closes the port', async () => {
