@@ -447,8 +447,10 @@ export class Controller implements vscode.Disposable {
     for (let i = 0; i < 25; i++) {
       this.config.reload();
       await this.syncProxy();
-      if (this.proxy && this.proxyKey === wantKey) return this.proxy.url;
-      if (this.proxyFailed === wantKey) break; // already reported (port in use, …): do not retry into more errors
+      // The running proxy's key also names its guard mode, which Connect Agent leaves as the user set it.
+      const running = this.proxyKey.split('|').slice(0, 2).join('|');
+      if (this.proxy && running === wantKey) return this.proxy.url;
+      if (this.proxyFailed.split('|').slice(0, 2).join('|') === wantKey) break; // already reported (port in use, …): do not retry into more errors
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`the metering proxy did not start on 127.0.0.1:${port ?? p.port} → ${target} (see the log)`);
