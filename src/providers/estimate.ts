@@ -160,14 +160,17 @@ export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedResult {
  * The speed model for a loaded model at `depth`, for the engine serving it (its kernels) and, when the engine
  * keeps part of the model in system RAM, that share decoding at the CPU's bandwidth.
  */
-export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engine?: string, cpuShare?: number): SpeedEstimate {
+export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engine?: string, cpuShare?: number, cpuGBps?: number): SpeedEstimate {
   const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
+  // The offloaded share streams from system RAM: this machine's measured bandwidth when known, else a desktop's.
+  const desktop = findHardware('cpu-ddr5')!;
+  const cpu = cpuGBps && cpuGBps > 0 ? { ...desktop, bandwidthGBps: cpuGBps, measuredBandwidthGBps: cpuGBps } : desktop;
   return estimateSpeed(e.spec, e.weights, hw, {
     depth,
     kvTypeK: e.ctx.kvTypeK,
     kvTypeV: e.ctx.kvTypeV,
     ...(engine ? { engine: servingEngineFor(engine) } : {}),
-    ...(share > 0 ? { offload: { cpu: findHardware('cpu-ddr5')!, layerShare: share } } : {}),
+    ...(share > 0 ? { offload: { cpu, layerShare: share } } : {}),
   });
 }
 
@@ -194,14 +197,14 @@ export interface LoadedFigures {
 }
 
 /** `engine`: the serving engine's kind (its kernels decide the speed); the CPU share comes from the model itself. */
-export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine?: string): LoadedFigures {
+export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine?: string, cpuGBps?: number): LoadedFigures {
   const weights: Figure = e ? { value: e.weights.totalBytes, source: e.weights.source } : { value: lm.weightsBytes?.value ?? lm.residentBytes?.value ?? 0, source: lm.weightsBytes?.source ?? 'estimated' };
   const kv: Figure = { value: e?.memory.kvBytes ?? 0, source: 'estimated' };
   const overhead: Figure = { value: e ? e.memory.computeBytes + e.memory.otherBytes : 0, source: 'estimated' };
   const total: Figure = lm.residentBytes ? { value: lm.residentBytes.value, source: lm.residentBytes.source } : { value: weights.value + kv.value + overhead.value, source: 'estimated' };
   const out: LoadedFigures = { weights, kv, overhead, total };
   if (e && hw) {
-    const s = speedAt(e, hw, depth, engine, cpuShareOf(lm));
+    const s = speedAt(e, hw, depth, engine, cpuShareOf(lm), cpuGBps);
     out.decode = { predictedTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, depth, ...(s.decodeRange ? { range: s.decodeRange } : {}) };
   }
   return out;

@@ -67,13 +67,13 @@ export function displayName(name: string): string {
   return /[\\/]/.test(name) && /\.gguf$/i.test(name) ? name.split(/[\\/]/).pop()! : name;
 }
 
-function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[], metered?: ReadonlyMap<string, number | undefined>): ModelView {
+function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est: LoadedEstimate | undefined, live: LiveReading | undefined, horizon: HorizonView | undefined, bench: readonly BenchResult[], metered?: ReadonlyMap<string, number | undefined>, cpuGBps?: number): ModelView {
   const key = modelKey(snap.endpoint, lm.name);
   // Engines without token counts (Ollama): the proxy's count of the agent's context is the only one there is.
   const proxied = metered?.get(key);
   const used = usedTokens(lm, snap) ?? (proxied !== undefined ? sourced(proxied, 'measured') : undefined);
   // The same figures `headroom status` prints (providers/estimate.ts): one estimate for CLI and editor.
-  const f = loadedFigures(lm, est, hw, used?.value ?? 0, snap.engine);
+  const f = loadedFigures(lm, est, hw, used?.value ?? 0, snap.engine, cpuGBps);
   const weights = sourced(f.weights.value, f.weights.source);
   const kv = sourced(f.kv.value, f.kv.source);
   const overhead = sourced(f.overhead.value, f.overhead.source);
@@ -86,7 +86,7 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     if (f.decode.range) speed.predictedRange = f.decode.range;
   }
   if (bench.length) {
-    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d, snap.engine).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d, snap.engine, cpuGBps).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;
@@ -148,7 +148,7 @@ export function assemble(i: AssembleInput): Assembled {
         est = undefined; // an odd spec must not take the status bar down; the engine's own numbers still show
       }
       estimates.set(key, { estimate: est, loaded: lm, snapshot: snap, hardware: hw });
-      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? [], i.metered));
+      models.push(modelView(lm, snap, hw, est, i.live?.get(key), i.horizons?.get(key), i.bench ?? [], i.metered, i.memory?.cpuBandwidthGBps));
     }
   }
   const hardware = hardwareView(i.hardware, i.chosenBy, i.capacityOverridden);

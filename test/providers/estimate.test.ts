@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { estimateLoaded as estimatePure, kvTypeOf, readLocalGguf, type LoadedEstimate } from '../../src/providers/estimate';
+import { estimateLoaded as estimatePure, kvTypeOf, loadedFigures, readLocalGguf, type LoadedEstimate } from '../../src/providers/estimate';
+import { findHardware } from '../../src/estimator/hardware';
 import { reported } from '../../src/providers/facts';
 import type { LoadedModel } from '../../src/providers/types';
 import { FIXTURES } from '../support/fixture-server';
@@ -81,4 +82,27 @@ test('engine KV labels map to llama.cpp cache types', () => {
   assert.equal(kvTypeOf('Q4'), 'q4_0');
   assert.equal(kvTypeOf('auto'), 'f16');
   assert.equal(kvTypeOf(undefined), 'f16');
+});
+
+test('a partly offloaded model: its system-RAM share decodes at the measured CPU bandwidth when known', () => {
+  const m: LoadedModel = {
+    name: 'llama3.1:8b',
+    quant: reported('Q4_0', 'GET /api/ps details.quantization_level'),
+    metadata: llamaInfo,
+    contextPerSlot: reported(8192, 'GET /api/ps context_length'),
+    residentBytes: reported(6e9, 'GET /api/ps size'),
+    cpuBytes: reported(3e9, 'GET /api/ps size − size_vram'),
+  };
+  const e = estimatePure(m).estimate!;
+  const gpu = findHardware('rtx-4090')!;
+  const slowRam = loadedFigures(m, e, gpu, 0, 'ollama', 20).decode!.predictedTokPerSec;
+  const fastRam = loadedFigures(m, e, gpu, 0, 'ollama', 80).decode!.predictedTokPerSec;
+  const assumed = loadedFigures(m, e, gpu, 0, 'ollama').decode!.predictedTokPerSec;
+  const allOnGpu = loadedFigures({ ...m, cpuBytes: reported(0, 'GET /api/ps size − size_vram') }, e, gpu, 0, 'ollama').decode!.predictedTokPerSec;
+  // Half the weights at 20 GB/s vs 80 GB/s: the slow-RAM machine decodes several times slower; both far below the GPU alone.
+  assert.ok(slowRam < fastRam && fastRam < allOnGpu, `${slowRam} < ${fastRam} < ${allOnGpu}`);
+  assert.ok(fastRam / slowRam > 2.5, `${fastRam / slowRam}`);
+  // With nothing measured, the desktop profile's bandwidth (85 GB/s) stands in.
+  const desktop = findHardware('cpu-ddr5')!.bandwidthGBps;
+  assert.ok(Math.abs(loadedFigures(m, e, gpu, 0, 'ollama', desktop).decode!.predictedTokPerSec - assumed) < 1e-9);
 });
