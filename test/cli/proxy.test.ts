@@ -1,13 +1,31 @@
 // `headroom proxy` end to end: the real CLI process in front of a scripted engine on 127.0.0.1.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fetchRaw, startEngine, writeInPieces } from '../providers/proxy/engine';
 import { formatRecord, parseListen } from '../../src/cli/proxy';
 import { DATA } from '../support/data';
 import { startTruncatingOllama } from '../providers/proxy/ollama-truncating';
+
+/** The real CLI's `headroom proxy` on a free loopback port; resolves once it says where it listens. */
+async function startProxyCli(t: TestContext, args: string[]): Promise<{ child: ChildProcessWithoutNullStreams; url: string; out(): string; err(): string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let err = '';
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`cli exited: ${err}`)));
+  });
+  return { child, url, out: () => out, err: () => err };
+}
 
 test('--listen parsing and rejection of bad values', () => {
   assert.deepEqual(parseListen('127.0.0.1:11435'), { host: '127.0.0.1', port: 11435 });
@@ -23,27 +41,16 @@ test('prints one JSON line per generation request, without text; stops on SIGTER
     await writeInPieces(res, Buffer.from('{"model":"gemma4","response":"SECRET-COMPLETION","done":false}\n' + JSON.stringify(JSON.parse(final.toString())) + '\n'), 4);
   });
   t.after(() => engine.close());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', engine.url, '--json-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
-  let err = '';
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`cli exited: ${err}`)));
-  });
+  const cli = await startProxyCli(t, ['--target', engine.url, '--json-log']);
+  const { child, url } = cli;
   const res = await fetchRaw(`${url}/api/generate`, { body: JSON.stringify({ model: 'gemma4', prompt: 'SECRET-PROMPT' }) });
   assert.equal(res.status, 200);
   assert.match(res.body.toString(), /SECRET-COMPLETION/);
-  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+  while (!cli.out().includes('\n')) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGTERM');
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0);
-  const lines = out.trim().split('\n');
+  const lines = cli.out().trim().split('\n');
   assert.equal(lines.length, 1);
   const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
   assert.equal(rec.endpoint, '/api/generate');
@@ -51,7 +58,7 @@ test('prints one JSON line per generation request, without text; stops on SIGTER
   assert.equal(rec.promptTokens, 11);
   assert.equal(rec.outputTokens, 18);
   assert.equal(rec.truncated, false);
-  assert.ok(!out.includes('SECRET'));
+  assert.ok(!cli.out().includes('SECRET'));
   assert.match(formatRecord(rec as never), /prompt 11 → out 18  decode 343 tok\/s/);
 });
 
@@ -79,29 +86,18 @@ test('refuses a non-loopback --listen with a clear error', async () => {
 test('--guard refuse: an over-long prompt gets the Ollama-shaped 400, the log line says refused; bad --guard is an error', async (t) => {
   const engine = await startTruncatingOllama({ window: 4096 });
   t.after(() => engine.close());
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--listen', '127.0.0.1:0', '--target', engine.url, '--guard', 'refuse', '--json-log'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => child.kill('SIGKILL'));
-  let err = '';
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error(`cli exited: ${err}`)));
-  });
-  assert.match(err, /truncation guard refuse/);
+  const cli = await startProxyCli(t, ['--target', engine.url, '--guard', 'refuse', '--json-log']);
+  const { child, url } = cli;
+  assert.match(cli.err(), /truncation guard refuse/);
   const res = await fetchRaw(`${url}/api/generate`, { body: JSON.stringify({ model: 'gemma4', prompt: 'SECRET-PROMPT '.repeat(4000) }) });
   assert.equal(res.status, 400);
   assert.match((JSON.parse(res.body.toString()) as { error: string }).error, /window/);
   assert.equal(engine.generations(), 0);
-  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
-  const rec = JSON.parse(out.trim().split('\n')[0]!) as { guard: { action: string; window: number; method: string } };
+  while (!cli.out().includes('\n')) await new Promise((r) => setTimeout(r, 20));
+  const rec = JSON.parse(cli.out().trim().split('\n')[0]!) as { guard: { action: string; window: number; method: string } };
   assert.deepEqual({ action: rec.guard.action, window: rec.guard.window, method: rec.guard.method }, { action: 'refused', window: 4096, method: 'default' });
-  assert.match(err, /refused: gemma4: prompt ≈/);
-  assert.ok(!out.includes('SECRET') && !err.includes('SECRET'), 'prompt text leaked');
+  assert.match(cli.err(), /refused: gemma4: prompt ≈/);
+  assert.ok(!cli.out().includes('SECRET') && !cli.err().includes('SECRET'), 'prompt text leaked');
   child.kill('SIGTERM');
   await once(child, 'exit');
 

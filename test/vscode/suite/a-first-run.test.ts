@@ -2,26 +2,17 @@
 // real events — an engine (Ollama replay) detected, a request seen by the metering proxy — not from clicks.
 // (Named a-… so it runs first, before other suites close the editors.)
 import * as assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, startServer, type TestServer } from '../../support/fixture-server';
 import { quickPickRows, releaseEngine, useEngine } from '../support/commands';
-import { headroom, sleep, waitFor } from '../support/host';
+import { headroom, sleep, waitFor, freePort } from '../support/host';
 import { PROBE_URL, probe } from '../support/probe';
 
 interface Walkthrough { visible: boolean; steps: { id: string; checked: boolean; text: string }[] }
 
 const walkthrough = () => probe<Walkthrough>('walkthrough');
 const step = (w: Walkthrough, id: string) => w.steps.find((s) => s.id.endsWith(`#${id}`) || s.id === id);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('first run: getting-started walkthrough', function () {
   let engine: TestServer | undefined;

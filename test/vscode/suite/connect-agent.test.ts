@@ -5,7 +5,6 @@
 // use; Undo restores the file byte for byte, and refuses to silently drop someone else's later edit.
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
@@ -13,16 +12,8 @@ import * as vscode from 'vscode';
 import { parse } from 'yaml';
 import { engineRoutes, startServer, type TestServer } from '../../support/fixture-server';
 import { quickPickRows, releaseEngine, useEngine } from '../support/commands';
-import { headroom, sleep, waitFor } from '../support/host';
+import { headroom, sleep, waitFor, freePort } from '../support/host';
 import { PROBE_URL, probe } from '../support/probe';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const config = (engine: string) => `# Continue config — comments must survive Connect Agent.
 name: Local agents

@@ -2,12 +2,12 @@
 // takes its usual port, and Check says it worked only once the usual address really relays the moved engine.
 // A chat sent to the usual address — no client config changed — then shows the model's context in the tooltip.
 import * as assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, startServer, type Routes, type TestServer } from '../../support/fixture-server';
 import { quickPickRows, releaseEngine, useEngine } from '../support/commands';
-import { headroom, sleep, waitFor } from '../support/host';
+import { headroom, sleep, waitFor, freePort } from '../support/host';
 import { PROBE_URL, probe } from '../support/probe';
 
 async function portFree(port: number): Promise<boolean> {
@@ -16,14 +16,6 @@ async function portFree(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function ollama(): { routes: Routes; notFound: ReturnType<typeof engineRoutes>['notFound'] } {

@@ -4,12 +4,11 @@
 // setting off must free the port.
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { engineRoutes, FIXTURES, startServer, type TestServer } from '../../support/fixture-server';
-import { headroom, sleep, waitFor } from '../support/host';
+import { headroom, sleep, waitFor, freePort } from '../support/host';
 import { releaseEngine, useEngine } from '../support/commands';
 import { PROBE_URL, probe, waitForStatus } from '../support/probe';
 
@@ -17,14 +16,6 @@ interface Note { message: string; source: string; buttons: string[] }
 
 const final = JSON.parse(readFileSync(join(FIXTURES, 'ollama', 'api_chat_final.json'), 'utf8')) as { model: string; eval_count: number; eval_duration: number };
 const chunk = JSON.parse(readFileSync(join(FIXTURES, 'ollama', 'api_generate_stream_chunk.json'), 'utf8')) as Record<string, unknown>;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function notifications(): Promise<Note[]> {
   await vscode.commands.executeCommand('notifications.showList');

@@ -1,5 +1,6 @@
 // Helpers for extension-host suites: the extension under test, its contributed commands, and waiting.
 import * as vscode from 'vscode';
+import { createServer, type AddressInfo } from 'node:net';
 
 export const EXTENSION_ID = 'headroom-dev.headroom';
 
@@ -31,3 +32,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A loopback port free right now (for a proxy or engine a test starts on a port of its choosing). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
