@@ -17,6 +17,7 @@ import { defaultQuantFor as defaultQuantForSpec } from '../estimator/quant-recip
 import { engineCommand, keepsWeights } from '../estimator/engine-commands';
 import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
 import { fitMark, type ModelCandidate } from './pick-items';
+import { fixContext } from './reload-fix';
 import { resolveModelName } from '../estimator/model-names';
 import type { Detection } from '../providers/detect';
 import type { DashboardState } from './model';
@@ -47,6 +48,8 @@ export interface FitTarget {
   verdict?: Verdict;
   /** Other loaded models the user can switch the panel to. */
   others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
+  /** A loaded model whose engine can reload it with another context (Ollama, LM Studio): its key. */
+  reloadKey?: string;
   /** This machine now (live reading): free memory, other processes, the Apple GPU wired limit; `loaded` = this model is already in. */
   now?: { freeBytes: number; othersBytes: number; source: string; loaded: boolean; wiredLimitBytes?: number };
 }
@@ -128,10 +131,23 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
     const ctx = { ...t.ctx, ctxPerSeq: s.ctxPerSeq, parallel: s.parallel, kvTypeK: s.kvType, kvTypeV: s.kvType };
     const kind = SUGGESTION_KIND[s.kind];
     add(`${s.modelId}|${s.quant}|${s.ctxPerSeq}|${s.parallel}|${s.kvType}`, () => {
+      // The engine can apply a smaller window itself: offer that (the confirmation also gives the command).
+      // Whole k, rounded down: a little less than the suggestion still fits, and reads as the engine's usual sizes.
+      const rc = s.ctxPerSeq >= 1024 ? Math.floor(s.ctxPerSeq / 1024) * 1024 : Math.floor(s.ctxPerSeq);
+      if (s.kind === 'context-cap' && t.reloadKey && rc > 0) {
+        return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: s.cost, action: { kind: 'reload', label: `Reload with ${formatTokens(rc)}`, modelKey: t.reloadKey, ctx: rc } };
+      }
       const cmd = kind === 'moe' ? { action: { kind: 'checkFit' as const, label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } } : copyAction(t, s.modelId, s.quant, ctx, s.kvType, s.kind);
       return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: withNote(s.cost, cmd.note), ...(cmd.action ? { action: cmd.action } : {}) };
     });
   });
+  const raise = t.reloadKey ? fixContext({ kind: 'truncation', configured: t.ctx.ctxPerSeq, maxFit: current.maxContext, contextMax: t.contextMax }) : undefined;
+  if (t.reloadKey && raise) {
+    const ctx = { ...t.ctx, ctxPerSeq: raise };
+    add(`${t.modelId}|${t.quant}|${raise}|${t.ctx.parallel}|${t.ctx.kvTypeK}`, () =>
+      row('ctx-raise', 'context', `Raise context to ${formatTokens(raise)} (the most that fits)`, evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts), 'more KV memory; longer prompts fit before the window truncates them', { kind: 'reload', label: `Reload with ${formatTokens(raise)}`, modelKey: t.reloadKey!, ctx: raise }),
+    );
+  }
   const q = parseQuant(t.quant);
   const ladder = q?.format === 'gguf' ? GGUF_LADDER : q?.format === 'mlx' ? MLX_LADDER : [];
   for (const quant of ladder) {

@@ -61,7 +61,11 @@ export interface ReloadPlan {
   label: string;
   /** One line for the confirmation's Yes row. */
   action: string;
-  /** What the reload does and does not do, honestly; then the persistent fix. */
+  /** What the reload does. */
+  does: string;
+  /** What it does not do (how long it holds). */
+  caveat: string;
+  /** does + caveat + the persistent fix, in one paragraph (log, notification). */
   detail: string;
   /** The fix that survives restarts and other clients, in the engine's words (engine-commands.ts). */
   persistent: { command: string | null; note: string };
@@ -93,14 +97,16 @@ export function reloadPlan(p: PlanInput): ReloadPlan | undefined {
   );
   const persistent = { command: cmd.command, note: cmd.commandNote };
   const keep = persistent.command ? `${persistent.command} (${persistent.note})` : persistent.note;
-  const detail =
+  const does =
     engine === 'ollama'
-      ? `Loads ${p.model} through ${p.endpoint}/api/generate with options.num_ctx ${ctx} and keep_alive 30m. ` +
-        `That applies to the instance loaded now only: a later request that does not send num_ctx (any /v1 request, or an /api request without options.num_ctx) may reload it at the server's default. ` +
-        `To keep ${k} for every client: ${keep}`
-      : `Unloads the LM Studio instance ${p.model} and loads ${loadAs} again through ${p.endpoint}/api/v1/models/load with context_length ${ctx}; the prompt cache is lost, the next request reads its prompt again. ` +
-        `A request that makes LM Studio load the model on demand (JIT) uses the model's own load settings: set the context length there to keep ${k}. By hand: ${keep}`;
-  return { engine, endpoint: p.endpoint, model: p.model, loadAs, ctxPerSeq: ctx, label: `Reload with ${k} context`, action: `Reload ${p.model} in ${engine === 'ollama' ? 'Ollama' : 'LM Studio'} with a ${k} context`, detail, persistent };
+      ? `Loads ${p.model} through ${p.endpoint}/api/generate with options.num_ctx ${ctx} and keep_alive 30m.`
+      : `Unloads the LM Studio instance ${p.model} and loads ${loadAs} again through ${p.endpoint}/api/v1/models/load with context_length ${ctx}; the prompt cache is lost, the next request reads its prompt again.`;
+  const caveat =
+    engine === 'ollama'
+      ? `That applies to the instance loaded now only: a later request that does not send num_ctx (any /v1 request, or an /api request without options.num_ctx) may reload it at the server's default.`
+      : `A request that makes LM Studio load the model on demand (JIT) uses the model's own load settings: set the context length there to keep ${k}.`;
+  const detail = `${does} ${caveat} ${engine === 'ollama' ? `To keep ${k} for every client` : 'By hand'}: ${keep}`;
+  return { engine, endpoint: p.endpoint, model: p.model, loadAs, ctxPerSeq: ctx, label: `Reload with ${k} context`, action: `Reload ${p.model} in ${engine === 'ollama' ? 'Ollama' : 'LM Studio'} with a ${k} context`, does, caveat, detail, persistent };
 }
 
 const LmStudioUnloaded = z.object({ instance_id: z.string().optional() }).passthrough();

@@ -179,3 +179,30 @@ test('engine candidates from a real LM Studio replay: loaded first, installed mo
   assert.equal(c[0]!.engine, 'lmstudio');
   for (const x of c.slice(1)) assert.ok(x.mark !== undefined || x.note !== undefined, `${x.label} has neither numbers nor a reason`);
 });
+
+test('an Ollama / LM Studio model that its engine can reload: context rows reload it; other engines keep the command', () => {
+  const hw = findHardware('rtx-4090')!;
+  // Too big a window for the card: the context-cap suggestion becomes "Reload with N" for the loaded model.
+  const over = { ...target(qwen30, 'Q4_K_M', 131072, 'ollama'), reloadKey: 'http://127.0.0.1:11434|qwen3:30b-a3b' };
+  const r = checkFit(over, hw);
+  const cap = r.data.alternatives.find((x) => x.kind === 'context' && x.action?.kind === 'reload');
+  assert.ok(cap, JSON.stringify(r.data.alternatives.map((x) => [x.kind, x.label, x.action?.kind])));
+  assert.equal(cap!.action!.kind === 'reload' && cap!.action!.modelKey, over.reloadKey);
+  const ctx = cap!.action!.kind === 'reload' ? cap!.action!.ctx : 0;
+  assert.ok(ctx < 131072 && ctx > 0 && ctx <= r.evaluation.maxContext, `${ctx} vs max ${r.evaluation.maxContext}`);
+  assert.equal(ctx % 1024, 0);
+  assert.equal(cap!.action!.label, `Reload with ${ctx / 1024}k`);
+  // Room to grow: a small window gets a "Raise context" row up to the estimator's max that fits.
+  const small = { ...target(qwen30, 'Q4_K_M', 8192, 'lmstudio'), reloadKey: 'http://127.0.0.1:1234|qwen/qwen3-30b' };
+  const s = checkFit(small, hw);
+  const raise = s.data.alternatives.find((x) => x.id === 'ctx-raise');
+  assert.ok(raise && raise.action?.kind === 'reload', JSON.stringify(s.data.alternatives.map((x) => x.id)));
+  assert.ok(raise!.action!.kind === 'reload' && raise!.action!.ctx > 8192 && raise!.action!.ctx <= s.evaluation.maxContext);
+  assert.equal(raise!.fits, true);
+  for (const x of [...r.data.alternatives, ...s.data.alternatives]) assert.ok(parseHostMessage({ type: 'show', data: { ...r.data, alternatives: [x] } }).ok, x.id);
+  // The same model without a reloadable engine (llama.cpp, or a catalog fit): commands, never a reload.
+  for (const t of [target(qwen30, 'Q4_K_M', 131072, 'llama.cpp'), target(qwen30, 'Q4_K_M', 8192, 'ollama')]) {
+    const rows = checkFit(t, hw).data.alternatives;
+    assert.ok(rows.every((x) => x.action?.kind !== 'reload' && x.id !== 'ctx-raise'));
+  }
+});
