@@ -8,15 +8,15 @@ import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
 import type { GuardEvent } from '../providers/proxy/guard';
 import type { Warning } from '../estimator/warnings';
-import { parseServingEngine } from '../estimator/engine';
+import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
 import { COMMANDS, WALKTHROUGH_ID, type CommandKey } from './command-ids';
-import { checkFit, nowFor, type FitTarget } from './fit-check';
+import { checkFit, defaultFitEngine, ENGINE_LABEL, nowFor, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
 import { applyReload, fixContext, reloadPlan, type ReloadPlan } from './reload-fix';
 import { evaluate } from '../estimator/fit';
 import { HeadroomPanel } from './panel';
 import { emptyMessage, targetForLoaded, type PanelSubject } from './panel-subject';
-import { pickContext, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
+import { pickContext, pickEngine, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
 import { Poller } from './poller';
 import type { HostMessage, PanelCommand, RowAction } from './protocol';
 import { Session } from './session';
@@ -243,10 +243,24 @@ export class Controller implements vscode.Disposable {
     }
     const quant = await pickQuant(found.spec, c.quant ?? found.quant ?? defaultQuantFor(c.id), `${title} (2/3) — quantization`);
     if (!quant) return undefined;
-    const ctx = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq);
-    if (!ctx) return undefined;
-    // A catalog model's commands are for the engine the user runs (the first one detected), else llama.cpp.
-    const engine = c.engine ?? this.session.detections.find((d) => d.engine && parseServingEngine(d.engine))?.engine;
+    // A loaded model speaks for the engine serving it. Otherwise commands and the speed model follow the detected
+    // engine, changeable from a row at the end of the context step (no extra step on the default path).
+    let engine: string | undefined = loaded ? c.engine : undefined;
+    let why = '';
+    if (!loaded) ({ engine, why } = defaultFitEngine(c.engine, this.session.detections));
+    let ctx: number | undefined;
+    for (;;) {
+      const serving = engine ? parseServingEngine(engine) : undefined;
+      const extra = !loaded && serving ? { label: `$(terminal) Commands for: ${ENGINE_LABEL[serving]} (change…)`, description: why } : undefined;
+      const r = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq, extra);
+      if (r === undefined) return undefined;
+      if (r !== 'extra') {
+        ctx = r;
+        break;
+      }
+      const picked = await pickEngine(serving ?? DEFAULT_ENGINE, this.session.detections, `${title} — engine`);
+      if (picked && picked !== engine) ({ engine, why } = { engine: picked, why: 'your choice' });
+    }
     return {
       modelId: 'catalogId' in found && found.catalogId ? found.catalogId : c.label,
       title: c.label,
@@ -281,7 +295,7 @@ export class Controller implements vscode.Disposable {
     const hw = this.session.hardwareSpec();
     const found = specForCandidate(c);
     const ctx = found ? await pickContext(found.spec, c.quant ?? found.quant ?? 'Q4_K_M', hw, found.contextMax, `Headroom: load ${c.label} — context`) : 32768;
-    if (!ctx) return;
+    if (!ctx || ctx === 'extra') return; // no extra row is offered here
     let estimate = '';
     if (found) {
       try {

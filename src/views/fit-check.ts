@@ -15,7 +15,7 @@ import type { Verdict } from '../estimator/verdict';
 import { weightsForQuant, weightsForQuantLike } from '../estimator/weights';
 import { defaultQuantFor as defaultQuantForSpec } from '../estimator/quant-recipes';
 import { engineCommand, keepsWeights } from '../estimator/engine-commands';
-import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
+import { DEFAULT_ENGINE, parseServingEngine, SERVING_ENGINES, type ServingEngine } from '../estimator/engine';
 import { fitMark, type ModelCandidate } from './pick-items';
 import { fixContext } from './reload-fix';
 import { resolveModelName } from '../estimator/model-names';
@@ -269,6 +269,35 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
     ],
   };
   return { evaluation, suggestions, data };
+}
+
+export const ENGINE_LABEL: Record<ServingEngine, string> = { 'llama.cpp': 'llama.cpp (llama-server)', ollama: 'Ollama', lmstudio: 'LM Studio', vllm: 'vLLM', 'mlx-lm': 'MLX-LM' };
+
+/**
+ * The engine Check Model Fit speaks for until the user picks another: the candidate's own engine (an installed
+ * model), else the first detected engine whose speed and commands Headroom models, else llama.cpp.
+ */
+export function defaultFitEngine(candidateEngine: string | undefined, detections: readonly Pick<Detection, 'engine' | 'endpoint'>[]): { engine: ServingEngine; why: string } {
+  const own = candidateEngine ? parseServingEngine(candidateEngine) : undefined;
+  if (own) return { engine: own, why: 'serves this model' };
+  const d = detections.find((x) => x.engine && parseServingEngine(x.engine));
+  if (d) return { engine: parseServingEngine(d.engine!)!, why: `detected at ${d.endpoint}` };
+  return { engine: DEFAULT_ENGINE, why: 'no engine detected — the default' };
+}
+
+/** The engines to choose from: detected ones first (with where), then the rest; the current one marked. */
+export function engineChoices(current: ServingEngine, detections: readonly Pick<Detection, 'engine' | 'endpoint'>[]): { engine: ServingEngine; label: string; description: string }[] {
+  const where = new Map<ServingEngine, string>();
+  for (const d of detections) {
+    const e = d.engine ? parseServingEngine(d.engine) : undefined;
+    if (e && !where.has(e)) where.set(e, d.endpoint);
+  }
+  const order = [...where.keys(), ...SERVING_ENGINES.filter((e) => !where.has(e))];
+  return order.map((e) => ({
+    engine: e,
+    label: ENGINE_LABEL[e],
+    description: [where.has(e) ? `detected at ${where.get(e)}` : '', e === current ? 'current' : ''].filter(Boolean).join(' · '),
+  }));
 }
 
 /** Default quant for a catalog model: Q4_K_M (the practitioners' default), MXFP4 for natively MXFP4 models. */

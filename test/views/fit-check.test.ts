@@ -5,7 +5,7 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware, usableBytes } from '../../src/estimator/hardware';
 import { defaultContextOptions } from '../../src/estimator/memory';
 import { llamaServerLine, ollamaServeLine, ggufFileName, shellWord } from '../../src/views/command-lines';
-import { catalogCandidates, checkFit, memoryCurve, verdictView } from '../../src/views/fit-check';
+import { catalogCandidates, checkFit, defaultFitEngine, engineChoices, memoryCurve, verdictView } from '../../src/views/fit-check';
 import { diagnose } from '../../src/estimator/verdict';
 import { describeCandidate, fitMark, groupCandidates, parseContextInput } from '../../src/views/pick-items';
 import { parseHostMessage } from '../../src/views/protocol';
@@ -205,4 +205,38 @@ test('an Ollama / LM Studio model that its engine can reload: context rows reloa
     const rows = checkFit(t, hw).data.alternatives;
     assert.ok(rows.every((x) => x.action?.kind !== 'reload' && x.id !== 'ctx-raise'));
   }
+});
+
+test("Check Model Fit engine: the model's engine, else the detected one, else llama.cpp; choices list detected engines first", () => {
+  const detections = [
+    { endpoint: 'http://127.0.0.1:8000', engine: 'sglang' as const },
+    { endpoint: 'http://127.0.0.1:1234', engine: 'lmstudio' as const },
+    { endpoint: 'http://127.0.0.1:11434', engine: 'ollama' as const },
+    { endpoint: 'http://127.0.0.1:9999' },
+  ];
+  assert.deepEqual(defaultFitEngine('ollama', detections), { engine: 'ollama', why: 'serves this model' });
+  // A catalog model: the first detected engine Headroom has commands for (SGLang has none of its own).
+  assert.deepEqual(defaultFitEngine(undefined, detections), { engine: 'lmstudio', why: 'detected at http://127.0.0.1:1234' });
+  assert.deepEqual(defaultFitEngine(undefined, []), { engine: 'llama.cpp', why: 'no engine detected — the default' });
+  const choices = engineChoices('ollama', detections);
+  assert.deepEqual(choices.map((c) => c.engine), ['lmstudio', 'ollama', 'llama.cpp', 'vllm', 'mlx-lm']);
+  assert.equal(choices[1]!.description, 'detected at http://127.0.0.1:11434 · current');
+  assert.equal(choices[2]!.description, '');
+  assert.equal(new Set(choices.map((c) => c.engine)).size, choices.length);
+});
+
+test('the engine picked in Check Model Fit drives the speed model and every command in the panel', () => {
+  const hw = findHardware('rtx-4090')!;
+  const words = { ollama: /^(ollama |(OLLAMA_[A-Z_]+=\S+ )+ollama serve)/, vllm: /^vllm serve /, 'llama.cpp': /^llama-server /, lmstudio: /^lms (get|load) / } as const;
+  const speeds = new Map<string, number>();
+  for (const [engine, re] of Object.entries(words)) {
+    const r = checkFit(target(qwen30, 'Q4_K_M', 32768, engine), hw);
+    assert.match(r.data.subtitle, new RegExp(`^${engine.replace('.', '\\.')} · `));
+    const copies = r.data.alternatives.flatMap((x) => (x.action?.kind === 'copy' ? [x.action.text] : []));
+    assert.ok(copies.length > 0, engine);
+    for (const c of copies) assert.match(c, re, `${engine}: ${c}`);
+    speeds.set(engine, r.evaluation.speed.decodeTokPerSec);
+  }
+  // vLLM's step loop is modelled apart from the llama.cpp family on CUDA: the pick changes the prediction.
+  assert.notEqual(speeds.get('vllm'), speeds.get('llama.cpp'));
 });
