@@ -363,11 +363,22 @@ export class Controller implements vscode.Disposable {
     }
     if (pick?.act !== 'yes') return;
     this.log.info(`reload: ${plan.detail}`);
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: neutralize(`${plan.action}…`), cancellable: true }, (_p, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      return applyReload(plan, { signal: ac.signal });
-    });
+    let result: Awaited<ReturnType<typeof applyReload>>;
+    try {
+      result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: neutralize(`${plan.action}…`), cancellable: true }, (_p, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        return applyReload(plan, { signal: ac.signal });
+      });
+    } catch (err) {
+      // Called from a toast or a panel row (not through run()): report here, never an unhandled rejection.
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`reload of ${plan.model} failed: ${msg}`);
+      void this.poller.pollNow();
+      const pick = await vscode.window.showErrorMessage(neutralize(`Headroom: ${plan.action} failed: ${msg}`), 'Show Log');
+      if (pick) this.log.show();
+      return;
+    }
     this.log.info(`reload: ${result.detail}`);
     await this.poller.pollNow();
     const lasting = plan.persistent.command ? 'Copy the lasting fix' : undefined;
