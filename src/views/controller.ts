@@ -8,13 +8,15 @@ import { defaultContextOptions, estimateMemory } from '../estimator/memory';
 import type { MeteringProxy } from '../providers/proxy/server';
 import type { GuardEvent } from '../providers/proxy/guard';
 import type { Warning } from '../estimator/warnings';
-import { parseServingEngine } from '../estimator/engine';
+import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
 import { COMMANDS, WALKTHROUGH_ID, type CommandKey } from './command-ids';
-import { checkFit, nowFor, type FitTarget } from './fit-check';
+import { checkFit, defaultFitEngine, ENGINE_LABEL, nowFor, type FitTarget } from './fit-check';
 import { canLoad, loadModel } from './load-model';
+import { applyReload, fixContext, reloadPlan, type ReloadPlan } from './reload-fix';
+import { evaluate } from '../estimator/fit';
 import { HeadroomPanel } from './panel';
 import { emptyMessage, targetForLoaded, type PanelSubject } from './panel-subject';
-import { pickContext, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
+import { pickContext, pickEngine, pickHardware, pickModel, pickQuant, specForCandidate, defaultQuantFor } from './quick-picks';
 import { Poller } from './poller';
 import type { HostMessage, PanelCommand, RowAction } from './protocol';
 import { Session } from './session';
@@ -79,7 +81,10 @@ export class Controller implements vscode.Disposable {
     });
     const stored = context.globalState.get<string>(ACTIVE_KEY);
     if (typeof stored === 'string') this.session.setActive(stored);
-    this.warnings = new WarningsPresenter(context.globalState, (key) => this.showLoaded(key), (m) => log.info(m));
+    this.warnings = new WarningsPresenter(context.globalState, (key) => this.showLoaded(key), (m) => log.info(m), Date.now, (w) => {
+      const plan = this.reloadFixFor(w.modelKey, w.kind, w.numbers.promptTokens ?? w.numbers.sentTokens);
+      return plan ? { label: plan.label, run: () => this.confirmReload(plan) } : undefined;
+    });
     this.poller = new Poller({
       task: (signal) => this.session.refresh(signal),
       intervalMs: () => this.config.value.pollIntervalSeconds * 1000,
@@ -238,10 +243,24 @@ export class Controller implements vscode.Disposable {
     }
     const quant = await pickQuant(found.spec, c.quant ?? found.quant ?? defaultQuantFor(c.id), `${title} (2/3) — quantization`);
     if (!quant) return undefined;
-    const ctx = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq);
-    if (!ctx) return undefined;
-    // A catalog model's commands are for the engine the user runs (the first one detected), else llama.cpp.
-    const engine = c.engine ?? this.session.detections.find((d) => d.engine && parseServingEngine(d.engine))?.engine;
+    // A loaded model speaks for the engine serving it. Otherwise commands and the speed model follow the detected
+    // engine, changeable from a row at the end of the context step (no extra step on the default path).
+    let engine: string | undefined = loaded ? c.engine : undefined;
+    let why = '';
+    if (!loaded) ({ engine, why } = defaultFitEngine(c.engine, this.session.detections));
+    let ctx: number | undefined;
+    for (;;) {
+      const serving = engine ? parseServingEngine(engine) : undefined;
+      const extra = !loaded && serving ? { label: `$(terminal) Commands for: ${ENGINE_LABEL[serving]} (change…)`, description: why } : undefined;
+      const r = await pickContext(found.spec, quant, hw, found.contextMax, `${title} (3/3) — context`, loaded?.estimate?.ctx.ctxPerSeq, extra);
+      if (r === undefined) return undefined;
+      if (r !== 'extra') {
+        ctx = r;
+        break;
+      }
+      const picked = await pickEngine(serving ?? DEFAULT_ENGINE, this.session.detections, `${title} — engine`);
+      if (picked && picked !== engine) ({ engine, why } = { engine: picked, why: 'your choice' });
+    }
     return {
       modelId: 'catalogId' in found && found.catalogId ? found.catalogId : c.label,
       title: c.label,
@@ -276,7 +295,7 @@ export class Controller implements vscode.Disposable {
     const hw = this.session.hardwareSpec();
     const found = specForCandidate(c);
     const ctx = found ? await pickContext(found.spec, c.quant ?? found.quant ?? 'Q4_K_M', hw, found.contextMax, `Headroom: load ${c.label} — context`) : 32768;
-    if (!ctx) return;
+    if (!ctx || ctx === 'extra') return; // no extra row is offered here
     let estimate = '';
     if (found) {
       try {
@@ -301,6 +320,70 @@ export class Controller implements vscode.Disposable {
     const key = modelKey(c.endpoint!, c.id);
     this.setActive(key);
     void vscode.window.showInformationMessage(neutralize(`${c.label} is loaded${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}; Headroom now follows it.`));
+  }
+
+  /**
+   * The reload that fixes a warning for a loaded model (or applies a panel row's context), when its engine has a
+   * load API: the estimator's max context that fits, capped by the model's max and by what the warning asks.
+   */
+  private reloadFixFor(key: string, kind: string, want?: number, exact?: number): ReloadPlan | undefined {
+    const m = this.session.state.models.find((x) => x.key === key);
+    const d = this.session.details(key);
+    const e = d?.estimate;
+    if (!m || !d || !e || !canLoad(m.engine)) return undefined;
+    let ctx = exact;
+    if (ctx === undefined) {
+      try {
+        const maxFit = evaluate(e.spec, e.weights, d.hardware, e.ctx, { contextMax: e.contextMax }).maxContext;
+        ctx = fixContext({ kind, ...(m.context.configured ? { configured: m.context.configured.value } : {}), maxFit, contextMax: e.contextMax, ...(want !== undefined ? { want } : {}) });
+      } catch (err) {
+        this.log.warn(`reload fix for ${m.name}: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      }
+    }
+    if (!ctx) return undefined;
+    return reloadPlan({ engine: m.engine, endpoint: m.endpoint, model: d.loaded.name, ctxPerSeq: ctx, modelId: m.name, quant: e.quant, parallel: e.ctx.parallel, kvType: e.ctx.kvTypeK });
+  }
+
+  /** Asks (a quick pick with explicit Yes / No: modal dialogs are refused in extension tests), then reloads. */
+  private async confirmReload(plan: ReloadPlan): Promise<void> {
+    type Row = vscode.QuickPickItem & { act?: 'yes' | 'copy' };
+    const rows: Row[] = [
+      { label: `$(debug-restart) Yes, ${plan.label.charAt(0).toLowerCase()}${plan.label.slice(1)}`, detail: neutralize(plan.does), act: 'yes' },
+      ...(plan.persistent.command ? [{ label: '$(copy) Copy the lasting fix instead', description: neutralize(plan.persistent.command), detail: neutralize(plan.persistent.note), act: 'copy' as const }] : []),
+      { label: '$(close) No' },
+      { label: 'Note', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(info) How long it holds', detail: neutralize(plan.caveat) },
+    ];
+    const pick = await vscode.window.showQuickPick(rows, { title: neutralize(`${plan.action}?`), placeHolder: neutralize(plan.caveat), ignoreFocusOut: true });
+    if (pick?.act === 'copy') {
+      await vscode.env.clipboard.writeText(plan.persistent.command!);
+      void vscode.window.showInformationMessage(neutralize(`Copied: ${plan.persistent.command}`));
+      return;
+    }
+    if (pick?.act !== 'yes') return;
+    this.log.info(`reload: ${plan.detail}`);
+    let result: Awaited<ReturnType<typeof applyReload>>;
+    try {
+      result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: neutralize(`${plan.action}…`), cancellable: true }, (_p, token) => {
+        const ac = new AbortController();
+        token.onCancellationRequested(() => ac.abort());
+        return applyReload(plan, { signal: ac.signal });
+      });
+    } catch (err) {
+      // Called from a toast or a panel row (not through run()): report here, never an unhandled rejection.
+      const msg = err instanceof Error ? err.message : String(err);
+      this.log.error(`reload of ${plan.model} failed: ${msg}`);
+      void this.poller.pollNow();
+      const pick = await vscode.window.showErrorMessage(neutralize(`Headroom: ${plan.action} failed: ${msg}`), 'Show Log');
+      if (pick) this.log.show();
+      return;
+    }
+    this.log.info(`reload: ${result.detail}`);
+    await this.poller.pollNow();
+    const lasting = plan.persistent.command ? 'Copy the lasting fix' : undefined;
+    const next = await vscode.window.showInformationMessage(neutralize(`${plan.model} reloaded with a ${formatTokens(plan.ctxPerSeq)} context${result.loadSeconds ? ` (${result.loadSeconds.toFixed(1)} s)` : ''}. ${plan.caveat}`), ...(lasting ? [lasting] : []));
+    if (lasting && next === lasting) await vscode.env.clipboard.writeText(plan.persistent.command!);
   }
 
   private async measureSpeed(): Promise<void> {
@@ -519,6 +602,12 @@ export class Controller implements vscode.Disposable {
         this.setActive(a.modelKey);
         this.showLoaded(a.modelKey);
         return;
+      case 'reload': {
+        const plan = this.reloadFixFor(a.modelKey, 'context-cap', undefined, a.ctx);
+        if (plan) await this.confirmReload(plan);
+        else void vscode.window.showInformationMessage('Headroom: that model is no longer loaded in an engine that can reload it.');
+        return;
+      }
       case 'checkFit': {
         const c: ModelCandidate = { id: a.model, label: a.model, section: 'catalog', ...(a.quant ? { quant: a.quant } : {}) };
         const found = specForCandidate(c);

@@ -15,8 +15,9 @@ import type { Verdict } from '../estimator/verdict';
 import { weightsForQuant, weightsForQuantLike } from '../estimator/weights';
 import { defaultQuantFor as defaultQuantForSpec } from '../estimator/quant-recipes';
 import { engineCommand, keepsWeights } from '../estimator/engine-commands';
-import { DEFAULT_ENGINE, parseServingEngine } from '../estimator/engine';
+import { DEFAULT_ENGINE, parseServingEngine, SERVING_ENGINES, type ServingEngine } from '../estimator/engine';
 import { fitMark, type ModelCandidate } from './pick-items';
+import { fixContext } from './reload-fix';
 import { resolveModelName } from '../estimator/model-names';
 import type { Detection } from '../providers/detect';
 import type { DashboardState } from './model';
@@ -47,6 +48,8 @@ export interface FitTarget {
   verdict?: Verdict;
   /** Other loaded models the user can switch the panel to. */
   others?: { key: string; name: string; totalBytes: number; fits: boolean }[];
+  /** A loaded model whose engine can reload it with another context (Ollama, LM Studio): its key. */
+  reloadKey?: string;
   /** This machine now (live reading): free memory, other processes, the Apple GPU wired limit; `loaded` = this model is already in. */
   now?: { freeBytes: number; othersBytes: number; source: string; loaded: boolean; wiredLimitBytes?: number };
 }
@@ -128,10 +131,23 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
     const ctx = { ...t.ctx, ctxPerSeq: s.ctxPerSeq, parallel: s.parallel, kvTypeK: s.kvType, kvTypeV: s.kvType };
     const kind = SUGGESTION_KIND[s.kind];
     add(`${s.modelId}|${s.quant}|${s.ctxPerSeq}|${s.parallel}|${s.kvType}`, () => {
+      // The engine can apply a smaller window itself: offer that (the confirmation also gives the command).
+      // Whole k, rounded down: a little less than the suggestion still fits, and reads as the engine's usual sizes.
+      const rc = s.ctxPerSeq >= 1024 ? Math.floor(s.ctxPerSeq / 1024) * 1024 : Math.floor(s.ctxPerSeq);
+      if (s.kind === 'context-cap' && t.reloadKey && rc > 0) {
+        return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: s.cost, action: { kind: 'reload', label: `Reload with ${formatTokens(rc)}`, modelKey: t.reloadKey, ctx: rc } };
+      }
       const cmd = kind === 'moe' ? { action: { kind: 'checkFit' as const, label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } } : copyAction(t, s.modelId, s.quant, ctx, s.kvType, s.kind);
       return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: withNote(s.cost, cmd.note), ...(cmd.action ? { action: cmd.action } : {}) };
     });
   });
+  const raise = t.reloadKey ? fixContext({ kind: 'truncation', configured: t.ctx.ctxPerSeq, maxFit: current.maxContext, contextMax: t.contextMax }) : undefined;
+  if (t.reloadKey && raise) {
+    const ctx = { ...t.ctx, ctxPerSeq: raise };
+    add(`${t.modelId}|${t.quant}|${raise}|${t.ctx.parallel}|${t.ctx.kvTypeK}`, () =>
+      row('ctx-raise', 'context', `Raise context to ${formatTokens(raise)} (the most that fits)`, evaluate(t.spec, weightsFor(t, t.quant), hw, ctx, opts), 'more KV memory; longer prompts fit before the window truncates them', { kind: 'reload', label: `Reload with ${formatTokens(raise)}`, modelKey: t.reloadKey!, ctx: raise }),
+    );
+  }
   const q = parseQuant(t.quant);
   const ladder = q?.format === 'gguf' ? GGUF_LADDER : q?.format === 'mlx' ? MLX_LADDER : [];
   for (const quant of ladder) {
@@ -253,6 +269,35 @@ export function checkFit(t: FitTarget, hw: HardwareSpec): FitResult {
     ],
   };
   return { evaluation, suggestions, data };
+}
+
+export const ENGINE_LABEL: Record<ServingEngine, string> = { 'llama.cpp': 'llama.cpp (llama-server)', ollama: 'Ollama', lmstudio: 'LM Studio', vllm: 'vLLM', 'mlx-lm': 'MLX-LM' };
+
+/**
+ * The engine Check Model Fit speaks for until the user picks another: the candidate's own engine (an installed
+ * model), else the first detected engine whose speed and commands Headroom models, else llama.cpp.
+ */
+export function defaultFitEngine(candidateEngine: string | undefined, detections: readonly Pick<Detection, 'engine' | 'endpoint'>[]): { engine: ServingEngine; why: string } {
+  const own = candidateEngine ? parseServingEngine(candidateEngine) : undefined;
+  if (own) return { engine: own, why: 'serves this model' };
+  const d = detections.find((x) => x.engine && parseServingEngine(x.engine));
+  if (d) return { engine: parseServingEngine(d.engine!)!, why: `detected at ${d.endpoint}` };
+  return { engine: DEFAULT_ENGINE, why: 'no engine detected — the default' };
+}
+
+/** The engines to choose from: detected ones first (with where), then the rest; the current one marked. */
+export function engineChoices(current: ServingEngine, detections: readonly Pick<Detection, 'engine' | 'endpoint'>[]): { engine: ServingEngine; label: string; description: string }[] {
+  const where = new Map<ServingEngine, string>();
+  for (const d of detections) {
+    const e = d.engine ? parseServingEngine(d.engine) : undefined;
+    if (e && !where.has(e)) where.set(e, d.endpoint);
+  }
+  const order = [...where.keys(), ...SERVING_ENGINES.filter((e) => !where.has(e))];
+  return order.map((e) => ({
+    engine: e,
+    label: ENGINE_LABEL[e],
+    description: [where.has(e) ? `detected at ${where.get(e)}` : '', e === current ? 'current' : ''].filter(Boolean).join(' · '),
+  }));
 }
 
 /** Default quant for a catalog model: Q4_K_M (the practitioners' default), MXFP4 for natively MXFP4 models. */

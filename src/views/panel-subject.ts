@@ -6,6 +6,7 @@ import { diagnose } from '../estimator/verdict';
 import type { EngineSnapshot, LoadedModel } from '../providers/types';
 import type { LoadedEstimate } from '../providers/estimate';
 import { nowFor, type FitTarget } from './fit-check';
+import { canLoad } from './load-model';
 import type { DashboardState } from './model';
 import type { SpeedPoint } from './protocol';
 
@@ -37,6 +38,7 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
     ctx: e.ctx,
     contextMax: e.contextMax,
     engine: view.engine,
+    ...(canLoad(view.engine) ? { reloadKey: key } : {}),
     ...(used ? { depth: used } : {}),
     engineFacts: { ...(d.loaded.residentBytes ? { residentBytes: d.loaded.residentBytes.value } : {}), ...(d.loaded.cpuBytes ? { cpuBytes: d.loaded.cpuBytes.value } : {}) },
     live: { history, ...(view.speed.decode ? { decodeTokPerSec: view.speed.decode.value, source: view.speed.decode.source } : {}) },

@@ -36,6 +36,8 @@ export const RowAction = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('copy'), label: text(60), text: text(20000) }),
   z.object({ kind: z.literal('setActive'), label: text(60), modelKey: text(1000) }),
   z.object({ kind: z.literal('checkFit'), label: text(60), model: text(300), quant: text(40).optional(), ctx: finite.positive().optional() }),
+  /** Reload a loaded model with this context through the engine's API (Ollama, LM Studio), after confirmation. */
+  z.object({ kind: z.literal('reload'), label: text(60), modelKey: text(1000), ctx: z.number().int().positive() }),
 ]);
 export type RowAction = z.infer<typeof RowAction>;
 

@@ -9,7 +9,8 @@ import { resolveModelName } from '../estimator/model-names';
 import { KNOWN_QUANTS, parseQuant } from '../estimator/quant-recipes';
 import type { ModelSpec } from '../estimator/types';
 import { weightsForQuant } from '../estimator/weights';
-import { catalogCandidates, defaultQuantFor, freeNowFor } from './fit-check';
+import { catalogCandidates, defaultQuantFor, engineChoices, freeNowFor } from './fit-check';
+import type { ServingEngine } from '../estimator/engine';
 import type { DashboardState } from './model';
 import { CONTEXT_PRESETS, fitMark, groupCandidates, parseContextInput, SECTION_TITLE, type ModelCandidate, type PickItemData } from './pick-items';
 import type { Detection } from '../providers/detect';
@@ -93,7 +94,11 @@ export async function pickQuant(spec: ModelSpec, current: string, title: string)
   return pick?.quant;
 }
 
-export async function pickContext(spec: ModelSpec, quant: string, hw: HardwareSpec, contextMax: number, title: string, configured?: number): Promise<number | undefined> {
+/**
+ * Context step. `extra`: one more row after the sizes (Check Model Fit's "Commands for: <engine> (change…)"),
+ * answered as 'extra' — last, so accepting the first row stays the zero-friction path.
+ */
+export async function pickContext(spec: ModelSpec, quant: string, hw: HardwareSpec, contextMax: number, title: string, configured?: number, extra?: { label: string; description: string }): Promise<number | 'extra' | undefined> {
   const usable = usableBytes(hw);
   const w = weightsForQuant(spec, quant);
   const presets = [...new Set([...CONTEXT_PRESETS.filter((c) => c <= contextMax), ...(configured && configured <= contextMax ? [configured] : [])])].sort((a, b) => a - b);
@@ -104,8 +109,11 @@ export async function pickContext(spec: ModelSpec, quant: string, hw: HardwareSp
     return { label: formatTokens(c), description: `${mark === 'fits' ? '✓' : mark === 'tight' ? 'tight' : '✗'} ${formatBytes(total)}${c === configured ? ' · configured now' : ''}`, ctx: c };
   });
   items.push({ label: 'Custom…', description: `any size up to ${formatTokens(contextMax)}` });
+  const extraRow: CtxItem | undefined = extra ? { label: extra.label, description: extra.description } : undefined;
+  if (extraRow) items.push({ label: '', kind: vscode.QuickPickItemKind.Separator }, extraRow);
   const pick = await vscode.window.showQuickPick(items, { title, placeHolder: `Context per sequence (${quant}, usable ${formatBytes(usable)})` });
   if (!pick) return undefined;
+  if (pick === extraRow) return 'extra';
   if (pick.ctx) return pick.ctx;
   const raw = await vscode.window.showInputBox({
     title,
@@ -118,6 +126,13 @@ export async function pickContext(spec: ModelSpec, quant: string, hw: HardwareSp
   if (raw === undefined) return undefined;
   const r = parseContextInput(raw, contextMax);
   return 'value' in r ? r.value : undefined;
+}
+
+/** Which engine's speed and commands Check Model Fit shows. */
+export async function pickEngine(current: ServingEngine, detections: readonly Detection[], title: string): Promise<ServingEngine | undefined> {
+  const items = engineChoices(current, detections).map((c) => ({ ...c, picked: c.engine === current }));
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Speed and commands for this engine' });
+  return pick?.engine;
 }
 
 export async function pickHardware(current: string): Promise<string | undefined> {

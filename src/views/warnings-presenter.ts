@@ -1,5 +1,6 @@
 // Notifications for warnings the hysteresis book RAISED (new episode or escalation) — never from a poll tick
-// directly, never twice per model per episode, never for a snoozed model. Actions: Show Alternatives, Snooze.
+// directly, never twice per model per episode, never for a snoozed model. Actions: Show Alternatives, Snooze,
+// and "Reload with N context" where the engine can apply it (asked again before anything happens).
 import * as vscode from 'vscode';
 import type { Warning } from '../estimator/warnings';
 import { neutralize } from './markdown';
@@ -14,6 +15,8 @@ export class WarningsPresenter {
     private readonly showAlternatives: (modelKey: string) => void,
     private readonly log: (msg: string) => void,
     private readonly now: () => number = Date.now,
+    /** A fix the engine's API can apply for this warning (Ollama / LM Studio reload), offered as a third action. */
+    private readonly fixFor: (w: Warning) => { label: string; run: () => Promise<void> } | undefined = () => undefined,
   ) {}
 
   private get snoozed(): SnoozeMap {
@@ -49,7 +52,8 @@ export class WarningsPresenter {
   }
 
   private async show(w: Warning): Promise<void> {
-    const actions = ['Show Alternatives', 'Snooze for this model'];
+    const fix = this.fixFor(w);
+    const actions = ['Show Alternatives', 'Snooze for this model', ...(fix ? [fix.label] : [])];
     const detail = w.suggestedActions.length ? ` — ${w.suggestedActions[0]}` : '';
     // Model names come from the engine: no links or icons may sneak in through them.
     const text = neutralize(`${w.message}${detail}`);
@@ -61,5 +65,6 @@ export class WarningsPresenter {
           : await vscode.window.showInformationMessage(text, ...actions);
     if (pick === actions[0]) this.showAlternatives(w.modelKey);
     else if (pick === actions[1]) await this.snoozeModel(w.modelKey);
+    else if (fix && pick === fix.label) await fix.run();
   }
 }

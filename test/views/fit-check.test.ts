@@ -5,7 +5,7 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware, usableBytes } from '../../src/estimator/hardware';
 import { defaultContextOptions } from '../../src/estimator/memory';
 import { llamaServerLine, ollamaServeLine, ggufFileName, shellWord } from '../../src/views/command-lines';
-import { catalogCandidates, checkFit, memoryCurve, verdictView } from '../../src/views/fit-check';
+import { catalogCandidates, checkFit, defaultFitEngine, engineChoices, memoryCurve, verdictView } from '../../src/views/fit-check';
 import { diagnose } from '../../src/estimator/verdict';
 import { describeCandidate, fitMark, groupCandidates, parseContextInput } from '../../src/views/pick-items';
 import { parseHostMessage } from '../../src/views/protocol';
@@ -178,4 +178,65 @@ test('engine candidates from a real LM Studio replay: loaded first, installed mo
   assert.equal(c[0]!.id, `${server.url}|google/gemma-4-26b-a4b`);
   assert.equal(c[0]!.engine, 'lmstudio');
   for (const x of c.slice(1)) assert.ok(x.mark !== undefined || x.note !== undefined, `${x.label} has neither numbers nor a reason`);
+});
+
+test('an Ollama / LM Studio model that its engine can reload: context rows reload it; other engines keep the command', () => {
+  const hw = findHardware('rtx-4090')!;
+  // Too big a window for the card: the context-cap suggestion becomes "Reload with N" for the loaded model.
+  const over = { ...target(qwen30, 'Q4_K_M', 131072, 'ollama'), reloadKey: 'http://127.0.0.1:11434|qwen3:30b-a3b' };
+  const r = checkFit(over, hw);
+  const cap = r.data.alternatives.find((x) => x.kind === 'context' && x.action?.kind === 'reload');
+  assert.ok(cap, JSON.stringify(r.data.alternatives.map((x) => [x.kind, x.label, x.action?.kind])));
+  assert.equal(cap!.action!.kind === 'reload' && cap!.action!.modelKey, over.reloadKey);
+  const ctx = cap!.action!.kind === 'reload' ? cap!.action!.ctx : 0;
+  assert.ok(ctx < 131072 && ctx > 0 && ctx <= r.evaluation.maxContext, `${ctx} vs max ${r.evaluation.maxContext}`);
+  assert.equal(ctx % 1024, 0);
+  assert.equal(cap!.action!.label, `Reload with ${ctx / 1024}k`);
+  // Room to grow: a small window gets a "Raise context" row up to the estimator's max that fits.
+  const small = { ...target(qwen30, 'Q4_K_M', 8192, 'lmstudio'), reloadKey: 'http://127.0.0.1:1234|qwen/qwen3-30b' };
+  const s = checkFit(small, hw);
+  const raise = s.data.alternatives.find((x) => x.id === 'ctx-raise');
+  assert.ok(raise && raise.action?.kind === 'reload', JSON.stringify(s.data.alternatives.map((x) => x.id)));
+  assert.ok(raise!.action!.kind === 'reload' && raise!.action!.ctx > 8192 && raise!.action!.ctx <= s.evaluation.maxContext);
+  assert.equal(raise!.fits, true);
+  for (const x of [...r.data.alternatives, ...s.data.alternatives]) assert.ok(parseHostMessage({ type: 'show', data: { ...r.data, alternatives: [x] } }).ok, x.id);
+  // The same model without a reloadable engine (llama.cpp, or a catalog fit): commands, never a reload.
+  for (const t of [target(qwen30, 'Q4_K_M', 131072, 'llama.cpp'), target(qwen30, 'Q4_K_M', 8192, 'ollama')]) {
+    const rows = checkFit(t, hw).data.alternatives;
+    assert.ok(rows.every((x) => x.action?.kind !== 'reload' && x.id !== 'ctx-raise'));
+  }
+});
+
+test("Check Model Fit engine: the model's engine, else the detected one, else llama.cpp; choices list detected engines first", () => {
+  const detections = [
+    { endpoint: 'http://127.0.0.1:8000', engine: 'sglang' as const },
+    { endpoint: 'http://127.0.0.1:1234', engine: 'lmstudio' as const },
+    { endpoint: 'http://127.0.0.1:11434', engine: 'ollama' as const },
+    { endpoint: 'http://127.0.0.1:9999' },
+  ];
+  assert.deepEqual(defaultFitEngine('ollama', detections), { engine: 'ollama', why: 'serves this model' });
+  // A catalog model: the first detected engine Headroom has commands for (SGLang has none of its own).
+  assert.deepEqual(defaultFitEngine(undefined, detections), { engine: 'lmstudio', why: 'detected at http://127.0.0.1:1234' });
+  assert.deepEqual(defaultFitEngine(undefined, []), { engine: 'llama.cpp', why: 'no engine detected — the default' });
+  const choices = engineChoices('ollama', detections);
+  assert.deepEqual(choices.map((c) => c.engine), ['lmstudio', 'ollama', 'llama.cpp', 'vllm', 'mlx-lm']);
+  assert.equal(choices[1]!.description, 'detected at http://127.0.0.1:11434 · current');
+  assert.equal(choices[2]!.description, '');
+  assert.equal(new Set(choices.map((c) => c.engine)).size, choices.length);
+});
+
+test('the engine picked in Check Model Fit drives the speed model and every command in the panel', () => {
+  const hw = findHardware('rtx-4090')!;
+  const words = { ollama: /^(ollama |(OLLAMA_[A-Z_]+=\S+ )+ollama serve)/, vllm: /^vllm serve /, 'llama.cpp': /^llama-server /, lmstudio: /^lms (get|load) / } as const;
+  const speeds = new Map<string, number>();
+  for (const [engine, re] of Object.entries(words)) {
+    const r = checkFit(target(qwen30, 'Q4_K_M', 32768, engine), hw);
+    assert.match(r.data.subtitle, new RegExp(`^${engine.replace('.', '\\.')} · `));
+    const copies = r.data.alternatives.flatMap((x) => (x.action?.kind === 'copy' ? [x.action.text] : []));
+    assert.ok(copies.length > 0, engine);
+    for (const c of copies) assert.match(c, re, `${engine}: ${c}`);
+    speeds.set(engine, r.evaluation.speed.decodeTokPerSec);
+  }
+  // vLLM's step loop is modelled apart from the llama.cpp family on CUDA: the pick changes the prediction.
+  assert.notEqual(speeds.get('vllm'), speeds.get('llama.cpp'));
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { FIXTURES, startFixtureServer, type TestServer } from '../../support/fixture-server';
+import { engineRoutes, FIXTURES, startServer, type TestServer } from '../../support/fixture-server';
 import { formatBytes } from '../../../src/estimator/format';
 import { headroom, sleep, waitFor } from '../support/host';
 import { chooseModel, runAndDismiss, releaseEngine, useEngine } from '../support/commands';
@@ -16,12 +16,21 @@ interface PsModel { name: string; size: number; size_vram: number; context_lengt
 
 describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
   let engine: TestServer;
+  /** Bodies of the load requests Headroom sent (POST /api/generate with no prompt). */
+  const loads: { model: string; keep_alive?: string; options?: { num_ctx?: number } }[] = [];
   const ps = (JSON.parse(readFileSync(join(FIXTURES, 'ollama', 'api_ps.json'), 'utf8')) as { models: PsModel[] }).models[0]!;
 
   before(async function () {
     if (!PROBE_URL) this.skip();
     await headroom();
-    engine = await startFixtureServer('ollama');
+    const { routes, notFound } = engineRoutes('ollama');
+    // Ollama's answer to a load-only request (docs/api.md "Load a model").
+    routes['POST /api/generate'] = (_req, res, body) => {
+      loads.push(JSON.parse(body) as (typeof loads)[number]);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ model: ps.name, created_at: '2025-01-01T00:00:00Z', response: '', done: true, done_reason: 'load' }));
+    };
+    engine = await startServer(routes, notFound);
     await useEngine(engine.url);
   });
 
@@ -99,5 +108,29 @@ describe('live engine (Ollama fixture replay on 127.0.0.1)', function () {
       return q && !q.marked && q.elements.length > 0 ? q : undefined;
     }, 20_000);
     assert.equal(sortOf(restored, 'Decode'), order, `sort not kept across hide/show: ${JSON.stringify(restored.elements.map((e) => e.attrs))}`);
+  });
+
+  it('a context row of an Ollama model reloads it with that context after a Yes in the quick pick', async () => {
+    await runAndDismiss('headroom.openPanel');
+    await chooseModel(ps.name);
+    // The window Ollama reports is far below what fits here: the panel offers to raise it through Ollama's API.
+    const button = await waitFor('a reload button in the alternatives', async () => {
+      const q = await probe<{ elements: { text: string }[] }>('webviewQuery', { selector: 'table.alternatives button.action' }).catch(() => undefined);
+      return q?.elements.find((e) => /^Reload with \d+k$/.test(e.text));
+    }, 20_000);
+    const ctx = Number(/(\d+)k/.exec(button.text)![1]) * 1024;
+    assert.ok(ctx > ps.context_length, `${button.text} vs ${ps.context_length}`);
+    await probe('webviewPress', { selector: `table.alternatives button.action[title="${button.text}"]`, key: 'Enter' });
+    const rows = await waitFor('the Yes / No pick', async () => {
+      const q = await probe<{ visible: boolean; rows: string[] }>('quickInput');
+      return q.visible && q.rows.some((r) => r.includes('Yes, reload')) ? q.rows : undefined;
+    });
+    assert.ok(rows.some((r) => /No/.test(r)), JSON.stringify(rows));
+    assert.ok(rows.some((r) => /OLLAMA_CONTEXT_LENGTH=\d+/.test(r)), `no lasting fix offered: ${JSON.stringify(rows)}`);
+    assert.equal(loads.length, 0, 'loaded before the Yes');
+    await probe('pickRow', { contains: 'Yes, reload' });
+    const sent = await waitFor('the load request', () => loads[0]);
+    assert.deepEqual(sent, { model: ps.name, keep_alive: '30m', options: { num_ctx: ctx } });
+    await vscode.commands.executeCommand('notifications.clearAll');
   });
 });

@@ -96,6 +96,8 @@ describe('metering proxy (setting on, Ollama replay behind it)', function () {
     assert.match(raised.message, /gemma4/);
     assert.match(raised.message, /window 2(\.0)?k|window 2,048|window 2048/);
     assert.ok(!raised.message.includes('function f(x)'), 'prompt text leaked into the notification');
+    // Ollama can apply the fix itself: the toast offers a reload with a window that holds the prompt (asked again first).
+    assert.ok(raised.buttons.some((b) => /^Reload with \d+k context$/.test(b)), `buttons: ${JSON.stringify(raised.buttons)}`);
   });
 
   it('guard warn (the default): an over-long prompt is forwarded byte-exact and the warning is up before the reply ends', async () => {
