@@ -74,13 +74,31 @@ test('usedByOthersBytes grows by ≈ 1 GiB (± 10 %) while a process holds 1 GiB
   // allocates and right after it holds the memory (well under a second apart); the median of the five deltas is
   // judged — a fixed procedure, not retries until a pass. A wrong reading (a constant, a stale cache, the wrong
   // field) is off in every cycle.
+  //
+  // Settle first: memory a killed holder freed is not counted as available at once on every kernel (this CI VM's
+  // free-page reporting takes freed blocks off the free lists for a few seconds while it hands them to the host),
+  // so each cycle starts 3 s after the last one freed its memory (past the reporting delay, 2 s by default) and once
+  // MemAvailable has stopped moving (two readings 250 ms apart within 16 MiB, ≤ 10 s more).
+  let freedAt = 0;
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r, Math.max(0, freedAt + 3000 - Date.now())));
+    let prev = await othersNow();
+    for (const end = Date.now() + 10_000; Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = await othersNow();
+      if (Math.abs(now - prev) <= 16 * 1024 * 1024) return;
+      prev = now;
+    }
+  };
   const deltas: number[] = [];
   for (let cycle = 0; cycle < 5; cycle++) {
     const holder = await memoryHolder(GiB);
+    await settle();
     const before = await othersNow();
     await holder.hold();
     const during = await othersNow();
     await holder.stop();
+    freedAt = Date.now();
     deltas.push(during - before);
   }
   const median = [...deltas].sort((a, b) => a - b)[2]!;
