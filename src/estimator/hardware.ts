@@ -223,6 +223,8 @@ export function hardwareFromFacts(f: HardwareFacts): DetectedHardware {
       profile: custom({
         id: `local-${idPrefix}-${gib(f.totalMemBytes)}`, name: `Apple ${key.toUpperCase().replace(' ', ' ')} (${gib(f.totalMemBytes)} GB)`,
         capacityBytes: f.totalMemBytes, bandwidthGBps: bw, fp16Tflops: tflops, kind: 'apple', backend: 'metal',
+        // An Ultra is two Max dies over UltraFusion (Apple): the speed model's expert gather knows it.
+        ...(chip[2]?.toLowerCase() === 'ultra' ? { dies: 2 } : {}),
         source: `detected: ${f.appleChip ?? f.cpuModel}; bandwidth from Apple tech specs`,
       }),
       detail: `${f.appleChip ?? f.cpuModel}, ${gib(f.totalMemBytes)} GB (custom profile, ${bw} GB/s)`,

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fitted from '../../src/estimator/speed-params.json';
 import { findCatalogModel } from '../../src/estimator/catalog';
-import { findHardware, type HardwareSpec } from '../../src/estimator/hardware';
+import { findHardware, hardwareFromFacts, type HardwareSpec } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { estimateSpeed } from '../../src/estimator/speed';
 import { predictDecode, workloadFor, deviceOf, stackKey, SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
@@ -203,6 +203,9 @@ test('two-die GPUs (Apple Ultra): experts gather slower across the die link; den
     const wd = workloadFor(dense, weightsForQuant(dense, 'Q4_K_M'));
     assert.equal(predictDecode(wd, deviceOf(ultra), { engine }).decodeTokPerSec, predictDecode(wd, deviceOf(single), { engine }).decodeTokPerSec);
   }
+  // A detected Ultra with no matching profile (custom capacity) is two dies too; a Max is one.
+  assert.equal(hardwareFromFacts({ platform: 'darwin', totalMemBytes: 96 * 1024 ** 3, appleChip: 'Apple M3 Ultra' }).profile.dies, 2);
+  assert.equal(hardwareFromFacts({ platform: 'darwin', totalMemBytes: 36 * 1024 ** 3, appleChip: 'Apple M3 Max' }).profile.dies, undefined);
   // The CPU of an Ultra (partial offload) streams from RAM, not across the GPU die link.
   assert.equal(deviceOf(ultra, 'cpu').dies, undefined);
 });
