@@ -7,8 +7,8 @@
 //
 // η: share of peak bandwidth the stack (engine × API) streams a dense matrix at. g < 1: routed experts are
 // scattered reads and reach less of it (per stack: each engine's MoE kernels gather differently; on a two-die
-// GPU — Apple Ultra — a further factor, as the scattered reads cross the die-to-die link). η_kv, ε: how well the stack's attention kernel streams the cache and uses
-// the chip at depth. step: the engine's per-token host cost. τ: per-layer launch/synchronisation cost; τ_moe and τ_e:
+// GPU — Apple Ultra — a further factor, as the scattered reads cross the die-to-die link). η_kv, ε: how well the
+// stack's attention kernel streams the cache and uses the chip at depth. step: the engine's per-token host cost. τ: per-layer launch/synchronisation cost; τ_moe and τ_e:
 // routing and dispatch per MoE layer, growing with the experts used per token (k); τ_rec: a recurrent /
 // linear-attention layer's kernels (state read + update). s(C) = (100 TFLOPS / C)^α scales all fixed work with
 // the chip's compute: a 16-core M4 Pro pays several times what a B200 pays for the same kernels.
