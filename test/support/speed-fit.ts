@@ -86,26 +86,26 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
 }
 
 /** Loss switches from quadratic to linear beyond ±20 % (log error). */
-const HUBER = 0.2;
+export const HUBER = 0.2;
 /** Band = central 70 % of the cross-validated ratios (15th–85th percentile), before the thin-data widening. */
 const BAND_Q = 0.15;
 const clone = (p: SpeedModelParams): SpeedModelParams => JSON.parse(JSON.stringify(p)) as SpeedModelParams;
 
 /** Robust loss on log(pred / measured): quadratic within ±20 %, linear beyond (a few odd runs must not steer). */
-function loss(rows: SpeedRow[], p: SpeedModelParams): number {
+function loss(rows: SpeedRow[], p: SpeedModelParams, huber = HUBER): number {
   let s = 0;
   for (const r of rows) {
     const e = Math.abs(Math.log(predictRow(r, p).pred / r.measured));
-    s += e <= HUBER ? e * e : HUBER * (2 * e - HUBER);
+    s += e <= huber ? e * e : huber * (2 * e - huber);
   }
   return s / rows.length;
 }
 
 /** Coordinate pattern search in log space; every knob stays inside its physical bounds. */
-export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START): SpeedModelParams {
+export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START, huber = HUBER): SpeedModelParams {
   const p = clone(start);
   const knobs = knobsFor(rows);
-  let best = loss(rows, p);
+  let best = loss(rows, p, huber);
   for (const step of [1.6, 1.25, 1.1, 1.03, 1.01]) {
     for (let sweep = 0; sweep < 12; sweep++) {
       let improved = false;
@@ -115,7 +115,7 @@ export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START): Sp
           const v = Math.min(k.hi, Math.max(k.lo, cur * f));
           if (v === cur) continue;
           k.set(p, v);
-          const l = loss(rows, p);
+          const l = loss(rows, p, huber);
           if (l < best - 1e-12) {
             best = l;
             improved = true;
