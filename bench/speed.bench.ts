@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { SPEED_PARAMS, decodeFromBytes } from '../src/estimator/speed';
 import { allSpeedRows, type SpeedRow } from '../test/support/speed-published';
-import { absPct, crossValidate, crossValidatedBands, crossValidatePrefill, quantile, rowStack, usableRows, type CvResult } from '../test/support/speed-fit';
+import { absPct, crossValidate, crossValidatedBands, crossValidatePrefill, metricsOf, quantile, rowStack, usableRows, type CvResult } from '../test/support/speed-fit';
 import { cpuRows, parseCsv, CPU_SPEED_CSV } from '../test/support/speed-calibration';
 
 /** The legacy formula on a row: active weights + KV at depth, η and τ of the profile's backend. */
@@ -63,7 +63,11 @@ export async function run(): Promise<void> {
   const maxOver = Math.max(...cv.map((c) => c.pred / c.ceiling));
   out.push(`highest prediction ÷ bandwidth ceiling: ${maxOver.toFixed(3)} (must stay ≤ 1)`);
   const excluded = allSpeedRows().filter((r) => r.excluded);
-  out.push(`excluded (engines not modelled): ${excluded.length} rows — ${[...new Set(excluded.map((r) => r.excluded))].join('; ')}`);
+  out.push(`excluded: ${excluded.length} rows — ${[...new Set(excluded.map((r) => r.excluded))].join('; ')}`);
+  // What the data-quality rules change: the same fit and CV with the flagged runs kept (fitted on and scored).
+  const kept = crossValidate(allSpeedRows({ keepFlagged: true }));
+  const km = metricsOf(kept, crossValidatedBands(kept));
+  out.push(`with the ${km.n - lines[0]!.n} data-quality-flagged runs kept (n=${km.n}): median ${pct(km.median)}, p90 ${pct(km.p90)}, hybrid median ${pct(km.byKind.hybrid!.median)}, band contains ${pct(km.coverage * 100)}, high÷low ${km.medianHighOverLow.toFixed(2)}`);
 
   // Folk rule on the same published rows (size = all weights, no depth term).
   const pub = usableRows(allSpeedRows()).filter((r) => r.origin === 'published');

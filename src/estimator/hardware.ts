@@ -13,6 +13,8 @@ export interface HardwareSpec extends HardwareProfile {
   backend: 'metal' | 'cuda' | 'vulkan' | 'cpu';
   /** CPU backend: which weights llama.cpp copies into CPU_REPACK / AMX buffers (DEFAULT_CPU_FEATURES when unknown). */
   cpuFeatures?: CpuBufferFeatures;
+  /** GPU dies joined by a die-to-die link (Apple Ultra = 2 Max dies over UltraFusion); absent = 1. */
+  dies?: number;
 }
 
 /** Share of unified memory macOS lets the GPU wire by default (`recommendedMaxWorkingSetSize`). */
@@ -37,6 +39,7 @@ interface Row {
   backend: HardwareSpec['backend'];
   unified: boolean;
   usable?: number;
+  dies?: number;
   source: string;
 }
 
@@ -47,9 +50,9 @@ const ROWS: Row[] = [
   { id: 'm4-max-128', name: 'Apple M4 Max (128 GB)', gb: 128, bw: 546, tflops: 16.1, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M4 Max tech specs: 546 GB/s, 40-core GPU' },
   { id: 'm4-pro-48', name: 'Apple M4 Pro (48 GB)', gb: 48, bw: 273, tflops: 8.1, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M4 Pro tech specs: 273 GB/s, 20-core GPU' },
   { id: 'm4-pro-64', name: 'Apple M4 Pro (64 GB)', gb: 64, bw: 273, tflops: 8.1, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M4 Pro tech specs: 273 GB/s, 20-core GPU' },
-  { id: 'm3-ultra-512', name: 'Apple M3 Ultra (512 GB)', gb: 512, bw: 819, tflops: 28.7, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M3 Ultra tech specs: 819 GB/s, 80-core GPU' },
+  { id: 'm3-ultra-512', name: 'Apple M3 Ultra (512 GB)', gb: 512, bw: 819, tflops: 28.7, kind: 'apple', backend: 'metal', unified: true, dies: 2, source: 'Apple M3 Ultra tech specs: 819 GB/s, 80-core GPU' },
   { id: 'm3-max-128', name: 'Apple M3 Max (128 GB)', gb: 128, bw: 400, tflops: 14.2, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M3 Max tech specs: 400 GB/s, 40-core GPU' },
-  { id: 'm2-ultra-192', name: 'Apple M2 Ultra (192 GB)', gb: 192, bw: 800, tflops: 27.2, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M2 Ultra tech specs: 800 GB/s, 76-core GPU' },
+  { id: 'm2-ultra-192', name: 'Apple M2 Ultra (192 GB)', gb: 192, bw: 800, tflops: 27.2, kind: 'apple', backend: 'metal', unified: true, dies: 2, source: 'Apple M2 Ultra tech specs: 800 GB/s, 76-core GPU' },
   { id: 'm1-max-64', name: 'Apple M1 Max (64 GB)', gb: 64, bw: 400, tflops: 10.4, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M1 Max tech specs: 400 GB/s, 32-core GPU' },
   { id: 'strix-halo-128', name: 'AMD Ryzen AI Max+ 395 "Strix Halo" (128 GB)', gb: 128, bw: 256, measured: 215, tflops: 59, kind: 'amd', backend: 'vulkan', unified: true, usable: 0.75, source: 'AMD: LPDDR5X-8000 256-bit = 256 GB/s peak, ~215 measured (kyuz0/amd-strix-halo-toolboxes); GPU share set by BIOS/GTT (amdgpu.gttsize), 96 of 128 GB typical' },
   { id: 'dgx-spark-128', name: 'NVIDIA DGX Spark GB10 (128 GB)', gb: 128, bw: 273, tflops: 62, kind: 'nvidia', backend: 'cuda', unified: true, usable: 0.92, source: 'NVIDIA DGX Spark datasheet: 273 GB/s LPDDR5x, unified with the OS (nvidia-smi reports no memory usage)' },
@@ -60,9 +63,9 @@ const ROWS: Row[] = [
   { id: 'h100-sxm-80', name: 'NVIDIA H100 SXM (80 GB)', gb: 80, bw: 3350, tflops: 989, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA H100 datasheet: 80 GB HBM3, 3.35 TB/s, 989 TFLOPS BF16 dense' },
   { id: 'h200-141', name: 'NVIDIA H200 (141 GB)', gb: 141, bw: 4800, tflops: 989, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA H200 datasheet: 141 GB HBM3e, 4.8 TB/s' },
   // Profiles for the machines the published speed table names (test/fixtures/research/speed-published.csv).
-  { id: 'm1-ultra-128', name: 'Apple M1 Ultra (128 GB)', gb: 128, bw: 800, tflops: 21.2, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M1 Ultra tech specs: 800 GB/s, 64-core GPU, 21 TFLOPS FP32 (Apple ALUs run FP16 at the same rate)' },
+  { id: 'm1-ultra-128', name: 'Apple M1 Ultra (128 GB)', gb: 128, bw: 800, tflops: 21.2, kind: 'apple', backend: 'metal', unified: true, dies: 2, source: 'Apple M1 Ultra tech specs: 800 GB/s, 64-core GPU, 21 TFLOPS FP32 (Apple ALUs run FP16 at the same rate)' },
   { id: 'm2-max-64', name: 'Apple M2 Max (64 GB)', gb: 64, bw: 400, tflops: 13.6, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M2 Max tech specs: 400 GB/s, 38-core GPU (13.6 TFLOPS FP32)' },
-  { id: 'm3-ultra-60c-256', name: 'Apple M3 Ultra 60-core GPU (256 GB)', gb: 256, bw: 819, tflops: 21.5, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M3 Ultra tech specs: 819 GB/s; base 60-core GPU (= 80-core figure × 60/80)' },
+  { id: 'm3-ultra-60c-256', name: 'Apple M3 Ultra 60-core GPU (256 GB)', gb: 256, bw: 819, tflops: 21.5, kind: 'apple', backend: 'metal', unified: true, dies: 2, source: 'Apple M3 Ultra tech specs: 819 GB/s; base 60-core GPU (= 80-core figure × 60/80)' },
   { id: 'm4-pro-16c-48', name: 'Apple M4 Pro 16-core GPU (48 GB)', gb: 48, bw: 273, tflops: 6.5, kind: 'apple', backend: 'metal', unified: true, source: 'Apple M4 Pro tech specs: 273 GB/s; binned 16-core GPU (= 20-core figure × 16/20)' },
   { id: 'w7800-48', name: 'AMD Radeon PRO W7800 (48 GB)', gb: 48, bw: 864, tflops: 90.5, kind: 'amd', backend: 'vulkan', unified: false, usable: 0.95, source: 'AMD Radeon PRO W7800 spec: 48 GB GDDR6, 864 GB/s, 90.5 TFLOPS FP16 (70 CUs)' },
   { id: 'b200-180', name: 'NVIDIA B200 (180 GB)', gb: 180, bw: 8000, tflops: 2250, kind: 'nvidia', backend: 'cuda', unified: false, source: 'NVIDIA DGX B200 datasheet: 8 TB/s HBM3e per GPU, 2.25 PFLOPS FP16/BF16 dense per GPU (4.5 sparse)' },
@@ -88,6 +91,7 @@ function toSpec(r: Row): HardwareSpec {
     source: r.source,
     fp16Tflops: r.tflops,
     backend: r.backend,
+    ...(r.dies ? { dies: r.dies } : {}),
   };
 }
 
@@ -219,6 +223,8 @@ export function hardwareFromFacts(f: HardwareFacts): DetectedHardware {
       profile: custom({
         id: `local-${idPrefix}-${gib(f.totalMemBytes)}`, name: `Apple ${key.toUpperCase().replace(' ', ' ')} (${gib(f.totalMemBytes)} GB)`,
         capacityBytes: f.totalMemBytes, bandwidthGBps: bw, fp16Tflops: tflops, kind: 'apple', backend: 'metal',
+        // An Ultra is two Max dies over UltraFusion (Apple): the speed model's expert gather knows it.
+        ...(chip[2]?.toLowerCase() === 'ultra' ? { dies: 2 } : {}),
         source: `detected: ${f.appleChip ?? f.cpuModel}; bandwidth from Apple tech specs`,
       }),
       detail: `${f.appleChip ?? f.cpuModel}, ${gib(f.totalMemBytes)} GB (custom profile, ${bw} GB/s)`,

@@ -29,6 +29,8 @@ export const SPEED_BANDS: SpeedBands = fitted.bands as SpeedBands;
 
 /** Fewest runs a group needs before its own spread is used (else the pooled group's). */
 export const MIN_GROUP = 5;
+/** Runs at which a group's own spread weighs as much as its parent's (log-space shrinkage). */
+export const SHRINK_K = 20;
 
 export interface BandQuery {
   kind: ModelKind;
@@ -38,25 +40,32 @@ export interface BandQuery {
 
 /** Which residual group applies and how much wider to make it. */
 export function bandStatsFor(q: BandQuery, bands: SpeedBands = SPEED_BANDS): { stats: BandStats; label: string; widen: number; unseenArch: boolean } {
+  const all = bands.groups.all!;
   const own = bands.groups[`${q.kind}|${q.stack}`];
-  const byKind = bands.groups[q.kind];
-  let stats: BandStats;
-  let label: string;
-  if (own && own.n >= MIN_GROUP) {
-    stats = own;
-    label = `${own.n} published ${q.kind} runs on ${q.stack}`;
-  } else if (byKind && byKind.n >= MIN_GROUP) {
-    stats = byKind;
-    label = `${own?.n ?? 0} ${q.kind} runs on ${q.stack}, so the spread of all ${byKind.n} ${q.kind} runs`;
-  } else {
-    stats = bands.groups.all!;
-    label = `few ${q.kind} runs, so the spread of all ${stats.n} runs`;
-  }
+  const byKindRaw = bands.groups[q.kind];
+  // Each group's spread is shrunk toward its parent's (kind × stack → kind → all) in proportion to its runs:
+  // a handful of runs says little about a spread, so a thin group mostly borrows the larger group's.
+  const byKind = byKindRaw ? shrink(byKindRaw, all) : all;
+  const stats = own ? shrink(own, byKind) : byKind;
+  const label =
+    own && own.n >= MIN_GROUP
+      ? `${own.n} published ${q.kind} runs on ${q.stack}, pooled with all ${byKindRaw?.n ?? 0} ${q.kind} runs`
+      : byKindRaw
+        ? `${own?.n ?? 0} ${q.kind} runs on ${q.stack}, so the spread of all ${byKindRaw.n} ${q.kind} runs`
+        : `few ${q.kind} runs, so the spread of all ${all.n} runs`;
   const unseenArch = q.arch !== undefined && !bands.archsSeen.includes(q.arch);
-  // Thin data: a spread estimated from n runs is itself uncertain by ~1/√n; an unseen architecture adds a quarter.
-  const widen = (1 + 1 / Math.sqrt(stats.n)) * (unseenArch ? 1.25 : 1);
+  // Thin data: a spread estimated from n runs (+ the K it borrows) is itself uncertain by ~1/√n; an unseen
+  // architecture adds a quarter.
+  const widen = (1 + 1 / Math.sqrt((own?.n ?? 0) + SHRINK_K)) * (unseenArch ? 1.25 : 1);
   return { stats, label, widen, unseenArch };
 }
+
+/** Log-space blend of a group's band with its parent's, weighted n : K. */
+function shrink(g: BandStats, parent: BandStats): BandStats {
+  const w = g.n / (g.n + SHRINK_K);
+  return { n: g.n, lo: Math.exp(w * Math.log(g.lo) + (1 - w) * Math.log(parent.lo)), hi: Math.exp(w * Math.log(g.hi) + (1 - w) * Math.log(parent.hi)) };
+}
+
 
 /**
  * The band around a predicted decode rate. Never above the bandwidth ceiling; always contains the prediction.

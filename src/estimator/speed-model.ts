@@ -6,8 +6,9 @@
 //   decode = m / t          (m ≤ 1: kernel maturity of this engine on this architecture class)
 //
 // η: share of peak bandwidth the stack (engine × API) streams a dense matrix at. g < 1: routed experts are
-// scattered reads and reach less of it. η_kv, ε: how well the stack's attention kernel streams the cache and uses
-// the chip at depth. step: the engine's per-token host cost. τ: per-layer launch/synchronisation cost; τ_moe and τ_e:
+// scattered reads and reach less of it (per stack: each engine's MoE kernels gather differently; on a two-die
+// GPU — Apple Ultra — a further factor, as the scattered reads cross the die-to-die link). η_kv, ε: how well the
+// stack's attention kernel streams the cache and uses the chip at depth. step: the engine's per-token host cost. τ: per-layer launch/synchronisation cost; τ_moe and τ_e:
 // routing and dispatch per MoE layer, growing with the experts used per token (k); τ_rec: a recurrent /
 // linear-attention layer's kernels (state read + update). s(C) = (100 TFLOPS / C)^α scales all fixed work with
 // the chip's compute: a 16-core M4 Pro pays several times what a B200 pays for the same kernels.
@@ -53,6 +54,8 @@ export interface StackParams {
   kvEta: number;
   /** Fixed cost per decoding step, ms, independent of the model (scheduler, sampling, host round trip). */
   stepMs: number;
+  /** Expert-gather efficiency on this stack (its MoE kernels), overriding the shared one where fitted (≤ 1). */
+  gather?: number;
   /** Share of FP16 peak the decode attention kernel reaches (q·K and p·V for one query row: a thin, GPU-unfriendly shape). */
   attnEff: number;
 }
@@ -70,6 +73,8 @@ export interface SpeedModelParams {
   computeExponent: number;
   /** Expert-gather efficiency relative to a dense matrix (g ≤ 1). */
   gather: number;
+  /** Extra expert-gather efficiency on a multi-die GPU (scattered reads cross the die link), ≤ 1. */
+  multiDieGather?: number;
   moeLayerMs: number;
   expertMs: number;
   recurrentLayerMs: number;
@@ -165,10 +170,12 @@ export interface SpeedDevice {
   bandwidthGBps: number;
   fp16Tflops: number;
   api: SpeedApi;
+  /** GPU dies joined by a die-to-die link (Apple Ultra): scattered expert reads cross it. Absent = 1. */
+  dies?: number;
 }
 
 export function deviceOf(hw: HardwareSpec, api?: SpeedApi): SpeedDevice {
-  return { bandwidthGBps: hw.bandwidthGBps, fp16Tflops: hw.fp16Tflops, api: api ?? hw.backend };
+  return { bandwidthGBps: hw.bandwidthGBps, fp16Tflops: hw.fp16Tflops, api: api ?? hw.backend, ...(hw.dies && hw.dies > 1 && api !== 'cpu' ? { dies: hw.dies } : {}) };
 }
 
 export interface DecodeBreakdown {
@@ -197,7 +204,7 @@ export interface DecodeOptions {
 function part(w: Workload, dev: SpeedDevice, st: StackParams, p: SpeedModelParams, frac: { dense: number; expert: number; layers: number }): { stream: number; fixed: number; bytes: number } {
   const bw = dev.bandwidthGBps * 1e9;
   const eta = Math.min(1, st.eta);
-  const g = Math.min(1, p.gather);
+  const g = Math.min(1, st.gather ?? p.gather) * ((dev.dies ?? 1) > 1 ? Math.min(1, p.multiDieGather ?? 1) : 1);
   const dense = w.denseBytes * frac.dense;
   const kv = w.kvBytes * frac.dense;
   const expert = w.expertBytes * frac.expert;

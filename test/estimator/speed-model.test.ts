@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fitted from '../../src/estimator/speed-params.json';
 import { findCatalogModel } from '../../src/estimator/catalog';
-import { findHardware, type HardwareSpec } from '../../src/estimator/hardware';
+import { findHardware, hardwareFromFacts, type HardwareSpec } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { estimateSpeed } from '../../src/estimator/speed';
 import { predictDecode, workloadFor, deviceOf, stackKey, SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
-import { decodeRange, SPEED_BANDS, MIN_GROUP } from '../../src/estimator/speed-band';
+import { decodeRange, bandStatsFor, SPEED_BANDS, MIN_GROUP } from '../../src/estimator/speed-band';
 import { SERVING_ENGINES } from '../../src/estimator/engine';
-import { publishedRows } from '../support/speed-published';
+import { publishedRows, dataQualityExclusion } from '../support/speed-published';
 import { predictRow } from '../support/speed-fit';
 import { fitAll } from '../../scripts/fit-speed';
 
@@ -22,8 +22,15 @@ test('every published row maps onto a profile, a model and an engine; excluded r
   const rows = publishedRows();
   assert.equal(rows.length, 121);
   const excluded = rows.filter((r) => r.excluded);
-  // ktransformers ×2, ds4 ×3, MLX-Swift ×1, private vLLM fork ×1: engines the product does not model.
-  assert.equal(excluded.length, 7);
+  // ktransformers ×2, ds4 ×3, MLX-Swift ×1, private vLLM fork ×1: engines the product does not model; and 4 runs
+  // whose source flags them (a 2-GPU layer split, a first-support build, vLLM "slower … at the time" ×2).
+  assert.equal(excluded.length, 11);
+  const flagged = excluded.filter((r) => /layer split|first-support|at the time/.test(r.excluded!));
+  assert.deepEqual(flagged.map((r) => r.family).sort(), ['gpt-oss', 'gpt-oss', 'qwen3-moe', 'qwen3-next']);
+  // The flag holds for the whole run (same source, engine, box, model), and keepFlagged brings the runs back.
+  assert.equal(publishedRows({ keepFlagged: true }).filter((r) => r.excluded).length, 7);
+  assert.equal(dataQualityExclusion('llama.cpp CUDA (fa on, layer split 2 GPUs)'), 'multi-GPU layer split (the model predicts one device)');
+  assert.equal(dataQualityExclusion('llama-bench tg128; build 7938'), undefined);
   for (const r of excluded) assert.ok(r.excluded!.length > 20, r.excluded);
   for (const r of rows) {
     assert.ok(r.workload.denseBytes > 0 && r.measured > 0, r.label);
@@ -42,13 +49,13 @@ test('leave-one-model-family-out: the committed constants, bands and metrics are
   const m = f.metrics;
   console.log(`  CV (published, n=${m.n}): median |err| ${m.median.toFixed(1)} %, p90 ${m.p90.toFixed(1)} %; band contains ${(m.coverage * 100).toFixed(0)} %, median high÷low ${m.medianHighOverLow.toFixed(2)}`);
   for (const [k, v] of Object.entries(m.byKind)) console.log(`    ${k.padEnd(7)} n=${v.n} median ${v.median.toFixed(1)} % p90 ${v.p90.toFixed(1)} %`);
-  // Regression guards at the level reached (issue 11's targets are 12 / 30 / 20 / 75 % / 1.6; see README for
-  // where this model stands). A change that makes any of these worse must be a deliberate, re-fitted decision.
-  assert.ok(m.median <= 15, `median ${m.median}`);
-  assert.ok(m.p90 <= 42, `p90 ${m.p90}`);
-  assert.ok(m.byKind.dense!.median <= 12 && m.byKind.moe!.median <= 15 && m.byKind.hybrid!.median <= 25, JSON.stringify(m.byKind));
+  // Issue 11's done-when targets (12 / 30 / every kind 20 / 75 % / 1.6), met on the 110 published rows the model is
+  // judged on (README: how, and what the 4 flagged runs change). A change that breaks one must be deliberate.
+  assert.ok(m.median <= 12, `median ${m.median}`);
+  assert.ok(m.p90 <= 30, `p90 ${m.p90}`);
+  assert.ok(m.byKind.dense!.median <= 12 && m.byKind.moe!.median <= 12 && m.byKind.hybrid!.median <= 20, JSON.stringify(m.byKind));
   assert.ok(m.coverage >= 0.75, `coverage ${m.coverage}`);
-  assert.ok(m.medianHighOverLow <= 1.85, `high/low ${m.medianHighOverLow}`);
+  assert.ok(m.medianHighOverLow <= 1.6, `high/low ${m.medianHighOverLow}`);
   assert.ok(m.maxOverCeiling <= 1, `prediction above ceiling: ${m.maxOverCeiling}`);
 });
 
@@ -171,6 +178,34 @@ test('band: contains the prediction, stays under the ceiling, says its basis; a 
     const [kind, stack] = thin[0].split('|') as ['dense' | 'moe' | 'hybrid', string];
     assert.match(decodeRange(50, 500, { kind, stack }).basis, /so the spread of all/);
   }
+  // A group's spread is shrunk toward its kind's: it lies between its own runs' spread and the pooled one.
+  const own = SPEED_BANDS.groups['moe|llama.cpp/vulkan']!;
+  const pooled = SPEED_BANDS.groups.moe!;
+  const st = bandStatsFor({ kind: 'moe', stack: 'llama.cpp/vulkan' }).stats;
+  const between = (x: number, a: number, b: number) => x >= Math.min(a, b) - 1e-9 && x <= Math.max(a, b) + 1e-9;
+  assert.ok(own.hi !== pooled.hi && st.hi !== own.hi && between(st.hi, own.hi, pooled.hi) && between(st.lo, own.lo, pooled.lo), JSON.stringify({ own, pooled, st }));
   // Prefill has its band too: from the published prompt-processing runs.
   assert.ok(s.prefillRange && s.prefillRange.low < s.prefillTokPerSec! && s.prefillRange.high > s.prefillTokPerSec!);
+});
+
+test('two-die GPUs (Apple Ultra): experts gather slower across the die link; dense streams and the ceiling do not change', () => {
+  const ultra = findHardware('m3-ultra-512')!;
+  assert.equal(ultra.dies, 2);
+  const single: HardwareSpec = { ...ultra, dies: undefined };
+  assert.ok(SPEED_MODEL_PARAMS.multiDieGather! > 0 && SPEED_MODEL_PARAMS.multiDieGather! < 1);
+  const moe = findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!;
+  const dense = findCatalogModel('Qwen/Qwen3-32B')!.spec!;
+  for (const engine of ['llama.cpp', 'mlx-lm'] as const) {
+    const wm = workloadFor(moe, weightsForQuant(moe, 'Q4_K_M'));
+    const a = predictDecode(wm, deviceOf(ultra), { engine });
+    const b = predictDecode(wm, deviceOf(single), { engine });
+    assert.ok(a.decodeTokPerSec < b.decodeTokPerSec && a.ceilingTokPerSec === b.ceilingTokPerSec, engine);
+    const wd = workloadFor(dense, weightsForQuant(dense, 'Q4_K_M'));
+    assert.equal(predictDecode(wd, deviceOf(ultra), { engine }).decodeTokPerSec, predictDecode(wd, deviceOf(single), { engine }).decodeTokPerSec);
+  }
+  // A detected Ultra with no matching profile (custom capacity) is two dies too; a Max is one.
+  assert.equal(hardwareFromFacts({ platform: 'darwin', totalMemBytes: 96 * 1024 ** 3, appleChip: 'Apple M3 Ultra' }).profile.dies, 2);
+  assert.equal(hardwareFromFacts({ platform: 'darwin', totalMemBytes: 36 * 1024 ** 3, appleChip: 'Apple M3 Max' }).profile.dies, undefined);
+  // The CPU of an Ultra (partial offload) streams from RAM, not across the GPU die link.
+  assert.equal(deviceOf(ultra, 'cpu').dies, undefined);
 });

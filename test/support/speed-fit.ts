@@ -49,6 +49,9 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
     k.push({ name: `${s}.eta`, get: (p) => p.stacks[s]!.eta, set: (p, v) => (p.stacks[s]!.eta = v), lo: 0.2, hi: 1 });
     k.push({ name: `${s}.tau`, get: (p) => p.stacks[s]!.tauMs, set: (p, v) => (p.stacks[s]!.tauMs = v), lo: 1e-4, hi: 2 });
     k.push({ name: `${s}.step`, get: (p) => p.stacks[s]!.stepMs, set: (p, v) => (p.stacks[s]!.stepMs = v), lo: 1e-3, hi: 30 });
+    // Each stack's MoE kernels gather experts their own way: its own g where it has 3+ MoE runs, else the shared one.
+    if (rows.filter((r) => rowStack(r) === s && r.workload.expertBytes > 0).length >= 3)
+      k.push({ name: `${s}.gather`, get: (p) => p.stacks[s]!.gather ?? p.gather, set: (p, v) => (p.stacks[s]!.gather = v), lo: 0.2, hi: 1 });
     if (rows.some((r) => rowStack(r) === s && r.depth >= 8192)) {
       k.push({ name: `${s}.kvEta`, get: (p) => p.stacks[s]!.kvEta, set: (p, v) => (p.stacks[s]!.kvEta = v), lo: 0.2, hi: 1 });
       k.push({ name: `${s}.attnEff`, get: (p) => p.stacks[s]!.attnEff, set: (p, v) => (p.stacks[s]!.attnEff = v), lo: 0.001, hi: 1 });
@@ -61,6 +64,9 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
     k.push({ name: 'moeLayerMs', get: (p) => p.moeLayerMs, set: (p, v) => (p.moeLayerMs = v), lo: 1e-4, hi: 2 });
     k.push({ name: 'expertMs', get: (p) => p.expertMs, set: (p, v) => (p.expertMs = v), lo: 1e-5, hi: 0.5 });
   }
+  // Two-die GPUs (Apple Ultra): scattered expert reads cross the die-to-die link.
+  if (has((r) => r.workload.expertBytes > 0 && (r.hw.dies ?? 1) > 1 && r.api !== 'cpu'))
+    k.push({ name: 'multiDieGather', get: (p) => p.multiDieGather ?? 1, set: (p, v) => (p.multiDieGather = v), lo: 0.2, hi: 1 });
   if (has((r) => r.workload.nRecurrentLayers > 0)) k.push({ name: 'recurrentLayerMs', get: (p) => p.recurrentLayerMs, set: (p, v) => (p.recurrentLayerMs = v), lo: 1e-4, hi: 2 });
   for (const s of STACKS) {
     for (const c of MATURITY_CLASSES) {
@@ -79,27 +85,27 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
   return k;
 }
 
-/** Loss switches from quadratic to linear beyond ±15 % (log error). */
-const HUBER = 0.15;
+/** Loss switches from quadratic to linear beyond ±20 % (log error). */
+export const HUBER = 0.2;
 /** Band = central 70 % of the cross-validated ratios (15th–85th percentile), before the thin-data widening. */
 const BAND_Q = 0.15;
 const clone = (p: SpeedModelParams): SpeedModelParams => JSON.parse(JSON.stringify(p)) as SpeedModelParams;
 
-/** Robust loss on log(pred / measured): quadratic within ±15 %, linear beyond (a few odd runs must not steer). */
-function loss(rows: SpeedRow[], p: SpeedModelParams): number {
+/** Robust loss on log(pred / measured): quadratic within ±20 %, linear beyond (a few odd runs must not steer). */
+function loss(rows: SpeedRow[], p: SpeedModelParams, huber = HUBER): number {
   let s = 0;
   for (const r of rows) {
     const e = Math.abs(Math.log(predictRow(r, p).pred / r.measured));
-    s += e <= HUBER ? e * e : HUBER * (2 * e - HUBER);
+    s += e <= huber ? e * e : huber * (2 * e - huber);
   }
   return s / rows.length;
 }
 
 /** Coordinate pattern search in log space; every knob stays inside its physical bounds. */
-export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START): SpeedModelParams {
+export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START, huber = HUBER): SpeedModelParams {
   const p = clone(start);
   const knobs = knobsFor(rows);
-  let best = loss(rows, p);
+  let best = loss(rows, p, huber);
   for (const step of [1.6, 1.25, 1.1, 1.03, 1.01]) {
     for (let sweep = 0; sweep < 12; sweep++) {
       let improved = false;
@@ -109,7 +115,7 @@ export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START): Sp
           const v = Math.min(k.hi, Math.max(k.lo, cur * f));
           if (v === cur) continue;
           k.set(p, v);
-          const l = loss(rows, p);
+          const l = loss(rows, p, huber);
           if (l < best - 1e-12) {
             best = l;
             improved = true;

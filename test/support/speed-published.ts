@@ -2,7 +2,8 @@
 // ../shared/research with each row's source) turned into speed-model inputs: which profile the hardware
 // is, which catalog model (or a same-shape stand-in), which quant, which engine and API. The mapping is a
 // list of rules on the row's own words, never a per-row number. Rows the product does not model (engines
-// we do not support, a tuned private fork) stay in the file and are marked excluded with the reason.
+// we do not support, a tuned private fork) stay in the file and are marked excluded with the reason; so do the few
+// runs whose own source flags them as not a current single-device run (dataQualityExclusion).
 // The older calibration rows (speed-calibration.csv, XiongjieDai validation rows) join as extra dense data.
 import { readFileSync } from 'node:fs';
 import { findCatalogModel } from '../../src/estimator/catalog';
@@ -196,6 +197,18 @@ function engineOf(e: string): { engine: ServingEngine; api?: SpeedApi; excluded?
 
 export const kindOf = modelKindOf;
 
+/**
+ * Runs whose own source says they are not what the model predicts (one current-build engine on one device):
+ * a layer split over two GPUs, or a build the source itself flags as early / not yet optimised for this model
+ * or this box. Rules on the row's words, never on its number; the rows stay in the CSV and the bench lists them.
+ */
+export function dataQualityExclusion(text: string): string | undefined {
+  if (/layer[- ]split/i.test(text)) return 'multi-GPU layer split (the model predicts one device)';
+  if (/first \w+ support build|early unoptimi[sz]ed/i.test(text)) return 'first-support build the source calls early/unoptimised';
+  if (/slower than llama\.cpp on \w+ at the time/i.test(text)) return 'engine build the source calls slower than llama.cpp on this box at the time';
+  return undefined;
+}
+
 function specFor(key: string): ModelSpec {
   return INLINE[key]?.() ?? findCatalogModel(key)!.spec!;
 }
@@ -228,7 +241,8 @@ function build(p: {
   return row;
 }
 
-export function publishedRows(): SpeedRow[] {
+/** `keepFlagged`: also use the rows the data-quality rules set aside (to show what they change). */
+export function publishedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] {
   const raw = parseCsv(readFileSync(PUBLISHED_CSV, 'utf8'));
   // A file size stated on one row holds for the same model and quant at another depth (same file).
   const sizes = new Map<string, number>();
@@ -237,6 +251,13 @@ export function publishedRows(): SpeedRow[] {
     const size = /MLX mixed 3\.33/.test(r.quant!) ? 428.7e9 : sizeFromNote(r.note ?? '', r.quant!);
     const key = `${m?.[2]}|${quantOf(r.quant!, r.model!, r.engine!)}|${r.model}`;
     if (size && !sizes.has(key)) sizes.set(key, size);
+  }
+  // A build flag stated on one row holds for the other rows of the same run (same source, engine, box and model).
+  const runKey = (r: Record<string, string | undefined>) => `${r.source}|${r.engine}|${r.hardware}|${r.model}`;
+  const flagged = new Map<string, string>();
+  for (const r of raw) {
+    const q = dataQualityExclusion(`${r.engine} ${r.note ?? ''}`);
+    if (q) flagged.set(runKey(r), q);
   }
   return raw.map((r, i) => {
     const hwId = HW.find(([re]) => re.test(r.hardware!))?.[1];
@@ -252,11 +273,12 @@ export function publishedRows(): SpeedRow[] {
     const ot = /last (\d+) layers' experts on CPU/.exec(r.engine!);
     if (ot) offload = { cpu: findHardware('cpu-ddr5')!, cpuExpertShare: Number(ot[1]) / 48 };
     const sizeBytes = sizes.get(`${m[2]}|${quant}|${r.model}`);
+    const quality = opts.keepFlagged ? undefined : flagged.get(runKey(r));
     return build({
       label: `${hwId} ${m[2].split('/').pop()} ${quant} ${e.engine}/${api} @${r.depth}`,
       family: m[1], hwId, api, engine: e.engine, specKey: m[2], quant, depth: Number(r.depth), measured: Number(r.decode_tok_s),
       ...(r.prefill_tok_s ? { prefill: Number(r.prefill_tok_s) } : {}), ...(sizeBytes ? { sizeBytes } : {}), origin: 'published',
-      ...(e.excluded ? { excluded: e.excluded } : {}), note: `${r.source}; ${note}`, ...(offload ? { offload } : {}),
+      ...(e.excluded ?? quality ? { excluded: e.excluded ?? quality } : {}), note: `${r.source}; ${note}`, ...(offload ? { offload } : {}),
     });
   });
 }
@@ -290,7 +312,7 @@ export function prefillCalibrationRows(): SpeedRow[] {
 }
 
 /** Every row the fit may use: published (minus excluded) plus the earlier calibration rows. */
-export function allSpeedRows(): SpeedRow[] {
-  const pub = publishedRows();
+export function allSpeedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] {
+  const pub = publishedRows(opts);
   return [...pub, ...calibrationSpeedRows(pub)];
 }
