@@ -6,6 +6,7 @@
 //            trips included) vs the same two round trips made directly — the goal is < round trip + 2 ms.
 // Goals: learned < 5 ms added; exact < tokenizer round trip + 2 ms.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './child-output';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -36,18 +37,6 @@ const srv = http.createServer((req, res) => {
 });
 srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
 `;
-
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((ok, fail) => {
-    let buf = '';
-    child[stream]!.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const m = re.exec(buf);
-      if (m) ok(m);
-    });
-    child.once('exit', (c) => fail(new Error(`exited ${c}: ${buf}`)));
-  });
-}
 
 /** A prompt of agent-like text: code, prose, tool output (~4 chars/token on real tokenizers). */
 function prompt(chars: number): string {

@@ -8,6 +8,7 @@
 // Wall-clock figures swing with other load on a shared machine; the CPU time per forwarded chunk of the proxy
 // process against a bare TCP relay's, interleaved in the same run, is the steadier comparison.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './child-output';
 import { Agent, request } from 'node:http';
 import { resolve } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -49,18 +50,6 @@ const [host, port] = process.argv[1].split(':');
 const srv = net.createServer((c) => { const u = net.connect(Number(port), host); c.setNoDelay(true); u.setNoDelay(true); c.pipe(u); u.pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()); });
 srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
 `;
-
-function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((ok, fail) => {
-    let buf = '';
-    child[stream]!.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const m = re.exec(buf);
-      if (m) ok(m);
-    });
-    child.once('exit', (code) => fail(new Error(`child exited (${code}): ${buf}`)));
-  });
-}
 
 interface StreamResult {
   bytes: number;
