@@ -1,5 +1,5 @@
-// The published single-stream decode runs (test/fixtures/research/speed-published.csv, copied from
-// ../shared/research with each row's source) turned into speed-model inputs: which profile the hardware
+// The published single-stream decode runs (test/fixtures/research/speed-published.csv, each row with its
+// source) turned into speed-model inputs: which profile the hardware
 // is, which catalog model (or a same-shape stand-in), which quant, which engine and API. The mapping is a
 // list of rules on the row's own words, never a per-row number. Rows the product does not model (engines
 // we do not support, a tuned private fork) stay in the file and are marked excluded with the reason; so do the few
