@@ -64,10 +64,12 @@ export async function run(): Promise<void> {
   out.push(`highest prediction ÷ bandwidth ceiling: ${maxOver.toFixed(3)} (must stay ≤ 1)`);
   const excluded = allSpeedRows().filter((r) => r.excluded);
   out.push(`excluded: ${excluded.length} rows — ${[...new Set(excluded.map((r) => r.excluded))].join('; ')}`);
-  // What the data-quality rules change: the same fit and CV with the flagged runs kept (fitted on and scored).
-  const kept = crossValidate(allSpeedRows({ keepFlagged: true }));
-  const km = metricsOf(kept, crossValidatedBands(kept));
-  out.push(`with the ${km.n - lines[0]!.n} data-quality-flagged runs kept (n=${km.n}): median ${pct(km.median)}, p90 ${pct(km.p90)}, hybrid median ${pct(km.byKind.hybrid!.median)}, band contains ${pct(km.coverage * 100)}, high÷low ${km.medianHighOverLow.toFixed(2)}`);
+  // What the launch-build factor changes: the same fit and CV with those runs treated as mature builds.
+  const launch = allSpeedRows().filter((r) => r.launch && !r.excluded);
+  const mature = crossValidate(allSpeedRows().map(({ launch: _l, ...r }) => r));
+  const mm = metricsOf(mature, crossValidatedBands(mature));
+  out.push(`launch-build runs (${launch.length}): ${[...new Set(launch.map((r) => `${r.label.split(' @')[0]} — ${r.launch}`))].join('; ')}`);
+  out.push(`without the launch-build factor (those runs taken as mature builds): median ${pct(mm.median)}, p90 ${pct(mm.p90)}, hybrid median ${pct(mm.byKind.hybrid!.median)}, band contains ${pct(mm.coverage * 100)}, high÷low ${mm.medianHighOverLow.toFixed(2)}`);
 
   // Folk rule on the same published rows (size = all weights, no depth term).
   const pub = usableRows(allSpeedRows()).filter((r) => r.origin === 'published');

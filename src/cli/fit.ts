@@ -35,6 +35,10 @@ export const FIT_USAGE = `usage: headroom fit --model <catalog id | short name |
   --depth N         tokens already in context when decoding (default 0)
   --engine E        ollama | llama.cpp (default) | lmstudio | vllm | mlx-lm (Apple only): the engine whose kernels
                     the speed is predicted for and whose words the suggestions' commands use
+  --engine-version V  that engine's build (llama.cpp b7189, MLX-LM 0.28.1): the first weeks of an engine's
+                    support for a new architecture decode slower, and the prediction says so
+  --kernel-maturity F  override the fitted kernel-maturity factor (0.05–1; 1 = this engine's kernels for the
+                    architecture are as good as for standard attention)
   --hardware ID     hardware profile (default m5-max-128; 'local' = this machine; see \`headroom hardware\`)
   --capacity-gb N   memory the accelerator has, overriding the profile's
   --json            machine-readable output`;
@@ -233,6 +237,8 @@ export async function run(argv: string[]): Promise<number> {
     hardware: { type: 'string' },
     'capacity-gb': { type: 'string' },
     engine: { type: 'string' },
+    'engine-version': { type: 'string' },
+    'kernel-maturity': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -251,13 +257,17 @@ export async function run(argv: string[]): Promise<number> {
   const engine = values.engine === undefined ? DEFAULT_ENGINE : parseServingEngine(values.engine);
   if (!engine) throw new CliError(`--engine must be one of ${SERVING_ENGINES.join(', ')}, got '${values.engine}'`);
   if (engine === 'mlx-lm' && hw.kind !== 'apple') throw new CliError(`--engine mlx-lm runs only on Apple silicon; ${hw.name} is not`);
+  const engineVersion = values['engine-version']?.trim();
+  if (engineVersion !== undefined && !/^[\w.+-]{1,40}$/.test(engineVersion)) throw new CliError(`--engine-version must be a build or version like b7189 or 0.28.1, got '${values['engine-version']}'`);
+
+  const maturity = numFlag('kernel-maturity', values['kernel-maturity'], 0.05, 1);
 
   const input = await resolveModelInput(values.model, values.quant);
   const warnings: string[] = [];
   if (ctxPerSeq > input.contextMax) warnings.push(`--ctx ${ctxPerSeq} exceeds the model's ${input.contextMax}-token maximum: quality degrades past it`);
   if (kvType.startsWith('q') || kvType === 'iq4_nl') warnings.push(`quantized KV cache (${kvType}) needs flash attention (${engine === 'ollama' ? 'OLLAMA_FLASH_ATTENTION=1' : engine === 'llama.cpp' ? '-fa on' : 'enable it in the engine'})`);
   const ctx = defaultContextOptions({ ctxPerSeq, parallel, kvTypeK: kvType, kvTypeV: kvType });
-  const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax, engine });
+  const e = evaluate(input.spec, input.weights, hw, ctx, { depth, contextMax: input.contextMax, engine, ...(engineVersion ? { engineVersion } : {}), ...(maturity !== undefined ? { maturity } : {}) });
   const suggestions = suggest({ current: e, hw, quant: input.quant, depth, contextMax: input.contextMax });
   const rep: FitReport = { ...buildReport(input, hw, e, suggestions, depth, warnings, engine), ...nowFields(hw, e.memory.totalBytes, live, capacityGb !== undefined) };
   process.stdout.write((values.json ? JSON.stringify(rep, null, 2) : renderReport(rep)) + '\n');

@@ -53,10 +53,10 @@ export function servingEngineOf(engineKind: string): ServingEngine {
  * Decode prediction for the context in use now, for the engine that serves it, with a partial offload's CPU
  * share decoding at system-RAM bandwidth (the desktop-CPU profile's, unless the machine is CPU-only).
  */
-export function predictedSpeed(e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine: ServingEngine, cpuShare?: number, cpuGBps?: number): PredictedSpeedJson | null {
+export function predictedSpeed(e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine: ServingEngine, cpuShare?: number, cpuGBps?: number, engineVersion?: string): PredictedSpeedJson | null {
   if (!e || !hw) return null;
   const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
-  const s = speedAt(e, hw, depth, engine, share, cpuGBps);
+  const s = speedAt(e, hw, depth, { kind: engine, version: engineVersion }, share, cpuGBps);
   return {
     depth,
     engine,

@@ -110,7 +110,7 @@ function budgetLines(b: StatusBudgetJson, models: StatusModelJson[]): string[] {
   return out;
 }
 
-async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[], engineKind: string, cpuGBps?: number): Promise<StatusModelJson & { estimate?: LoadedEstimate }> {
+async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw: HardwareSpec | undefined, store: readonly BenchResult[], engineKind: string, engineVersion: string | undefined, cpuGBps?: number): Promise<StatusModelJson & { estimate?: LoadedEstimate }> {
   const header = await readLocalGguf(m, local);
   const r = estimateLoaded(m, header.file);
   const e = r.estimate;
@@ -123,7 +123,7 @@ async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw:
     spec: e ? { id: e.spec.id, arch: e.spec.arch, source: e.spec.source, via: e.specVia } : null,
     weights: e ? { quant: e.weights.quant, totalBytes: e.weights.totalBytes, activeBytes: e.weights.activeBytes, source: e.weights.source, via: e.weights.via } : null,
     memory: e ? { ...e.memory, source: 'estimated' } : null,
-    figures: loadedFigures(m, e, hw, m.contextUsed?.value ?? 0, engineKind, cpuGBps),
+    figures: loadedFigures(m, e, hw, m.contextUsed?.value ?? 0, { kind: engineKind, version: engineVersion }, cpuGBps),
     engineMemory: { residentBytes: fact(m.residentBytes), acceleratorBytes: fact(m.acceleratorBytes), cpuBytes: fact(m.cpuBytes), kvCacheBytes: fact(m.kvCacheBytes) },
     check:
       m.residentBytes && e
@@ -132,7 +132,7 @@ async function modelStatus(m: LoadedModel, local: boolean, endpoint: string, hw:
     context: { perSlot: fact(m.contextPerSlot), total: fact(m.contextTotal), used: fact(m.contextUsed), trained: fact(m.contextTrain), parallel: fact(m.parallel), kvType: e?.context.kvType ?? null },
     modelPath: m.modelPath ?? null,
     speed: statusSpeed(store, key, e, hw, m.contextUsed?.value ?? 0, engine),
-    predicted: predictedSpeed(e, hw, m.contextUsed?.value ?? 0, engine, cpuShareOf(m), cpuGBps),
+    predicted: predictedSpeed(e, hw, m.contextUsed?.value ?? 0, engine, cpuShareOf(m), cpuGBps, engineVersion),
     limitNow: null,
     problems,
     ...(e ? { estimate: e } : {}),
@@ -244,7 +244,7 @@ export async function run(argv: string[]): Promise<number> {
       const bw = await cpuBandwidth({ log: (msg) => process.stderr.write(`headroom: ${msg}\n`) });
       if (bw) here.cpuBandwidthGBps = bw.gbps;
     }
-    const withEstimates = snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store, d.engine!, here?.cpuBandwidthGBps))) : [];
+    const withEstimates = snap ? await Promise.all(snap.loaded.map((m) => modelStatus(m, local, d.endpoint, hw, store, d.engine!, d.version, here?.cpuBandwidthGBps))) : [];
     const models: StatusModelJson[] = withEstimates.map(({ estimate: _e, ...json }) => json);
     const budget = hw ? budgetJson(hw, models, hwSource === 'this machine' ? localLive : undefined) : null;
     if (budget?.othersBytes !== undefined) {

@@ -17,6 +17,10 @@ export interface FitOptions {
   depth?: number;
   /** Serving engine the speed is predicted for (default llama.cpp). */
   engine?: ServingEngine;
+  /** Its version string (llama.cpp build "b7189", MLX-LM "0.28.1"): a launch build for this architecture is slower. */
+  engineVersion?: string;
+  /** Kernel-maturity override (0–1], replacing the fitted factors (e.g. 1 after a newer build fixed the kernels). */
+  maturity?: number;
 }
 
 export interface Evaluation {
@@ -64,7 +68,7 @@ export function evaluate(spec: ModelSpec, weights: WeightsInfo, hw: HardwareSpec
   const memory = estimateMemory(spec, weights, ctx);
   const usable = usableBytes(hw);
   const limit = Math.max(opts.contextMax ?? spec.contextTrain, CTX_STEP);
-  const speed = estimateSpeed(spec, weights, hw, { depth: opts.depth ?? 0, kvTypeK: ctx.kvTypeK, kvTypeV: ctx.kvTypeV, ...(opts.engine ? { engine: opts.engine } : {}) });
+  const speed = estimateSpeed(spec, weights, hw, { depth: opts.depth ?? 0, kvTypeK: ctx.kvTypeK, kvTypeV: ctx.kvTypeV, ...(opts.engine ? { engine: opts.engine } : {}), ...(opts.engineVersion ? { engineVersion: opts.engineVersion } : {}), ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}) });
   return {
     spec,
     weights,

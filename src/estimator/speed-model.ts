@@ -3,7 +3,8 @@
 //   t = dense bytes / (η·BW) + expert bytes / (η·g·BW) + KV bytes / (η·η_kv·BW)     streaming (bandwidth-bound)
 //     + attention FLOPs / (ε·C)                                                      attention at depth
 //     + step + s(C) · [ L·τ + L_moe·(τ_moe + k·τ_e) + L_rec·τ_rec ]                 fixed work per token
-//   decode = m / t          (m ≤ 1: kernel maturity of this engine on this architecture class)
+//   decode = m / t          (m ≤ 1: kernel maturity of this engine on this architecture class, × the launch-build
+//                            factor when the engine's build is in its first weeks on the architecture: engine-builds.ts)
 //
 // η: share of peak bandwidth the stack (engine × API) streams a dense matrix at. g < 1: routed experts are
 // scattered reads and reach less of it (per stack: each engine's MoE kernels gather differently; on a two-die
@@ -80,6 +81,8 @@ export interface SpeedModelParams {
   recurrentLayerMs: number;
   /** `${engine stack}|${archClass}` → maturity. Absent = 1 (no evidence of immature kernels). */
   maturity: Record<string, MaturityEntry>;
+  /** An engine build in the launch window of this architecture (or chip): its first weeks of support. */
+  launch?: MaturityEntry;
   /** Share of dense FP16 peak a prompt batch reaches, per engine stack (prefill, compute-bound). */
   prefillEfficiency: Record<string, number>;
 }
@@ -199,6 +202,10 @@ export interface DecodeOptions {
   params?: SpeedModelParams;
   /** Override the kernel-maturity factor (0–1], e.g. after a newer engine build fixed a slow kernel. */
   maturity?: number;
+  /** The engine build is in its launch window for this architecture or chip (see engine-builds.ts). */
+  launchWindow?: boolean;
+  /** Which build and how far into its support, for the note ("llama.cpp build 7189 is ~3 days into …"). */
+  launchWords?: string;
 }
 
 function part(w: Workload, dev: SpeedDevice, st: StackParams, p: SpeedModelParams, frac: { dense: number; expert: number; layers: number }): { stream: number; fixed: number; bytes: number } {
@@ -238,7 +245,11 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
   const fittedMat = p.maturity[`${key}|${w.archClass}`];
   const override = opts.maturity !== undefined && Number.isFinite(opts.maturity) && opts.maturity > 0 ? Math.min(1, opts.maturity) : undefined;
   const mat = override !== undefined ? { factor: override, source: 'your override' } : fittedMat;
-  const maturity = Math.min(1, mat?.factor ?? 1);
+  const launch = opts.launchWindow && override === undefined ? Math.min(1, p.launch?.factor ?? 1) : 1;
+  const maturity = Math.min(1, mat?.factor ?? 1) * launch;
+  const notes: string[] = [];
+  if (mat && mat.factor < 1) notes.push(`${w.archClass === 'hybrid' ? 'new architecture (recurrent/linear attention)' : w.archClass === 'mla' ? 'latent-attention architecture' : 'architecture'}: ${key} reaches ~${Math.round(mat.factor * 100)} % of the modelled speed on it (${mat.source})`);
+  if (launch < 1) notes.push(`launch build: ${opts.launchWords ? `${opts.launchWords}; ` : ''}an engine's first weeks of support for a new architecture reach ~${Math.round(launch * 100)} % of a mature build's speed (${p.launch!.source}); a newer build should be faster`);
   const bytesPerToken = w.denseBytes + w.expertBytes + w.kvBytes;
   return {
     decodeTokPerSec: maturity / (streamSeconds + fixedSeconds),
@@ -247,7 +258,7 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
     streamSeconds,
     fixedSeconds,
     maturity,
-    ...(mat && mat.factor < 1 ? { maturityNote: `${w.archClass === 'hybrid' ? 'new architecture (recurrent/linear attention)' : w.archClass === 'mla' ? 'latent-attention architecture' : 'architecture'}: ${key} reaches ~${Math.round(mat.factor * 100)} % of the modelled speed on it (${mat.source})` } : {}),
+    ...(notes.length ? { maturityNote: notes.join('; ') } : {}),
     stack: key,
   };
 }

@@ -13,6 +13,7 @@ import type { KvType, ModelSpec, SpeedEstimate, WeightsInfo } from './types';
 import { DEFAULT_ENGINE, type ServingEngine } from './engine';
 import { deviceOf, modelKindOf, predictDecode, predictPrefill, workloadFor, type SpeedApi } from './speed-model';
 import { decodeRange, prefillRange } from './speed-band';
+import { inLaunchWindow, launchWindowOf, llamaCppBuildOf } from './engine-builds';
 import fitted from './speed-params.json';
 
 export interface SpeedParams {
@@ -74,6 +75,21 @@ export interface SpeedOptions {
   measuredDecode?: number;
   /** Kernel-maturity override (0–1] for this engine on this architecture (default: the fitted factor, else 1). */
   maturity?: number;
+  /** The serving engine's own version string (llama.cpp `build_info` "b7189-c6f7a423c", MLX-LM "0.28.1"): a build
+   * in its launch window for this architecture decodes slower (engine-builds.ts). */
+  engineVersion?: string;
+}
+
+/** Whether this engine version is a launch build for the architecture, and the words for it. */
+export function launchBuild(engine: ServingEngine, arch: string, version: string | undefined): { days: number; words: string } | undefined {
+  // Ollama and LM Studio version their apps, not the llama.cpp they bundle: their builds cannot be dated here.
+  if (!version || (engine !== 'llama.cpp' && engine !== 'mlx-lm')) return undefined;
+  const build = engine === 'llama.cpp' ? llamaCppBuildOf(version) : undefined;
+  const semver = engine === 'mlx-lm' ? /\d+\.\d+\.\d+/.exec(version)?.[0] : undefined;
+  const c = launchWindowOf(engine, arch, { ...(build !== undefined ? { build } : {}), ...(semver ? { version: semver } : {}) });
+  if (!inLaunchWindow(c)) return undefined;
+  const at = build !== undefined ? `build ${build}` : `version ${semver}`;
+  return { days: c!.days, words: `${engine} ${at} is ~${c!.days} days into its ${arch} support` };
 }
 
 /** Single-stream decode (bandwidth-bound) and prefill (compute-bound) estimates, each with its band. */
@@ -87,7 +103,8 @@ export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: Hardwar
   const w = workloadFor(spec, weights, opts);
   const dev = deviceOf(hw, opts.api);
   const off = opts.offload && opts.offload.layerShare > 0 ? { offload: { cpu: opts.offload.cpu, layerShare: opts.offload.layerShare } } : {};
-  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}) });
+  const launch = launchBuild(engine, spec.arch, opts.engineVersion);
+  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}), ...(launch ? { launchWindow: true, launchWords: launch.words } : {}) });
   const prefill = predictPrefill(spec.activeParams, dev, engine, undefined, Boolean(spec.moe));
   const pb = (fitted as { prefillBand?: { n: number; lo: number; hi: number } }).prefillBand;
   return {

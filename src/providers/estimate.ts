@@ -160,7 +160,12 @@ export function estimateLoaded(lm: LoadedModel, file?: GgufFile): LoadedResult {
  * The speed model for a loaded model at `depth`, for the engine serving it (its kernels) and, when the engine
  * keeps part of the model in system RAM, that share decoding at the CPU's bandwidth.
  */
-export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engine?: string, cpuShare?: number, cpuGBps?: number): SpeedEstimate {
+/** The engine serving a model: its kind, and its own version string when it reports one (a launch build decodes slower). */
+export type EngineRef = string | { kind: string; version?: string | undefined };
+
+export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engineRef?: EngineRef, cpuShare?: number, cpuGBps?: number): SpeedEstimate {
+  const engine = typeof engineRef === 'string' ? engineRef : engineRef?.kind;
+  const version = typeof engineRef === 'string' ? undefined : engineRef?.version;
   const share = cpuShare !== undefined && cpuShare > 0.001 && hw.backend !== 'cpu' ? Math.min(1, cpuShare) : 0;
   // The offloaded share streams from system RAM: this machine's measured bandwidth when known, else a desktop's.
   const desktop = findHardware('cpu-ddr5')!;
@@ -170,6 +175,7 @@ export function speedAt(e: LoadedEstimate, hw: HardwareSpec, depth: number, engi
     kvTypeK: e.ctx.kvTypeK,
     kvTypeV: e.ctx.kvTypeV,
     ...(engine ? { engine: servingEngineFor(engine) } : {}),
+    ...(version ? { engineVersion: version } : {}),
     ...(share > 0 ? { offload: { cpu, layerShare: share } } : {}),
   });
 }
@@ -193,11 +199,11 @@ export interface LoadedFigures {
   /** The engine's resident size when it reports one, else weights + KV + overhead. */
   total: Figure;
   /** Predicted decode at `depth` and the bandwidth ceiling (no hardware or no estimate: absent). */
-  decode?: { predictedTokPerSec: number; ceilingTokPerSec: number; depth: number; range?: SpeedRange };
+  decode?: { predictedTokPerSec: number; ceilingTokPerSec: number; depth: number; range?: SpeedRange; /** Kernel maturity / launch build, in words, when it lowers the prediction. */ kernels?: string };
 }
 
 /** `engine`: the serving engine's kind (its kernels decide the speed); the CPU share comes from the model itself. */
-export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine?: string, cpuGBps?: number): LoadedFigures {
+export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw: HardwareSpec | undefined, depth: number, engine?: EngineRef, cpuGBps?: number): LoadedFigures {
   const weights: Figure = e ? { value: e.weights.totalBytes, source: e.weights.source } : { value: lm.weightsBytes?.value ?? lm.residentBytes?.value ?? 0, source: lm.weightsBytes?.source ?? 'estimated' };
   const kv: Figure = { value: e?.memory.kvBytes ?? 0, source: 'estimated' };
   const overhead: Figure = { value: e ? e.memory.computeBytes + e.memory.otherBytes : 0, source: 'estimated' };
@@ -205,7 +211,7 @@ export function loadedFigures(lm: LoadedModel, e: LoadedEstimate | undefined, hw
   const out: LoadedFigures = { weights, kv, overhead, total };
   if (e && hw) {
     const s = speedAt(e, hw, depth, engine, cpuShareOf(lm), cpuGBps);
-    out.decode = { predictedTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, depth, ...(s.decodeRange ? { range: s.decodeRange } : {}) };
+    out.decode = { predictedTokPerSec: s.decodeTokPerSec, ceilingTokPerSec: s.ceilingTokPerSec, depth, ...(s.decodeRange ? { range: s.decodeRange } : {}), ...(s.maturityNote ? { kernels: s.maturityNote } : {}) };
   }
   return out;
 }

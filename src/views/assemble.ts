@@ -73,7 +73,8 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
   const proxied = metered?.get(key);
   const used = usedTokens(lm, snap) ?? (proxied !== undefined ? sourced(proxied, 'measured') : undefined);
   // The same figures `headroom status` prints (providers/estimate.ts): one estimate for CLI and editor.
-  const f = loadedFigures(lm, est, hw, used?.value ?? 0, snap.engine, cpuGBps);
+  const engine = { kind: snap.engine, version: snap.version };
+  const f = loadedFigures(lm, est, hw, used?.value ?? 0, engine, cpuGBps);
   const weights = sourced(f.weights.value, f.weights.source);
   const kv = sourced(f.kv.value, f.kv.source);
   const overhead = sourced(f.overhead.value, f.overhead.source);
@@ -84,9 +85,10 @@ function modelView(lm: LoadedModel, snap: EngineSnapshot, hw: HardwareSpec, est:
     speed.predicted = f.decode.predictedTokPerSec;
     speed.ceiling = f.decode.ceilingTokPerSec;
     if (f.decode.range) speed.predictedRange = f.decode.range;
+    if (f.decode.kernels) speed.kernels = f.decode.kernels;
   }
   if (bench.length) {
-    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d, snap.engine, cpuGBps).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
+    const b = benchDecode(bench, benchKeyForLoaded(snap.endpoint, lm, hw.id), est ? (d) => loadedFigures(lm, est, hw, d, engine, cpuGBps).decode?.predictedTokPerSec : undefined, used?.value ?? 0);
     if (b) speed.bench = b;
   }
   const configured = lm.contextPerSlot ? sourced(lm.contextPerSlot.value, lm.contextPerSlot.source) : undefined;

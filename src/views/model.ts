@@ -73,6 +73,8 @@ export interface ModelView {
     predictedRange?: SpeedRange;
     /** Bandwidth ÷ bytes per token: the ceiling no stack beats. */
     ceiling?: number;
+    /** Why the prediction sits below the stack's usual share: immature kernels or a launch build, in words. */
+    kernels?: string;
     /** Decode at the current depth from Measure Speed / `headroom bench` of this exact stack (measured, or the prediction calibrated by it). */
     bench?: BenchDecode;
   };

@@ -136,7 +136,8 @@ function speedLine(m: ModelView): string | undefined {
   else if (predicted) parts.push(`${formatTokPerSecRange(predicted, m.speed.predictedRange)} predicted (${speedWord(predicted)})`);
   const shown = decode?.value ?? bench?.tokPerSec;
   if (ceiling) parts.push(shown !== undefined ? `${pct(shown, ceiling)} of the ${formatTokPerSec(ceiling)} bandwidth ceiling _estimated_` : `ceiling ${formatTokPerSec(ceiling)} _estimated_`);
-  return `Decode (bandwidth-bound): ${parts.join(' — ')}`;
+  const kernels = m.speed.kernels && !decode && !bench ? `\n\n_Kernels:_ ${escapeMarkdown(m.speed.kernels)}` : '';
+  return `Decode (bandwidth-bound): ${parts.join(' — ')}${kernels}`;
 }
 
 function modelSection(m: ModelView, remote: boolean, othersBytes?: number, cpuGBps?: number): string[] {

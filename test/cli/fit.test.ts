@@ -206,3 +206,21 @@ test('--engine: every suggestion carries a command in that engine’s words, or 
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--engine must be one of llama\.cpp, ollama, lmstudio, vllm, mlx-lm/);
 });
+
+test('--engine-version: a llama.cpp launch build for the architecture is slower and says why; junk is refused', async () => {
+  const args = ['fit', '--model', 'Qwen/Qwen3-Next-80B-A3B-Instruct', '--hardware', 'strix-halo-128', '--ctx', '8192', '--json'];
+  const mature = JSON.parse((await runCli([...args, '--engine-version', 'b7938'])).stdout);
+  const early = JSON.parse((await runCli([...args, '--engine-version', 'b7189-c6f7a423c'])).stdout);
+  assert.ok(early.speed.decodeTokPerSec < 0.9 * mature.speed.decodeTokPerSec, `${early.speed.decodeTokPerSec} vs ${mature.speed.decodeTokPerSec}`);
+  assert.match(early.speed.maturityNote, /launch build: llama\.cpp build 7189/);
+  const text = await runCli(args.filter((a) => a !== '--json').concat(['--engine-version', 'b7189']));
+  assert.match(text.stdout, /kernels.*launch build/);
+  // --kernel-maturity 1 replaces both fitted factors: the launch build is then predicted like a mature one at full maturity.
+  const overridden = JSON.parse((await runCli([...args, '--engine-version', 'b7189', '--kernel-maturity', '1'])).stdout);
+  assert.ok(overridden.speed.decodeTokPerSec >= mature.speed.decodeTokPerSec);
+  assert.match(overridden.speed.maturityNote ?? '', /^$|your override/);
+  assert.match((await runCli([...args, '--kernel-maturity', '7'])).stderr, /--kernel-maturity must be a number between 0\.05 and 1, got '7'/);
+  const bad = await runCli([...args, '--engine-version', 'b7189; rm -rf /']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--engine-version must be a build or version like b7189/);
+});

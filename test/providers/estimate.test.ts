@@ -106,3 +106,18 @@ test('a partly offloaded model: its system-RAM share decodes at the measured CPU
   const desktop = findHardware('cpu-ddr5')!.bandwidthGBps;
   assert.ok(Math.abs(loadedFigures(m, e, gpu, 0, 'ollama', desktop).decode!.predictedTokPerSec - assumed) < 1e-9);
 });
+
+test('the engine\'s own build dates its kernels: llama-server build_info in the launch window of the model\'s architecture', () => {
+  // A llama-server serving Qwen3-Next by its catalog repo id, as /props names a model loaded with -hf.
+  const m: LoadedModel = { name: 'Qwen/Qwen3-Next-80B-A3B-Instruct', quant: reported('Q4_K_M', 'GET /props'), contextPerSlot: reported(8192, 'GET /props') };
+  const e = estimatePure(m, undefined).estimate!;
+  assert.equal(e.spec.arch, 'qwen3next');
+  const strix = findHardware('strix-halo-128')!;
+  const early = loadedFigures(m, e, strix, 0, { kind: 'llama.cpp', version: 'b7189-c6f7a423c' }).decode!;
+  const later = loadedFigures(m, e, strix, 0, { kind: 'llama.cpp', version: 'b7938-0123abcd' }).decode!;
+  assert.ok(early.predictedTokPerSec < 0.9 * later.predictedTokPerSec, `${early.predictedTokPerSec} vs ${later.predictedTokPerSec}`);
+  assert.match(early.kernels!, /launch build: llama\.cpp build 7189/);
+  assert.doesNotMatch(later.kernels ?? '', /launch build/);
+  // The kind alone (no version) predicts a mature build, as before.
+  assert.equal(loadedFigures(m, e, strix, 0, 'llama.cpp').decode!.predictedTokPerSec, later.predictedTokPerSec);
+});

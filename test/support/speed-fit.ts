@@ -28,6 +28,7 @@ export function predictRow(r: SpeedRow, params: SpeedModelParams): { pred: numbe
   const d = predictDecode(r.workload, deviceOf(r.hw, r.api), {
     engine: r.engine,
     params,
+    launchWindow: Boolean(r.launch),
     ...(r.offload ? { offload: { cpu: r.offload.cpu, expertShare: r.offload.cpuExpertShare, layerShare: 0 } } : {}),
   });
   return { pred: d.decodeTokPerSec, ceiling: d.ceilingTokPerSec };
@@ -41,14 +42,24 @@ interface Knob {
   hi: number;
 }
 
-function knobsFor(rows: SpeedRow[]): Knob[] {
+/**
+ * Runs a stack needs before its second-order knobs (per-layer cost, expert gather, attention at depth) are fitted
+ * from them; a thinner stack fits only its first-order η and per-step cost and keeps the ideal priors for the rest
+ * (START: full-η cache reads and attention, the shared expert gather). Chosen by nested leave-one-family-out
+ * (scripts/speed-nested-cv.ts), not on the reported metrics alone.
+ */
+export const MIN_STACK_RUNS = 12;
+
+function knobsFor(rows: SpeedRow[], minStackRuns = MIN_STACK_RUNS): Knob[] {
   const stacks = new Set(rows.map(rowStack));
   const k: Knob[] = [];
   for (const s of STACKS) {
     if (!stacks.has(s)) continue;
+    const n = rows.filter((r) => rowStack(r) === s).length;
     k.push({ name: `${s}.eta`, get: (p) => p.stacks[s]!.eta, set: (p, v) => (p.stacks[s]!.eta = v), lo: 0.2, hi: 1 });
-    k.push({ name: `${s}.tau`, get: (p) => p.stacks[s]!.tauMs, set: (p, v) => (p.stacks[s]!.tauMs = v), lo: 1e-4, hi: 2 });
     k.push({ name: `${s}.step`, get: (p) => p.stacks[s]!.stepMs, set: (p, v) => (p.stacks[s]!.stepMs = v), lo: 1e-3, hi: 30 });
+    if (n < minStackRuns) continue;
+    k.push({ name: `${s}.tau`, get: (p) => p.stacks[s]!.tauMs, set: (p, v) => (p.stacks[s]!.tauMs = v), lo: 1e-4, hi: 2 });
     // Each stack's MoE kernels gather experts their own way: its own g where it has 3+ MoE runs, else the shared one.
     if (rows.filter((r) => rowStack(r) === s && r.workload.expertBytes > 0).length >= 3)
       k.push({ name: `${s}.gather`, get: (p) => p.stacks[s]!.gather ?? p.gather, set: (p, v) => (p.stacks[s]!.gather = v), lo: 0.2, hi: 1 });
@@ -68,6 +79,8 @@ function knobsFor(rows: SpeedRow[]): Knob[] {
   if (has((r) => r.workload.expertBytes > 0 && (r.hw.dies ?? 1) > 1 && r.api !== 'cpu'))
     k.push({ name: 'multiDieGather', get: (p) => p.multiDieGather ?? 1, set: (p, v) => (p.multiDieGather = v), lo: 0.2, hi: 1 });
   if (has((r) => r.workload.nRecurrentLayers > 0)) k.push({ name: 'recurrentLayerMs', get: (p) => p.recurrentLayerMs, set: (p, v) => (p.recurrentLayerMs = v), lo: 1e-4, hi: 2 });
+  if (has((r) => Boolean(r.launch)))
+    k.push({ name: 'launch', get: (p) => p.launch?.factor ?? 1, set: (p, v) => (p.launch = { factor: v, source: '' }), lo: 0.1, hi: 1 });
   for (const s of STACKS) {
     for (const c of MATURITY_CLASSES) {
       // A maturity factor needs at least 3 runs of that engine stack on that architecture class.
@@ -102,9 +115,9 @@ function loss(rows: SpeedRow[], p: SpeedModelParams, huber = HUBER): number {
 }
 
 /** Coordinate pattern search in log space; every knob stays inside its physical bounds. */
-export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START, huber = HUBER): SpeedModelParams {
+export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START, huber = HUBER, minStackRuns = MIN_STACK_RUNS): SpeedModelParams {
   const p = clone(start);
-  const knobs = knobsFor(rows);
+  const knobs = knobsFor(rows, minStackRuns);
   let best = loss(rows, p, huber);
   for (const step of [1.6, 1.25, 1.1, 1.03, 1.01]) {
     for (let sweep = 0; sweep < 12; sweep++) {
@@ -245,6 +258,11 @@ export function metricsOf(cv: CvResult[], bands: BandCheck[]): Metrics {
 /** Maturity entries get their evidence in words: the runs they were fitted on. */
 export function describeMaturity(p: SpeedModelParams, rows: SpeedRow[]): SpeedModelParams {
   const out = clone(p);
+  if (out.launch) {
+    const sel = usableRows(rows).filter((r) => r.launch);
+    const runs = [...new Set(sel.map((r) => `${r.spec.arch} on ${rowStack(r)}`))].join(', ');
+    out.launch = { factor: Math.round(out.launch.factor * 1000) / 1000, source: `fitted on ${sel.length} published launch-build runs (${runs})` };
+  }
   for (const [key, m] of Object.entries(out.maturity)) {
     const [stack, cls] = key.split('|');
     const sel = usableRows(rows).filter((r) => rowStack(r) === stack && r.workload.archClass === cls);

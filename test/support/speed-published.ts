@@ -2,8 +2,9 @@
 // source) turned into speed-model inputs: which profile the hardware
 // is, which catalog model (or a same-shape stand-in), which quant, which engine and API. The mapping is a
 // list of rules on the row's own words, never a per-row number. Rows the product does not model (engines
-// we do not support, a tuned private fork) stay in the file and are marked excluded with the reason; so do the few
-// runs whose own source flags them as not a current single-device run (dataQualityExclusion).
+// we do not support, a tuned private fork, a layer split over two GPUs) stay in the file and are marked excluded
+// with the reason. Runs made with an engine's launch build for the architecture or chip are kept and marked
+// (launchBuildOf): the model has a fitted factor for them.
 // The older calibration rows (speed-calibration.csv, XiongjieDai validation rows) join as extra dense data.
 import { readFileSync } from 'node:fs';
 import { findCatalogModel } from '../../src/estimator/catalog';
@@ -15,6 +16,7 @@ import { workloadFor, modelKindOf, type SpeedApi, type Workload } from '../../sr
 import { parseCsv, CALIBRATION_CSV } from './speed-calibration';
 import { validationRows, PREFILL_ROWS } from './speed-validation';
 import { DATA } from './data';
+import { inLaunchWindow, launchWindowOf, llamaCppBuildOf } from '../../src/estimator/engine-builds';
 
 export const PUBLISHED_CSV = `${DATA}/research/speed-published.csv`;
 
@@ -37,6 +39,8 @@ export interface SpeedRow {
   /** CPU side of a partial offload (experts of `cpuExpertShare` of the MoE layers on the CPU). */
   offload?: { cpu: HardwareSpec; cpuExpertShare: number };
   origin: 'published' | 'calibration';
+  /** The engine build was in its launch window for this architecture or chip (why, in words). */
+  launch?: string;
   excluded?: string;
   note: string;
 }
@@ -129,6 +133,8 @@ const MODEL: [RegExp, string, string][] = [
   [/Llama-3\.1-8B|Llama 3\.x 8B/i, 'llama3', 'meta-llama/Llama-3.1-8B-Instruct'],
   [/Llama-4-Scout/i, 'llama4', 'llama4-scout'],
   [/Qwen3-8B/i, 'qwen3-dense', 'Qwen/Qwen3-8B'],
+  [/Qwen3-4B/i, 'qwen3-dense', 'Qwen/Qwen3-4B'],
+  [/Llama-3\.3-70B/i, 'llama3', 'meta-llama/Llama-3.3-70B-Instruct'],
   [/Qwen3-32B/i, 'qwen3-dense', 'Qwen/Qwen3-32B'],
   [/Qwen3\.6-27B/i, 'qwen3.6', 'Qwen/Qwen3.6-27B'],
   [/Qwen3\.6-35B-A3B/i, 'qwen3.6', 'Qwen/Qwen3.6-35B-A3B'],
@@ -184,6 +190,7 @@ function engineOf(e: string): { engine: ServingEngine; api?: SpeedApi; excluded?
   if (/ktransformers/i.test(e)) return { engine: 'llama.cpp', excluded: 'ktransformers (CPU experts + GPU attention engine we do not model)' };
   if (/ds4/i.test(e)) return { engine: 'llama.cpp', excluded: 'ds4 (antirez single-model engine we do not model)' };
   if (/MLX-Swift/i.test(e)) return { engine: 'mlx-lm', excluded: 'MLX-Swift app with unfused MoE (the note calls it pathological)' };
+  if (/layer split \d GPUs/i.test(e)) return { engine: 'llama.cpp', excluded: 'multi-GPU layer split (Headroom predicts one device; a split adds per-token hops it does not model)' };
   if (/vLLM custom fork/i.test(e)) return { engine: 'vllm', excluded: 'private tuned vLLM fork (upstream vLLM rows kept)' };
   if (/vLLM/i.test(e)) return { engine: 'vllm', api: 'cuda' };
   if (/MLX/i.test(e)) return { engine: 'mlx-lm', api: 'metal' };
@@ -198,14 +205,19 @@ function engineOf(e: string): { engine: ServingEngine; api?: SpeedApi; excluded?
 export const kindOf = modelKindOf;
 
 /**
- * Runs whose own source says they are not what the model predicts (one current-build engine on one device):
- * a layer split over two GPUs, or a build the source itself flags as early / not yet optimised for this model
- * or this box. Rules on the row's words, never on its number; the rows stay in the CSV and the bench lists them.
+ * Runs made with an engine build in its launch window for the model's architecture (or the box's chip): the
+ * source says so (a first-support build, early kernels, an engine "slower … at the time"), or the run's date,
+ * llama.cpp build or MLX-LM version falls within the first weeks of that engine's support (engine-builds.ts).
+ * Rules on the row's words, never on its number.
  */
-export function dataQualityExclusion(text: string): string | undefined {
-  if (/layer[- ]split/i.test(text)) return 'multi-GPU layer split (the model predicts one device)';
+export function launchBuildOf(text: string, engine: ServingEngine, arch: string): string | undefined {
   if (/first \w+ support build|early unoptimi[sz]ed/i.test(text)) return 'first-support build the source calls early/unoptimised';
-  if (/slower than llama\.cpp on \w+ at the time/i.test(text)) return 'engine build the source calls slower than llama.cpp on this box at the time';
+  if (/slower than llama\.cpp on \w+ at the time/i.test(text)) return 'engine build the source calls slower on this box at the time';
+  const version = /mlx-lm (\d+\.\d+\.\d+)/i.exec(text)?.[1];
+  const build = engine === 'mlx-lm' ? undefined : llamaCppBuildOf(text);
+  const date = /\b(20\d\d-\d\d-\d\d)\b/.exec(text)?.[1];
+  const c = launchWindowOf(engine, arch, { ...(build ? { build } : {}), ...(version ? { version } : {}), ...(date ? { date } : {}) });
+  if (inLaunchWindow(c)) return `${c!.days} days after ${engine} first ran ${arch} (${c!.support.source})`;
   return undefined;
 }
 
@@ -215,7 +227,7 @@ function specFor(key: string): ModelSpec {
 
 function build(p: {
   label: string; family: string; hwId: string; api: SpeedApi; engine: ServingEngine; specKey: string; quant: string; depth: number;
-  measured: number; prefill?: number; sizeBytes?: number; origin: SpeedRow['origin']; excluded?: string; note: string; offload?: SpeedRow['offload'];
+  measured: number; prefill?: number; sizeBytes?: number; origin: SpeedRow['origin']; excluded?: string; note: string; offload?: SpeedRow['offload']; launch?: string;
 }): SpeedRow {
   const spec = specFor(p.specKey);
   const hw = findHardware(p.hwId);
@@ -237,12 +249,12 @@ function build(p: {
   };
   if (p.prefill) row.prefillMeasured = p.prefill;
   if (p.excluded) row.excluded = p.excluded;
+  if (p.launch) row.launch = p.launch;
   if (p.offload) row.offload = p.offload;
   return row;
 }
 
-/** `keepFlagged`: also use the rows the data-quality rules set aside (to show what they change). */
-export function publishedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] {
+export function publishedRows(): SpeedRow[] {
   const raw = parseCsv(readFileSync(PUBLISHED_CSV, 'utf8'));
   // A file size stated on one row holds for the same model and quant at another depth (same file).
   const sizes = new Map<string, number>();
@@ -252,12 +264,14 @@ export function publishedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] 
     const key = `${m?.[2]}|${quantOf(r.quant!, r.model!, r.engine!)}|${r.model}`;
     if (size && !sizes.has(key)) sizes.set(key, size);
   }
-  // A build flag stated on one row holds for the other rows of the same run (same source, engine, box and model).
+  // A build stated on one row holds for the other rows of the same run (same source, engine, box and model).
   const runKey = (r: Record<string, string | undefined>) => `${r.source}|${r.engine}|${r.hardware}|${r.model}`;
-  const flagged = new Map<string, string>();
+  const launches = new Map<string, string>();
   for (const r of raw) {
-    const q = dataQualityExclusion(`${r.engine} ${r.note ?? ''}`);
-    if (q) flagged.set(runKey(r), q);
+    const m = MODEL.find(([re]) => re.test(r.model!));
+    if (!m) continue;
+    const l = launchBuildOf(`${r.engine} ${r.source} ${r.note ?? ''}`, engineOf(r.engine!).engine, specFor(m[2]).arch);
+    if (l) launches.set(runKey(r), l);
   }
   return raw.map((r, i) => {
     const hwId = HW.find(([re]) => re.test(r.hardware!))?.[1];
@@ -273,12 +287,12 @@ export function publishedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] 
     const ot = /last (\d+) layers' experts on CPU/.exec(r.engine!);
     if (ot) offload = { cpu: findHardware('cpu-ddr5')!, cpuExpertShare: Number(ot[1]) / 48 };
     const sizeBytes = sizes.get(`${m[2]}|${quant}|${r.model}`);
-    const quality = opts.keepFlagged ? undefined : flagged.get(runKey(r));
+    const launch = launches.get(runKey(r));
     return build({
       label: `${hwId} ${m[2].split('/').pop()} ${quant} ${e.engine}/${api} @${r.depth}`,
       family: m[1], hwId, api, engine: e.engine, specKey: m[2], quant, depth: Number(r.depth), measured: Number(r.decode_tok_s),
       ...(r.prefill_tok_s ? { prefill: Number(r.prefill_tok_s) } : {}), ...(sizeBytes ? { sizeBytes } : {}), origin: 'published',
-      ...(e.excluded ?? quality ? { excluded: e.excluded ?? quality } : {}), note: `${r.source}; ${note}`, ...(offload ? { offload } : {}),
+      ...(e.excluded ? { excluded: e.excluded } : {}), note: `${r.source}; ${note}`, ...(offload ? { offload } : {}), ...(launch ? { launch } : {}),
     });
   });
 }
@@ -312,7 +326,7 @@ export function prefillCalibrationRows(): SpeedRow[] {
 }
 
 /** Every row the fit may use: published (minus excluded) plus the earlier calibration rows. */
-export function allSpeedRows(opts: { keepFlagged?: boolean } = {}): SpeedRow[] {
-  const pub = publishedRows(opts);
+export function allSpeedRows(): SpeedRow[] {
+  const pub = publishedRows();
   return [...pub, ...calibrationSpeedRows(pub)];
 }

@@ -188,3 +188,15 @@ test('memory near capacity (above headroom.warnings.memoryFraction) is a warning
   s = { ...s, alerts: deriveAlerts(s, { ...thresholds, memoryFraction: 0.95 }) };
   assert.deepEqual(s.alerts, []);
 });
+
+test('a prediction lowered by immature kernels or a launch build says why in the tooltip; a live reading needs no excuse', () => {
+  const m = llamaModel();
+  const note = 'launch build: llama.cpp build 7189 is ~3 days into its qwen3next support; an engine\'s first weeks … reach ~66 % of a mature build\'s speed';
+  m.speed = { predicted: 30, predictedRange: { low: 22, high: 38, basis: 'cross-validated error of 26 hybrid runs' }, ceiling: 90, kernels: note };
+  const tip = statusTooltip(state([m]));
+  assert.match(tip, /≈ 30 tok\/s \(22–38\) predicted/);
+  // Escaped for markdown (the note is data): compare without the escapes.
+  assert.match(tip.replace(/\\/g, ''), /_Kernels:_ launch build: llama\.cpp build 7189 is ~3 days into its qwen3next support/);
+  m.speed = { ...m.speed, decode: { value: 29, source: 'engine' } };
+  assert.doesNotMatch(statusTooltip(state([m])), /_Kernels:_/);
+});

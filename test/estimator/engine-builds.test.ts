@@ -1,0 +1,59 @@
+// Launch builds (engine-builds.ts): an engine's first weeks on an architecture that needed new kernels, dated from
+// the engine's own version string, and what the speed estimate does with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FIRST_SUPPORT, LAUNCH_WINDOW_DAYS, inLaunchWindow, launchWindowOf, llamaCppBuildDay, llamaCppBuildOf } from '../../src/estimator/engine-builds';
+import { estimateSpeed, launchBuild } from '../../src/estimator/speed';
+import { SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
+import { findCatalogModel } from '../../src/estimator/catalog';
+import { findHardware } from '../../src/estimator/hardware';
+import { weightsForQuant } from '../../src/estimator/weights';
+
+const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`) / 86_400_000;
+
+test('llama.cpp build numbers: read from build_info and from run notes, dated between cited anchors', () => {
+  assert.equal(llamaCppBuildOf('b7189-c6f7a423c'), 7189);
+  assert.equal(llamaCppBuildOf('first qwen3next support build c6f7a423c (7189)'), 7189);
+  assert.equal(llamaCppBuildOf('build 7938 fa=1'), 7938);
+  // A source build (node-llama-cpp's bundle reports b1) or no number: nothing to date.
+  assert.equal(llamaCppBuildOf('v0.5.0'), undefined);
+  assert.equal(launchWindowOf('llama.cpp', 'qwen3next', { build: 1 }), undefined);
+  // Anchors come back exactly; between them the day moves monotonically; beyond them it extrapolates.
+  assert.equal(llamaCppBuildDay(7189), day('2025-11-28'));
+  assert.ok(llamaCppBuildDay(7500) > day('2025-11-28') && llamaCppBuildDay(7500) < day('2026-02-09'));
+  assert.ok(llamaCppBuildDay(10269) > day('2026-02-09'));
+  assert.ok(llamaCppBuildDay(5000) < day('2025-04-29'));
+});
+
+test('launch window: the first six weeks after first support, only where an engine needed new kernels', () => {
+  assert.equal(LAUNCH_WINDOW_DAYS, 42);
+  for (const f of FIRST_SUPPORT) assert.ok(f.source.length > 30 && /\d{4}-\d\d-\d\d/.test(f.date), f.arch);
+  assert.ok(inLaunchWindow(launchWindowOf('llama.cpp', 'qwen3next', { build: 7189 })));
+  assert.ok(inLaunchWindow(launchWindowOf('llama.cpp', 'qwen3next', { date: '2025-12-20' })));
+  assert.ok(!inLaunchWindow(launchWindowOf('llama.cpp', 'qwen3next', { build: 7938 })));
+  // An architecture that reused existing ops (Qwen3-MoE) has no launch window at all.
+  assert.equal(launchWindowOf('llama.cpp', 'qwen3moe', { build: 5215 }), undefined);
+  // MLX-LM: by release line.
+  assert.ok(!inLaunchWindow(launchWindowOf('mlx-lm', 'qwen3next', { version: '0.30.0' })));
+});
+
+test('a launch build lowers the prediction by the fitted factor and says so; a mature build, Ollama and LM Studio do not', () => {
+  const spec = findCatalogModel('Qwen/Qwen3-Next-80B-A3B-Instruct')!.spec!;
+  const w = weightsForQuant(spec, 'Q4_K_M');
+  const strix = findHardware('strix-halo-128')!;
+  const launch = SPEED_MODEL_PARAMS.launch!;
+  assert.ok(launch.factor > 0.3 && launch.factor < 0.9 && /launch-build runs/.test(launch.source), JSON.stringify(launch));
+  const mature = estimateSpeed(spec, w, strix, { engine: 'llama.cpp', engineVersion: 'b7938-1a2b3c4d5' });
+  const early = estimateSpeed(spec, w, strix, { engine: 'llama.cpp', engineVersion: 'b7189-c6f7a423c' });
+  assert.ok(Math.abs(early.decodeTokPerSec / mature.decodeTokPerSec - launch.factor) < 1e-9);
+  assert.match(early.maturityNote!, /launch build: llama\.cpp build 7189 is ~\d+ days into its qwen3next support; .* ~\d+ % of a mature build's speed .* a newer build should be faster/);
+  assert.doesNotMatch(mature.maturityNote ?? '', /launch build/);
+  assert.equal(estimateSpeed(spec, w, strix).decodeTokPerSec, mature.decodeTokPerSec);
+  // The band follows the prediction down and stays under the ceiling.
+  assert.ok(early.decodeRange!.high < mature.decodeRange!.high && early.decodeRange!.low <= early.decodeTokPerSec);
+  // Ollama 0.12.3 and LM Studio 0.3.x version their apps, not llama.cpp: no dating, no factor.
+  assert.equal(launchBuild('ollama', 'qwen3next', '0.12.3'), undefined);
+  assert.equal(estimateSpeed(spec, w, strix, { engine: 'ollama', engineVersion: '7189' }).decodeTokPerSec, estimateSpeed(spec, w, strix, { engine: 'ollama' }).decodeTokPerSec);
+  // An override of the maturity factor replaces both.
+  assert.ok(Math.abs(estimateSpeed(spec, w, strix, { engine: 'llama.cpp', engineVersion: 'b7189', maturity: 1 }).decodeTokPerSec / mature.decodeTokPerSec - 1 / (SPEED_MODEL_PARAMS.maturity['llama.cpp/vulkan|hybrid']?.factor ?? 1)) < 1e-9);
+});
