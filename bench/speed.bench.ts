@@ -68,7 +68,7 @@ export async function run(): Promise<void> {
   const launch = allSpeedRows().filter((r) => r.launch && !r.excluded);
   const mature = crossValidate(allSpeedRows().map(({ launch: _l, ...r }) => r));
   const mm = metricsOf(mature, crossValidatedBands(mature));
-  out.push(`launch-build runs (${launch.length}): ${[...new Set(launch.map((r) => `${r.label.split(' @')[0]} — ${r.launch}`))].join('; ')}`);
+  out.push(`launch-build runs (${launch.length}): ${[...new Set(launch.map((r) => `${r.label.split(' @')[0]} — day ${r.launch!.days}: ${r.launch!.why}`))].join('; ')}`);
   out.push(`without the launch-build factor (those runs taken as mature builds): median ${pct(mm.median)}, p90 ${pct(mm.p90)}, hybrid median ${pct(mm.byKind.hybrid!.median)}, band contains ${pct(mm.coverage * 100)}, high÷low ${mm.medianHighOverLow.toFixed(2)}`);
 
   // Folk rule on the same published rows (size = all weights, no depth term).

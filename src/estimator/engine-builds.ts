@@ -1,9 +1,9 @@
-// When each engine first ran each architecture, and whether a given build is still in that launch window.
-// A new architecture's first builds run well below what the same engine reaches a few weeks later (generic
-// kernels before the fused ones land); the speed model carries one fitted factor for that window
+// When each engine first ran each architecture, and how many days into that support a given build is.
+// A new architecture's first builds run well below what the same engine reaches weeks later (generic kernels
+// before the fused ones land); the speed model carries a fitted launch factor that fades with those days
 // (speed-params.json `launch`). Pure data with sources; unknown engines, builds or architectures are "mature".
 
-/** Weeks after first support during which a build counts as a launch build. */
+/** Days after first support during which a build is called a launch build in words. */
 export const LAUNCH_WINDOW_DAYS = 42;
 
 export interface FirstSupport {
@@ -22,8 +22,9 @@ export interface FirstSupport {
 // existing ops (Qwen3-MoE in llama.cpp is Qwen2-MoE plus two norms, PR #12828) runs at full speed from day one,
 // and the published runs agree (llama.cpp b5215 and MLX-LM 0.24.0 on Qwen3-30B-A3B, 20 days in, fit as mature).
 export const FIRST_SUPPORT: FirstSupport[] = [
+  { engine: 'llama.cpp', arch: 'gpt-oss', date: '2025-08-05', source: 'ggml-org/llama.cpp PR #15091 "llama : add gpt-oss": MXFP4 type, attention sinks, merged 2025-08-05 (the CUDA FlashAttention kernel with sinks followed 2 days later, PR #15157)' },
   { engine: 'llama.cpp', arch: 'qwen3next', date: '2025-11-28', build: 7186, source: 'ggml-org/llama.cpp PR #16095: Gated DeltaNet ops for qwen3next, merged 2025-11-28 (first tested build 7189 in its thread)' },
-  { engine: 'mlx-lm', arch: 'qwen3next', date: '2025-09-17', source: 'ml-explore/mlx issue #2589: Qwen3-Next "supported in the latest mlx-lm release" (2025-09-17)' },
+  { engine: 'mlx-lm', arch: 'qwen3next', date: '2025-09-13', source: 'ml-explore/mlx-lm PR #454 (2025-09-13) builds on qwen3_next already on main; released by 2025-09-17 (ml-explore/mlx issue #2589)' },
 ];
 
 // llama.cpp release builds (bNNNN) by date, from the runs in the published speed table that state both: the
@@ -60,13 +61,13 @@ export interface LaunchCheck {
 }
 
 /**
- * Whether an engine build runs an architecture within its launch window. `when` is what is known of the build:
+ * How many days into its support for an architecture an engine build is. `when` is what is known of the build:
  * a llama.cpp build number, an MLX-LM version, or the day the run was made (ISO date). Undefined when the
  * architecture has no recorded first support in that engine or the build cannot be dated.
  */
 export function launchWindowOf(engine: string, arch: string, when: { build?: number; version?: string; date?: string }): LaunchCheck | undefined {
-  const e = engine === 'mlx-lm' ? 'mlx-lm' : 'llama.cpp';
-  const s = FIRST_SUPPORT.find((f) => f.engine === e && f.arch === arch);
+  if (engine !== 'llama.cpp' && engine !== 'mlx-lm') return undefined;
+  const s = FIRST_SUPPORT.find((f) => f.engine === engine && f.arch === arch);
   if (!s) return undefined;
   if (when.version && s.version) {
     // MLX-LM: the first release's minor line (0.24.x) is the launch window.
@@ -74,7 +75,7 @@ export function launchWindowOf(engine: string, arch: string, when: { build?: num
     return minor(when.version) === minor(s.version) ? { days: 0, support: s } : { days: LAUNCH_WINDOW_DAYS + 1, support: s };
   }
   let d: number | undefined;
-  if (when.build !== undefined && e === 'llama.cpp' && when.build > 100) d = llamaCppBuildDay(when.build);
+  if (when.build !== undefined && engine === 'llama.cpp' && when.build > 100) d = llamaCppBuildDay(when.build);
   else if (when.date && !Number.isNaN(day(when.date))) d = day(when.date);
   if (d === undefined) return undefined;
   return { days: Math.round(d - day(s.date)), support: s };

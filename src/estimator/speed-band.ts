@@ -71,7 +71,7 @@ function shrink(g: BandStats, parent: BandStats): BandStats {
  * The band around a predicted decode rate. Never above the bandwidth ceiling; always contains the prediction.
  * With `measured` (a stored speed measurement of this stack at this depth) the band is the measurement.
  */
-export function decodeRange(predicted: number, ceiling: number, q: BandQuery, opts: { measured?: number; bands?: SpeedBands } = {}): DecodeRange {
+export function decodeRange(predicted: number, ceiling: number, q: BandQuery, opts: { measured?: number; bands?: SpeedBands; launch?: number } = {}): DecodeRange {
   if (opts.measured !== undefined && Number.isFinite(opts.measured) && opts.measured > 0) {
     return { low: opts.measured, high: opts.measured, basis: 'measured on this machine (headroom bench)' };
   }
@@ -79,9 +79,13 @@ export function decodeRange(predicted: number, ceiling: number, q: BandQuery, op
   const lo = Math.exp(Math.log(stats.lo) * widen);
   const hi = Math.exp(Math.log(stats.hi) * widen);
   const low = Math.min(predicted, predicted * lo);
-  const high = Math.max(predicted, Math.min(ceiling, predicted * hi));
+  let high = Math.max(predicted, Math.min(ceiling, predicted * hi));
+  // A launch build's slowdown varies from build to build (some land with the fast kernels): the band reaches up to
+  // what a mature build would do.
+  const launch = opts.launch !== undefined && opts.launch > 0 && opts.launch < 1 ? opts.launch : undefined;
+  if (launch) high = Math.max(high, Math.min(ceiling, predicted / launch));
   const arch = unseenArch ? `no published runs for this architecture (${q.arch}); ` : '';
-  return { low, high, basis: `${arch}cross-validated error of ${label}` };
+  return { low, high, basis: `${arch}cross-validated error of ${label}${launch ? '; up to a mature build\'s speed (launch build)' : ''}` };
 }
 
 /** Prefill band: from published prompt-processing runs where the fit had them, else ±50 %. */

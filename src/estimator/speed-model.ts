@@ -59,6 +59,18 @@ export interface StackParams {
   gather?: number;
   /** Share of FP16 peak the decode attention kernel reaches (q·K and p·V for one query row: a thin, GPU-unfriendly shape). */
   attnEff: number;
+  /** A stack with too few runs to fit its second-order terms (τ, η_kv, ε, gather) takes them from this stack on the
+   * same chips (ROCm from Vulkan on AMD, vLLM from llama.cpp on CUDA); its own η and step cost stay its own. */
+  borrows?: string;
+}
+
+/** The stack's parameters with any borrowed second-order terms filled in. */
+export function resolveStack(p: SpeedModelParams, key: string): StackParams | undefined {
+  const st = p.stacks[key];
+  const parent = st?.borrows ? p.stacks[st.borrows] : undefined;
+  if (!st || !parent) return st;
+  const { borrows: _b, ...rest } = parent;
+  return { ...rest, eta: st.eta, stepMs: st.stepMs };
 }
 
 export interface MaturityEntry {
@@ -81,8 +93,9 @@ export interface SpeedModelParams {
   recurrentLayerMs: number;
   /** `${engine stack}|${archClass}` → maturity. Absent = 1 (no evidence of immature kernels). */
   maturity: Record<string, MaturityEntry>;
-  /** An engine build in the launch window of this architecture (or chip): its first weeks of support. */
-  launch?: MaturityEntry;
+  /** A launch build (the engine's first days on an architecture that needed new kernels, or on a new chip):
+   * `factor` of a mature build's speed on day 0, the gap halving every `halfLifeDays` as kernels land. */
+  launch?: MaturityEntry & { halfLifeDays: number };
   /** Share of dense FP16 peak a prompt batch reaches, per engine stack (prefill, compute-bound). */
   prefillEfficiency: Record<string, number>;
 }
@@ -189,8 +202,10 @@ export interface DecodeBreakdown {
   /** Seconds per token spent streaming and in fixed work. */
   streamSeconds: number;
   fixedSeconds: number;
-  /** Kernel-maturity factor applied (1 when none is known). */
+  /** Kernel-maturity factor applied (1 when none is known), launch factor included. */
   maturity: number;
+  /** The launch-build part of it (1 for a mature build). */
+  launch: number;
   maturityNote?: string;
   stack: string;
 }
@@ -202,8 +217,8 @@ export interface DecodeOptions {
   params?: SpeedModelParams;
   /** Override the kernel-maturity factor (0–1], e.g. after a newer engine build fixed a slow kernel. */
   maturity?: number;
-  /** The engine build is in its launch window for this architecture or chip (see engine-builds.ts). */
-  launchWindow?: boolean;
+  /** Days the engine build is into its support for this architecture or chip (engine-builds.ts); absent = mature. */
+  launchDays?: number;
   /** Which build and how far into its support, for the note ("llama.cpp build 7189 is ~3 days into …"). */
   launchWords?: string;
 }
@@ -222,12 +237,19 @@ function part(w: Workload, dev: SpeedDevice, st: StackParams, p: SpeedModelParam
   return { stream, fixed: (scale * fixedMs) / 1000 + attn, bytes: dense + kv + expert };
 }
 
+/** Share of a mature build's speed `days` into an engine's support for an architecture (1 when no factor is fitted). */
+export function launchFactor(days: number, p: SpeedModelParams = SPEED_MODEL_PARAMS): number {
+  const l = p.launch;
+  if (!l || !Number.isFinite(days) || days < 0) return 1;
+  return 1 - (1 - Math.min(1, l.factor)) * Math.pow(2, -days / Math.max(0.5, l.halfLifeDays));
+}
+
 /** Single-stream decode for a workload on a device with an engine. */
 export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions = {}): DecodeBreakdown {
   const p = opts.params ?? SPEED_MODEL_PARAMS;
   const engine = opts.engine ?? 'llama.cpp';
   const key = stackKey(engine, dev.api);
-  const st = p.stacks[key] ?? p.stacks[`llama.cpp/${dev.api}`]!;
+  const st = resolveStack(p, key) ?? resolveStack(p, `llama.cpp/${dev.api}`)!;
   const off = opts.offload;
   const expertShare = off ? Math.min(1, Math.max(0, off.expertShare ?? off.layerShare ?? 0)) : 0;
   const layerShare = off ? Math.min(1, Math.max(0, off.layerShare ?? 0)) : 0;
@@ -237,7 +259,7 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
   let ceilingSeconds = gpu.bytes / (dev.bandwidthGBps * 1e9);
   if (off && (expertShare > 0 || layerShare > 0)) {
     const cpuDev = deviceOf(off.cpu, 'cpu');
-    const cpu = part(w, cpuDev, p.stacks['llama.cpp/cpu']!, p, { dense: layerShare, expert: expertShare, layers: Math.max(layerShare, expertShare) });
+    const cpu = part(w, cpuDev, resolveStack(p, 'llama.cpp/cpu')!, p, { dense: layerShare, expert: expertShare, layers: Math.max(layerShare, expertShare) });
     streamSeconds += cpu.stream;
     fixedSeconds += cpu.fixed;
     ceilingSeconds += cpu.bytes / (cpuDev.bandwidthGBps * 1e9);
@@ -245,11 +267,11 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
   const fittedMat = p.maturity[`${key}|${w.archClass}`];
   const override = opts.maturity !== undefined && Number.isFinite(opts.maturity) && opts.maturity > 0 ? Math.min(1, opts.maturity) : undefined;
   const mat = override !== undefined ? { factor: override, source: 'your override' } : fittedMat;
-  const launch = opts.launchWindow && override === undefined ? Math.min(1, p.launch?.factor ?? 1) : 1;
+  const launch = opts.launchDays !== undefined && override === undefined ? launchFactor(opts.launchDays, p) : 1;
   const maturity = Math.min(1, mat?.factor ?? 1) * launch;
   const notes: string[] = [];
   if (mat && mat.factor < 1) notes.push(`${w.archClass === 'hybrid' ? 'new architecture (recurrent/linear attention)' : w.archClass === 'mla' ? 'latent-attention architecture' : 'architecture'}: ${key} reaches ~${Math.round(mat.factor * 100)} % of the modelled speed on it (${mat.source})`);
-  if (launch < 1) notes.push(`launch build: ${opts.launchWords ? `${opts.launchWords}; ` : ''}an engine's first weeks of support for a new architecture reach ~${Math.round(launch * 100)} % of a mature build's speed (${p.launch!.source}); a newer build should be faster`);
+  if (launch < 0.98) notes.push(`launch build: ${opts.launchWords ? `${opts.launchWords}; ` : ''}an engine's first builds for a new architecture reach ~${Math.round(p.launch!.factor * 100)} % of a mature build's speed, the gap halving every ~${Math.round(p.launch!.halfLifeDays)} days: ~${Math.round(launch * 100)} % here (${p.launch!.source}); a newer build should be faster`);
   const bytesPerToken = w.denseBytes + w.expertBytes + w.kvBytes;
   return {
     decodeTokPerSec: maturity / (streamSeconds + fixedSeconds),
@@ -258,6 +280,7 @@ export function predictDecode(w: Workload, dev: SpeedDevice, opts: DecodeOptions
     streamSeconds,
     fixedSeconds,
     maturity,
+    launch,
     ...(notes.length ? { maturityNote: notes.join('; ') } : {}),
     stack: key,
   };

@@ -80,13 +80,14 @@ export interface SpeedOptions {
   engineVersion?: string;
 }
 
-/** Whether this engine version is a launch build for the architecture, and the words for it. */
+/** How many days into its support for the architecture this engine version is, and the words for it. */
 export function launchBuild(engine: ServingEngine, arch: string, version: string | undefined): { days: number; words: string } | undefined {
   // Ollama and LM Studio version their apps, not the llama.cpp they bundle: their builds cannot be dated here.
   if (!version || (engine !== 'llama.cpp' && engine !== 'mlx-lm')) return undefined;
   const build = engine === 'llama.cpp' ? llamaCppBuildOf(version) : undefined;
   const semver = engine === 'mlx-lm' ? /\d+\.\d+\.\d+/.exec(version)?.[0] : undefined;
   const c = launchWindowOf(engine, arch, { ...(build !== undefined ? { build } : {}), ...(semver ? { version: semver } : {}) });
+  // Past the launch window a build is mature: a persistent gap is the fitted stack × architecture maturity.
   if (!inLaunchWindow(c)) return undefined;
   const at = build !== undefined ? `build ${build}` : `version ${semver}`;
   return { days: c!.days, words: `${engine} ${at} is ~${c!.days} days into its ${arch} support` };
@@ -104,7 +105,7 @@ export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: Hardwar
   const dev = deviceOf(hw, opts.api);
   const off = opts.offload && opts.offload.layerShare > 0 ? { offload: { cpu: opts.offload.cpu, layerShare: opts.offload.layerShare } } : {};
   const launch = launchBuild(engine, spec.arch, opts.engineVersion);
-  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}), ...(launch ? { launchWindow: true, launchWords: launch.words } : {}) });
+  const d = predictDecode(w, dev, { engine, ...off, ...(opts.maturity !== undefined ? { maturity: opts.maturity } : {}), ...(launch ? { launchDays: launch.days, launchWords: launch.words } : {}) });
   const prefill = predictPrefill(spec.activeParams, dev, engine, undefined, Boolean(spec.moe));
   const pb = (fitted as { prefillBand?: { n: number; lo: number; hi: number } }).prefillBand;
   return {
@@ -112,7 +113,7 @@ export function estimateSpeed(spec: ModelSpec, weights: WeightsInfo, hw: Hardwar
     ceilingTokPerSec: d.ceilingTokPerSec,
     bytesPerToken: d.bytesPerToken,
     prefillTokPerSec: prefill,
-    decodeRange: decodeRange(d.decodeTokPerSec, d.ceilingTokPerSec, { kind: modelKindOf(spec), stack: d.stack, arch: spec.arch }, opts.measuredDecode !== undefined ? { measured: opts.measuredDecode } : {}),
+    decodeRange: decodeRange(d.decodeTokPerSec, d.ceilingTokPerSec, { kind: modelKindOf(spec), stack: d.stack, arch: spec.arch }, opts.measuredDecode !== undefined ? { measured: opts.measuredDecode } : { launch: d.launch }),
     prefillRange: prefillRange(prefill, pb),
     engine,
     stack: d.stack,

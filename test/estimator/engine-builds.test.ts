@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIRST_SUPPORT, LAUNCH_WINDOW_DAYS, inLaunchWindow, launchWindowOf, llamaCppBuildDay, llamaCppBuildOf } from '../../src/estimator/engine-builds';
 import { estimateSpeed, launchBuild } from '../../src/estimator/speed';
-import { SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
+import { SPEED_MODEL_PARAMS, launchFactor } from '../../src/estimator/speed-model';
 import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
@@ -26,6 +26,7 @@ test('llama.cpp build numbers: read from build_info and from run notes, dated be
 });
 
 test('launch window: the first six weeks after first support, only where an engine needed new kernels', () => {
+  assert.ok(inLaunchWindow(launchWindowOf('llama.cpp', 'gpt-oss', { date: '2025-08-07' })));
   assert.equal(LAUNCH_WINDOW_DAYS, 42);
   for (const f of FIRST_SUPPORT) assert.ok(f.source.length > 30 && /\d{4}-\d\d-\d\d/.test(f.date), f.arch);
   assert.ok(inLaunchWindow(launchWindowOf('llama.cpp', 'qwen3next', { build: 7189 })));
@@ -42,15 +43,21 @@ test('a launch build lowers the prediction by the fitted factor and says so; a m
   const w = weightsForQuant(spec, 'Q4_K_M');
   const strix = findHardware('strix-halo-128')!;
   const launch = SPEED_MODEL_PARAMS.launch!;
-  assert.ok(launch.factor > 0.3 && launch.factor < 0.9 && /launch-build runs/.test(launch.source), JSON.stringify(launch));
+  assert.ok(launch.factor > 0.3 && launch.factor < 0.9 && launch.halfLifeDays > 1 && /runs of launch builds/.test(launch.source), JSON.stringify(launch));
+  // The gap halves every half-life: day 0 is the factor, later days close in on 1, monotonically.
+  assert.equal(launchFactor(0), launch.factor);
+  assert.ok(Math.abs(1 - launchFactor(launch.halfLifeDays) - (1 - launch.factor) / 2) < 1e-12);
+  assert.ok(launchFactor(3) < launchFactor(10) && launchFactor(10) < launchFactor(40) && launchFactor(40) <= 1);
+  assert.equal(launchFactor(-5), 1);
   const mature = estimateSpeed(spec, w, strix, { engine: 'llama.cpp', engineVersion: 'b7938-1a2b3c4d5' });
   const early = estimateSpeed(spec, w, strix, { engine: 'llama.cpp', engineVersion: 'b7189-c6f7a423c' });
   assert.ok(Math.abs(early.decodeTokPerSec / mature.decodeTokPerSec - launch.factor) < 1e-9);
-  assert.match(early.maturityNote!, /launch build: llama\.cpp build 7189 is ~\d+ days into its qwen3next support; .* ~\d+ % of a mature build's speed .* a newer build should be faster/);
+  assert.match(early.maturityNote!, /launch build: llama\.cpp build 7189 is ~0 days into its qwen3next support; .* ~\d+ % of a mature build's speed, the gap halving every ~\d+ days: ~\d+ % here .* a newer build should be faster/);
+  // The band reaches up to the mature build's speed: some launch builds already have the fast kernels.
+  assert.ok(early.decodeRange!.high >= Math.min(mature.decodeTokPerSec, mature.ceilingTokPerSec) - 1e-9 && /launch build/.test(early.decodeRange!.basis));
   assert.doesNotMatch(mature.maturityNote ?? '', /launch build/);
   assert.equal(estimateSpeed(spec, w, strix).decodeTokPerSec, mature.decodeTokPerSec);
-  // The band follows the prediction down and stays under the ceiling.
-  assert.ok(early.decodeRange!.high < mature.decodeRange!.high && early.decodeRange!.low <= early.decodeTokPerSec);
+  assert.ok(early.decodeRange!.low < mature.decodeRange!.low && early.decodeRange!.high <= early.ceilingTokPerSec);
   // Ollama 0.12.3 and LM Studio 0.3.x version their apps, not llama.cpp: no dating, no factor.
   assert.equal(launchBuild('ollama', 'qwen3next', '0.12.3'), undefined);
   assert.equal(estimateSpeed(spec, w, strix, { engine: 'ollama', engineVersion: '7189' }).decodeTokPerSec, estimateSpeed(spec, w, strix, { engine: 'ollama' }).decodeTokPerSec);

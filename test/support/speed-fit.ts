@@ -4,6 +4,7 @@
 import { predictDecode, predictPrefill, deviceOf, stackKey, modelKindOf, type SpeedModelParams } from '../../src/estimator/speed-model';
 import { decodeRange, type BandStats, type SpeedBands } from '../../src/estimator/speed-band';
 import { prefillCalibrationRows, type SpeedRow } from './speed-published';
+import { LAUNCH_WINDOW_DAYS } from '../../src/estimator/engine-builds';
 
 export const STACKS = ['llama.cpp/cuda', 'llama.cpp/metal', 'llama.cpp/vulkan', 'llama.cpp/rocm', 'llama.cpp/cpu', 'mlx-lm/metal', 'vllm/cuda'] as const;
 /** Architecture classes that may carry a kernel-maturity factor (standard attention is the reference). */
@@ -17,6 +18,9 @@ export const START: SpeedModelParams = {
   expertMs: 0.005,
   recurrentLayerMs: 0.05,
   maturity: {},
+  // Prior for the launch factor: no slowdown, the gap halving every two weeks (the first follow-up kernel PRs of a
+  // new architecture land within days to weeks, e.g. gpt-oss's CUDA attention-sink kernel two days after support).
+  launch: { factor: 1, halfLifeDays: 14, source: '' },
   prefillEfficiency: Object.fromEntries(STACKS.map((s) => [s, 0.3])),
 };
 
@@ -24,14 +28,14 @@ export function rowStack(r: SpeedRow): string {
   return stackKey(r.engine, r.api);
 }
 
-export function predictRow(r: SpeedRow, params: SpeedModelParams): { pred: number; ceiling: number } {
+export function predictRow(r: SpeedRow, params: SpeedModelParams): { pred: number; ceiling: number; launch: number } {
   const d = predictDecode(r.workload, deviceOf(r.hw, r.api), {
     engine: r.engine,
     params,
-    launchWindow: Boolean(r.launch),
+    ...(r.launch ? { launchDays: r.launch.days } : {}),
     ...(r.offload ? { offload: { cpu: r.offload.cpu, expertShare: r.offload.cpuExpertShare, layerShare: 0 } } : {}),
   });
-  return { pred: d.decodeTokPerSec, ceiling: d.ceilingTokPerSec };
+  return { pred: d.decodeTokPerSec, ceiling: d.ceilingTokPerSec, launch: d.launch };
 }
 
 interface Knob {
@@ -44,9 +48,10 @@ interface Knob {
 
 /**
  * Runs a stack needs before its second-order knobs (per-layer cost, expert gather, attention at depth) are fitted
- * from them; a thinner stack fits only its first-order η and per-step cost and keeps the ideal priors for the rest
- * (START: full-η cache reads and attention, the shared expert gather). Chosen by nested leave-one-family-out
- * (scripts/speed-nested-cv.ts), not on the reported metrics alone.
+ * from them; a thinner stack fits only its first-order η and per-step cost and borrows the rest from the stack on
+ * the same chips (PARENT), else keeps the ideal priors (START: full-η cache reads and attention, the shared gather).
+ * 12 is the candidate (of 0/8/12/16) with the lowest leave-one-family-out loss — the fit's own objective, not the
+ * reported targets; scripts/speed-nested-cv.ts --stack-runs re-picks it inside each fold.
  */
 export const MIN_STACK_RUNS = 12;
 
@@ -79,8 +84,13 @@ function knobsFor(rows: SpeedRow[], minStackRuns = MIN_STACK_RUNS): Knob[] {
   if (has((r) => r.workload.expertBytes > 0 && (r.hw.dies ?? 1) > 1 && r.api !== 'cpu'))
     k.push({ name: 'multiDieGather', get: (p) => p.multiDieGather ?? 1, set: (p, v) => (p.multiDieGather = v), lo: 0.2, hi: 1 });
   if (has((r) => r.workload.nRecurrentLayers > 0)) k.push({ name: 'recurrentLayerMs', get: (p) => p.recurrentLayerMs, set: (p, v) => (p.recurrentLayerMs = v), lo: 1e-4, hi: 2 });
-  if (has((r) => Boolean(r.launch)))
-    k.push({ name: 'launch', get: (p) => p.launch?.factor ?? 1, set: (p, v) => (p.launch = { factor: v, source: '' }), lo: 0.1, hi: 1 });
+  // The launch factor where launch-day runs exist; its half-life only where runs at other ages can pin it
+  // (otherwise it stays at the START prior).
+  if (has((r) => r.launch !== undefined && r.launch.days <= 7)) {
+    k.push({ name: 'launch', get: (p) => p.launch!.factor, set: (p, v) => (p.launch!.factor = v), lo: 0.1, hi: 1 });
+    if (has((r) => r.launch !== undefined && r.launch.days > 7))
+      k.push({ name: 'launchHalfLife', get: (p) => p.launch!.halfLifeDays, set: (p, v) => (p.launch!.halfLifeDays = v), lo: 1, hi: 180 });
+  }
   for (const s of STACKS) {
     for (const c of MATURITY_CLASSES) {
       // A maturity factor needs at least 3 runs of that engine stack on that architecture class.
@@ -115,8 +125,17 @@ function loss(rows: SpeedRow[], p: SpeedModelParams, huber = HUBER): number {
 }
 
 /** Coordinate pattern search in log space; every knob stays inside its physical bounds. */
+/** Same chips, other API: where a thin stack borrows its second-order terms from. */
+const PARENT: Record<string, string> = { 'llama.cpp/rocm': 'llama.cpp/vulkan', 'vllm/cuda': 'llama.cpp/cuda' };
+
 export function fitParams(rows: SpeedRow[], start: SpeedModelParams = START, huber = HUBER, minStackRuns = MIN_STACK_RUNS): SpeedModelParams {
   const p = clone(start);
+  const runs = (s: string) => rows.filter((r) => rowStack(r) === s).length;
+  for (const s of STACKS) {
+    const parent = PARENT[s];
+    if (!parent || runs(s) >= minStackRuns || runs(parent) < minStackRuns) delete p.stacks[s]!.borrows;
+    else p.stacks[s]!.borrows = parent;
+  }
   const knobs = knobsFor(rows, minStackRuns);
   let best = loss(rows, p, huber);
   for (const step of [1.6, 1.25, 1.1, 1.03, 1.01]) {
@@ -147,6 +166,8 @@ export interface CvResult {
   ceiling: number;
   /** measured ÷ predicted (cross-validated: the row's family was not in the fit). */
   ratio: number;
+  /** Launch factor applied to the prediction (1: a mature build). */
+  launch: number;
 }
 
 /** Rows the model is fitted and judged on: everything not marked excluded. */
@@ -162,8 +183,8 @@ export function crossValidate(rows: SpeedRow[]): CvResult[] {
   for (const f of families) {
     const p = fitParams(use.filter((r) => r.family !== f));
     for (const r of use.filter((x) => x.family === f)) {
-      const { pred, ceiling } = predictRow(r, p);
-      out.push({ row: r, pred, ceiling, ratio: r.measured / pred });
+      const { pred, ceiling, launch } = predictRow(r, p);
+      out.push({ row: r, pred, ceiling, launch, ratio: r.measured / pred });
     }
   }
   return out;
@@ -216,7 +237,7 @@ export function crossValidatedBands(cv: CvResult[]): BandCheck[] {
   return cv.map((c) => {
     const others = cv.filter((x) => x.row.family !== c.row.family);
     const bands = bandsFrom(others);
-    const r = decodeRange(c.pred, c.ceiling, { kind: modelKindOf(c.row.spec), stack: rowStack(c.row), arch: c.row.spec.arch }, { bands });
+    const r = decodeRange(c.pred, c.ceiling, { kind: modelKindOf(c.row.spec), stack: rowStack(c.row), arch: c.row.spec.arch }, { bands, launch: c.launch });
     return { cv: c, low: r.low, high: r.high, contains: c.row.measured >= r.low * 0.999 && c.row.measured <= r.high * 1.001 };
   });
 }
@@ -261,7 +282,7 @@ export function describeMaturity(p: SpeedModelParams, rows: SpeedRow[]): SpeedMo
   if (out.launch) {
     const sel = usableRows(rows).filter((r) => r.launch);
     const runs = [...new Set(sel.map((r) => `${r.spec.arch} on ${rowStack(r)}`))].join(', ');
-    out.launch = { factor: Math.round(out.launch.factor * 1000) / 1000, source: `fitted on ${sel.length} published launch-build runs (${runs})` };
+    out.launch = { factor: Math.round(out.launch.factor * 1000) / 1000, halfLifeDays: Math.round(out.launch.halfLifeDays * 10) / 10, source: `fitted on ${sel.length} published runs of launch builds, 0–${LAUNCH_WINDOW_DAYS} days into support (${runs})` };
   }
   for (const [key, m] of Object.entries(out.maturity)) {
     const [stack, cls] = key.split('|');

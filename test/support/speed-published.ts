@@ -3,8 +3,8 @@
 // is, which catalog model (or a same-shape stand-in), which quant, which engine and API. The mapping is a
 // list of rules on the row's own words, never a per-row number. Rows the product does not model (engines
 // we do not support, a tuned private fork, a layer split over two GPUs) stay in the file and are marked excluded
-// with the reason. Runs made with an engine's launch build for the architecture or chip are kept and marked
-// (launchBuildOf): the model has a fitted factor for them.
+// with the reason. Runs whose engine build can be dated against its first support for the architecture (or chip)
+// carry how many days in it was (launchBuildOf): the model has a fitted launch factor that fades with those days.
 // The older calibration rows (speed-calibration.csv, XiongjieDai validation rows) join as extra dense data.
 import { readFileSync } from 'node:fs';
 import { findCatalogModel } from '../../src/estimator/catalog';
@@ -39,8 +39,8 @@ export interface SpeedRow {
   /** CPU side of a partial offload (experts of `cpuExpertShare` of the MoE layers on the CPU). */
   offload?: { cpu: HardwareSpec; cpuExpertShare: number };
   origin: 'published' | 'calibration';
-  /** The engine build was in its launch window for this architecture or chip (why, in words). */
-  launch?: string;
+  /** Days the engine build was into its support for this architecture or chip, and why we know (words). */
+  launch?: { days: number; why: string };
   excluded?: string;
   note: string;
 }
@@ -205,20 +205,21 @@ function engineOf(e: string): { engine: ServingEngine; api?: SpeedApi; excluded?
 export const kindOf = modelKindOf;
 
 /**
- * Runs made with an engine build in its launch window for the model's architecture (or the box's chip): the
- * source says so (a first-support build, early kernels, an engine "slower … at the time"), or the run's date,
- * llama.cpp build or MLX-LM version falls within the first weeks of that engine's support (engine-builds.ts).
- * Rules on the row's words, never on its number.
+ * How far into its support for the model's architecture (or the box's chip) the run's engine build was: the
+ * source says it was a launch build (a first-support build, early kernels, an engine "slower … at the time": day 0),
+ * or the run's llama.cpp build, MLX-LM version or date is dated against the engine's first support
+ * (engine-builds.ts). Rules on the row's words, never on its number. Undefined when it cannot be dated.
  */
-export function launchBuildOf(text: string, engine: ServingEngine, arch: string): string | undefined {
-  if (/first \w+ support build|early unoptimi[sz]ed/i.test(text)) return 'first-support build the source calls early/unoptimised';
-  if (/slower than llama\.cpp on \w+ at the time/i.test(text)) return 'engine build the source calls slower on this box at the time';
+export function launchBuildOf(text: string, engine: ServingEngine, arch: string): { days: number; why: string } | undefined {
+  if (/first \w+ support build|early unoptimi[sz]ed/i.test(text)) return { days: 0, why: 'first-support build the source calls early/unoptimised' };
+  if (/slower than llama\.cpp on \w+ at the time/i.test(text)) return { days: 0, why: 'engine build the source calls slower on this box at the time (age unknown: taken as launch day)' };
   const version = /mlx-lm (\d+\.\d+\.\d+)/i.exec(text)?.[1];
   const build = engine === 'mlx-lm' ? undefined : llamaCppBuildOf(text);
   const date = /\b(20\d\d-\d\d-\d\d)\b/.exec(text)?.[1];
   const c = launchWindowOf(engine, arch, { ...(build ? { build } : {}), ...(version ? { version } : {}), ...(date ? { date } : {}) });
-  if (inLaunchWindow(c)) return `${c!.days} days after ${engine} first ran ${arch} (${c!.support.source})`;
-  return undefined;
+  // Past the launch window a build counts as mature: persistent gaps are the stack × architecture maturity factor.
+  if (!inLaunchWindow(c)) return undefined;
+  return { days: c!.days, why: `${c!.days} days after ${engine} first ran ${arch} (${c!.support.source.split(':')[0]})` };
 }
 
 function specFor(key: string): ModelSpec {
@@ -227,7 +228,7 @@ function specFor(key: string): ModelSpec {
 
 function build(p: {
   label: string; family: string; hwId: string; api: SpeedApi; engine: ServingEngine; specKey: string; quant: string; depth: number;
-  measured: number; prefill?: number; sizeBytes?: number; origin: SpeedRow['origin']; excluded?: string; note: string; offload?: SpeedRow['offload']; launch?: string;
+  measured: number; prefill?: number; sizeBytes?: number; origin: SpeedRow['origin']; excluded?: string; note: string; offload?: SpeedRow['offload']; launch?: SpeedRow['launch'];
 }): SpeedRow {
   const spec = specFor(p.specKey);
   const hw = findHardware(p.hwId);
@@ -266,7 +267,7 @@ export function publishedRows(): SpeedRow[] {
   }
   // A build stated on one row holds for the other rows of the same run (same source, engine, box and model).
   const runKey = (r: Record<string, string | undefined>) => `${r.source}|${r.engine}|${r.hardware}|${r.model}`;
-  const launches = new Map<string, string>();
+  const launches = new Map<string, NonNullable<SpeedRow['launch']>>();
   for (const r of raw) {
     const m = MODEL.find(([re]) => re.test(r.model!));
     if (!m) continue;
