@@ -166,7 +166,9 @@ export function workloadFor(
   // All routed-expert bytes: from the tensor table when known, else from total − active (the inactive experts).
   const allExperts = moe ? (weights.expertBytes ?? (share < 1 ? Math.max(0, weights.totalBytes - weights.activeBytes) / (1 - share) : 0)) : 0;
   const expertBytes = Math.min(weights.activeBytes, allExperts * share);
-  const nRecurrentLayers = archClassOf(spec) === 'hybrid' ? spec.nKvHeadsPerLayer.filter((h) => h === 0).length : 0;
+  // Recurrent layers: no KV and, where blocks are separate (Nemotron-H), not an expert block either.
+  const moeLayer = (il: number) => (moe?.layers ? moe.layers[il] === true : false);
+  const nRecurrentLayers = archClassOf(spec) === 'hybrid' ? spec.nKvHeadsPerLayer.filter((h, il) => h === 0 && !moeLayer(il)).length : 0;
   const stateRw = 2 * (spec.recurrentStateBytesPerSeq ?? 0);
   return {
     denseBytes: weights.activeBytes - expertBytes,
@@ -174,7 +176,7 @@ export function workloadFor(
     kvBytes: kvBytesReadAtDepth(spec, opts.depth ?? 0, opts.kvTypeK ?? 'f16', opts.kvTypeV ?? 'f16') + stateRw,
     attnFlops: attentionFlopsAtDepth(spec, opts.depth ?? 0),
     nLayers: spec.nLayers,
-    nMoeLayers: moe ? Math.max(0, spec.nLayers - moe.nDenseLeadingLayers) : 0,
+    nMoeLayers: moe ? (moe.layers ? moe.layers.filter(Boolean).length : Math.max(0, spec.nLayers - moe.nDenseLeadingLayers)) : 0,
     nExpertsUsed: moe?.nExpertsUsed ?? 0,
     nRecurrentLayers,
     archClass: archClassOf(spec),

@@ -29,6 +29,9 @@ export interface MoeSpec {
   expertFfnSize?: number;
   /** Intermediate size of the shared expert(s) block (`expert_shared_feed_forward_length`). */
   sharedExpertFfnSize?: number;
+  /** Per layer: true when the layer routes experts (length nLayers). Absent: every layer after the dense leading
+   * ones. Hybrids that interleave separate block types (Nemotron-H: Mamba-2 / MoE / attention) need it. */
+  layers?: boolean[];
 }
 
 /** Multi-head latent attention (DeepSeek V2/V3, Kimi K2): KV stores a compressed latent. */

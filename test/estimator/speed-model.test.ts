@@ -220,3 +220,22 @@ test('two-die GPUs (Apple Ultra): experts gather slower across the die link; den
   // The CPU of an Ultra (partial offload) streams from RAM, not across the GPU die link.
   assert.equal(deviceOf(ultra, 'cpu').dies, undefined);
 });
+
+test('separate block types (Nemotron-H): MoE and recurrent layers are counted apart when the spec lists the expert blocks', () => {
+  const base = findCatalogModel('Qwen/Qwen3-Next-80B-A3B-Instruct')!.spec!;
+  const n = base.nLayers;
+  const w = weightsForQuant(base, 'Q4_K_M');
+  // Qwen3-Next: every block has experts and either attention or Gated DeltaNet.
+  const whole = workloadFor(base, w);
+  assert.equal(whole.nMoeLayers, n);
+  assert.equal(whole.nRecurrentLayers, base.nKvHeadsPerLayer.filter((h) => h === 0).length);
+  // The same layers with experts only on every other non-attention block: those blocks are no longer recurrent.
+  let k = 0;
+  const layers = base.nKvHeadsPerLayer.map((h) => (h > 0 ? false : k++ % 2 === 1));
+  const split = workloadFor({ ...base, moe: { ...base.moe!, layers } }, w);
+  assert.equal(split.nMoeLayers, layers.filter(Boolean).length);
+  assert.equal(split.nRecurrentLayers + split.nMoeLayers, whole.nRecurrentLayers);
+  // Fewer per-layer kernels: never slower.
+  const strix = deviceOf(findHardware('strix-halo-128')!);
+  assert.ok(predictDecode(split, strix).decodeTokPerSec >= predictDecode(whole, strix).decodeTokPerSec);
+});

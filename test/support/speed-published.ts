@@ -79,6 +79,12 @@ const HW: [RegExp, string][] = [
 function stand(base: string, patch: Partial<ModelSpec>): ModelSpec {
   return { ...findCatalogModel(base)!.spec!, ...patch };
 }
+/** Nemotron-H block layout: Mamba-2 and MoE blocks alternate (Mamba first) around the attention blocks. */
+function nemotronMoeLayers(n: number, attention: number[]): boolean[] {
+  let k = 0;
+  return Array.from({ length: n }, (_, i) => (attention.includes(i) ? false : k++ % 2 === 1));
+}
+
 const INLINE: Record<string, () => ModelSpec> = {
   // Qwen/Qwen2.5-72B-Instruct config.json: 80 layers, hidden 8192, 64 heads / 8 KV, ffn 29568, vocab 152064.
   'qwen2.5-72b': () => stand('meta-llama/Llama-3.1-70B-Instruct', { id: 'Qwen/Qwen2.5-72B-Instruct', name: 'Qwen2.5 72B', arch: 'qwen2', ffnSize: 29568, vocabSize: 152064, totalParams: 72.7e9, activeParams: 72.7e9 }),
@@ -95,15 +101,18 @@ const INLINE: Record<string, () => ModelSpec> = {
     };
   },
   // nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B config.json: 52 blocks (23 Mamba-2, 23 MoE, 6 attention with 2 KV heads × 128),
-  // hidden 2688, 128 experts top-6 + 1 shared, vocab 131072; 31.6B total, ~3.5B active incl. embeddings.
+  // hidden 2688, 128 experts top-6 + 1 shared, vocab 131072; 31.6B total, 3.2B active per token (3.5–3.6B counting the
+  // embedding table, of which a token reads one row: NVIDIA's model card). Mamba-2 and MoE blocks alternate between
+  // the attention blocks (only their counts enter the speed model).
   'nemotron3-nano': () => {
     const n = 52;
+    const attention = [5, 12, 19, 26, 33, 42];
     return {
       ...findCatalogModel('Qwen/Qwen3-30B-A3B')!.spec!,
-      id: 'nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B', name: 'Nemotron 3 Nano 30B-A3B', arch: 'nemotron_h_moe', totalParams: 31.6e9, activeParams: 3.5e9,
-      nLayers: n, hiddenSize: 2688, nHeads: 32, nKvHeadsPerLayer: Array.from({ length: n }, (_, i) => ([5, 12, 19, 26, 33, 42].includes(i) ? 2 : 0)),
+      id: 'nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B', name: 'Nemotron 3 Nano 30B-A3B', arch: 'nemotron_h_moe', totalParams: 31.6e9, activeParams: 3.2e9,
+      nLayers: n, hiddenSize: 2688, nHeads: 32, nKvHeadsPerLayer: Array.from({ length: n }, (_, i) => (attention.includes(i) ? 2 : 0)),
       headDimK: 128, headDimV: 128, vocabSize: 131072, recurrentStateBytesPerSeq: 23 * 64 * 128 * 64 * 4,
-      moe: { nExperts: 128, nExpertsUsed: 6, nSharedExperts: 1, nDenseLeadingLayers: 0, expertFfnSize: 1856, sharedExpertFfnSize: 3712 },
+      moe: { nExperts: 128, nExpertsUsed: 6, nSharedExperts: 1, nDenseLeadingLayers: 0, expertFfnSize: 1856, sharedExpertFfnSize: 3712, layers: nemotronMoeLayers(n, attention) },
     };
   },
   // google/gemma-4 (catalog: 30 layers, hidden 2816, 8 KV heads; 26B total / 4B active, top-8 routing assumed).
