@@ -12,8 +12,7 @@ export interface FirstSupport {
   arch: string;
   /** Day the support merged (UTC). */
   date: string;
-  /** llama.cpp: the first release build number that has it. MLX-LM: the first release version. */
-  build?: number;
+  /** MLX-LM: the first release version that has it, when known (its x.y line is the launch window). */
   version?: string;
   source: string;
 }
@@ -23,7 +22,7 @@ export interface FirstSupport {
 // and the published runs agree (llama.cpp b5215 and MLX-LM 0.24.0 on Qwen3-30B-A3B, 20 days in, fit as mature).
 export const FIRST_SUPPORT: FirstSupport[] = [
   { engine: 'llama.cpp', arch: 'gpt-oss', date: '2025-08-05', source: 'ggml-org/llama.cpp PR #15091 "llama : add gpt-oss": MXFP4 type, attention sinks, merged 2025-08-05 (the CUDA FlashAttention kernel with sinks followed 2 days later, PR #15157)' },
-  { engine: 'llama.cpp', arch: 'qwen3next', date: '2025-11-28', build: 7186, source: 'ggml-org/llama.cpp PR #16095: Gated DeltaNet ops for qwen3next, merged 2025-11-28 (first tested build 7189 in its thread)' },
+  { engine: 'llama.cpp', arch: 'qwen3next', date: '2025-11-28', source: 'ggml-org/llama.cpp PR #16095: Gated DeltaNet ops for qwen3next, merged 2025-11-28 (first tested build 7189 in its thread)' },
   { engine: 'mlx-lm', arch: 'qwen3next', date: '2025-09-13', source: 'ml-explore/mlx-lm PR #454 (2025-09-13) builds on qwen3_next already on main; released by 2025-09-17 (ml-explore/mlx issue #2589)' },
 ];
 
