@@ -70,18 +70,20 @@ async function memoryHolder(bytes: number): Promise<{ hold(): Promise<void>; sto
 const othersNow = async () => (await readLiveMemory({ platform: 'linux' })).live!.usedByOthersBytes!;
 
 test('usedByOthersBytes grows by ≈ 1 GiB (± 10 %) while a process holds 1 GiB of touched memory', { skip: !linux && 'Linux only' }, async (t) => {
-  // Other work on a shared machine moves memory too. Five fixed cycles, each read right before the child
-  // allocates and right after it holds the memory (well under a second apart); the median of the five deltas is
+  // Other work on a shared machine moves memory too. Nine fixed cycles, each read right before the child
+  // allocates and right after it holds the memory (well under a second apart); the median of the nine deltas is
   // judged — a fixed procedure, not retries until a pass. A wrong reading (a constant, a stale cache, the wrong
-  // field) is off in every cycle.
+  // field) is off in every cycle. On this CI VM, with nothing else running, /proc/meminfo itself shows 0.70–0.85 GiB
+  // instead of 1 in about one cycle in six (MemTotal unchanged: memory freed elsewhere lands in the window), and in
+  // three of five while a busy process churns its heap beside it: nine cycles keep the median on the true value.
   //
   // Settle first: memory a killed holder freed is not counted as available at once on every kernel (this CI VM's
   // free-page reporting takes freed blocks off the free lists for a few seconds while it hands them to the host),
-  // so each cycle starts 3 s after the last one freed its memory (past the reporting delay, 2 s by default) and once
+  // so each cycle starts 6 s after the last one freed its memory (past the reporting delay, 2 s by default) and once
   // MemAvailable has stopped moving (two readings 250 ms apart within 16 MiB, ≤ 10 s more).
   let freedAt = 0;
   const settle = async () => {
-    await new Promise((r) => setTimeout(r, Math.max(0, freedAt + 3000 - Date.now())));
+    await new Promise((r) => setTimeout(r, Math.max(0, freedAt + 6000 - Date.now())));
     let prev = await othersNow();
     for (const end = Date.now() + 10_000; Date.now() < end; ) {
       await new Promise((r) => setTimeout(r, 250));
@@ -91,7 +93,7 @@ test('usedByOthersBytes grows by ≈ 1 GiB (± 10 %) while a process holds 1 GiB
     }
   };
   const deltas: number[] = [];
-  for (let cycle = 0; cycle < 5; cycle++) {
+  for (let cycle = 0; cycle < 9; cycle++) {
     const holder = await memoryHolder(GiB);
     await settle();
     const before = await othersNow();
@@ -101,7 +103,7 @@ test('usedByOthersBytes grows by ≈ 1 GiB (± 10 %) while a process holds 1 GiB
     freedAt = Date.now();
     deltas.push(during - before);
   }
-  const median = [...deltas].sort((a, b) => a - b)[2]!;
+  const median = [...deltas].sort((a, b) => a - b)[4]!;
   t.diagnostic(`usedByOthersBytes deltas: ${deltas.map((d) => (d / GiB).toFixed(3)).join(', ')} GiB; median ${(median / GiB).toFixed(3)}`);
   assert.ok(Math.abs(median - GiB) <= 0.1 * GiB, `median ${(median / GiB).toFixed(3)} GiB of ${deltas.map((d) => (d / GiB).toFixed(3)).join(', ')}`);
 });
