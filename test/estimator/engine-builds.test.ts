@@ -34,8 +34,9 @@ test('launch window: the first six weeks after first support, only where an engi
   assert.ok(!inLaunchWindow(launchWindowOf('llama.cpp', 'qwen3next', { build: 7938 })));
   // An architecture that reused existing ops (Qwen3-MoE) has no launch window at all.
   assert.equal(launchWindowOf('llama.cpp', 'qwen3moe', { build: 5215 }), undefined);
-  // MLX-LM: by release line.
-  assert.ok(!inLaunchWindow(launchWindowOf('mlx-lm', 'qwen3next', { version: '0.30.0' })));
+  // MLX-LM: dated by the run's day; its release versions are not dated (no cited first release), so a bare version says nothing.
+  assert.ok(inLaunchWindow(launchWindowOf('mlx-lm', 'qwen3next', { date: '2025-09-13' })));
+  assert.equal(launchWindowOf('mlx-lm', 'qwen3next', { version: '0.28.0' }), undefined);
 });
 
 test('a launch build lowers the prediction by the fitted factor and says so; a mature build, Ollama and LM Studio do not', () => {
