@@ -8,6 +8,7 @@ import { SPEED_PARAMS, decodeFromBytes } from '../src/estimator/speed';
 import { allSpeedRows, type SpeedRow } from '../test/support/speed-published';
 import { absPct, crossValidate, crossValidatedBands, crossValidatePrefill, metricsOf, quantile, rowStack, usableRows, type CvResult } from '../test/support/speed-fit';
 import { cpuRows, parseCsv, CPU_SPEED_CSV } from '../test/support/speed-calibration';
+import { bandDesignReport } from '../scripts/speed-band-check';
 
 /** The legacy formula on a row: active weights + KV at depth, η and τ of the profile's backend. */
 function legacy(r: SpeedRow): number {
@@ -69,6 +70,7 @@ export async function run(): Promise<void> {
   const mature = crossValidate(allSpeedRows().map(({ launch: _l, ...r }) => r));
   const mm = metricsOf(mature, crossValidatedBands(mature));
   out.push(`launch-build runs (${launch.length}): ${[...new Set(launch.map((r) => `${r.label.split(' @')[0]} — day ${r.launch!.days}: ${r.launch!.why}`))].join('; ')}`);
+  out.push('', 'how the band was chosen (scripts/speed-band-check.ts):', ...bandDesignReport(cv), '');
   out.push(`without the launch-build factor (those runs taken as mature builds): median ${pct(mm.median)}, p90 ${pct(mm.p90)}, hybrid median ${pct(mm.byKind.hybrid!.median)}, band contains ${pct(mm.coverage * 100)}, high÷low ${mm.medianHighOverLow.toFixed(2)}`);
 
   // Folk rule on the same published rows (size = all weights, no depth term).

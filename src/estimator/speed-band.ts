@@ -1,8 +1,12 @@
-// The error band on a predicted decode speed: the spread of the speed model's cross-validated errors
-// (each published run predicted by a fit that never saw its model family) for the same kind of model on the
-// same engine stack. Wider where the data are thin, and it says so. A measurement of this very stack replaces
-// the band with the measurement. Pure; the residual statistics live in speed-params.json (scripts/fit-speed.ts).
+// The error band on a predicted decode speed: the central 75 % of the speed model's cross-validated errors — each
+// published run predicted by a fit that never saw its model family — so it is a 75 % band for a model family the fit
+// has not seen (conservative for one it has). One pooled spread, not one per kind × stack: leave-one-family-out, the
+// per-group spreads (1–13 families each) were noise and made the band both wider and miss more (interval score
+// 0.626 → 0.559; scripts/speed-band-check.ts). Wider where data are thin: on a stack with too few runs for the fit
+// to pin its own terms. A measurement of this very stack replaces the band. Pure; the statistics live in
+// speed-params.json (scripts/fit-speed.ts).
 import fitted from './speed-params.json';
+import { MIN_STACK_RUNS } from './speed-model';
 import type { SpeedRange } from './types';
 
 export type ModelKind = 'dense' | 'moe' | 'hybrid';
@@ -10,14 +14,16 @@ export type ModelKind = 'dense' | 'moe' | 'hybrid';
 /** Quantiles of measured ÷ predicted in one group of cross-validated runs. */
 export interface BandStats {
   n: number;
-  /** Low and high multipliers on the prediction (central 70 % of measured ÷ predicted). */
+  /** Low and high multipliers on the prediction (12.5th and 87.5th percentile of measured ÷ predicted). */
   lo: number;
   hi: number;
 }
 
 export interface SpeedBands {
-  /** `${kind}|${stack}`, `${kind}` and `all` → residual statistics. */
+  /** `all` → the band's spread; `${kind}|${stack}` and `${kind}` → how many runs (and their spread) for the words. */
   groups: Record<string, BandStats>;
+  /** Runs per engine stack in the fit (a stack below MIN_STACK_RUNS gets a wider band). */
+  stackRuns: Record<string, number>;
   /** Architectures (GGUF `general.architecture`) with published runs in the fit. */
   archsSeen: string[];
 }
@@ -27,10 +33,10 @@ export type DecodeRange = SpeedRange;
 
 export const SPEED_BANDS: SpeedBands = fitted.bands as SpeedBands;
 
-/** Fewest runs a group needs before its own spread is used (else the pooled group's). */
+/** Fewest runs before a prompt-processing spread is used (else ±50 %). */
 export const MIN_GROUP = 5;
-/** Runs at which a group's own spread weighs as much as its parent's (log-space shrinkage). */
-export const SHRINK_K = 20;
+/** Log-space widening on a thin stack: one whose fit borrows or keeps priors for its own terms. */
+export const THIN_STACK_WIDEN = 1.25;
 
 export interface BandQuery {
   kind: ModelKind;
@@ -38,34 +44,16 @@ export interface BandQuery {
   arch?: string;
 }
 
-/** Which residual group applies and how much wider to make it. */
+/** The spread that applies, how much wider to make it, and why, in words. */
 export function bandStatsFor(q: BandQuery, bands: SpeedBands = SPEED_BANDS): { stats: BandStats; label: string; widen: number; unseenArch: boolean } {
   const all = bands.groups.all!;
-  const own = bands.groups[`${q.kind}|${q.stack}`];
-  const byKindRaw = bands.groups[q.kind];
-  // Each group's spread is shrunk toward its parent's (kind × stack → kind → all) in proportion to its runs:
-  // a handful of runs says little about a spread, so a thin group mostly borrows the larger group's.
-  const byKind = byKindRaw ? shrink(byKindRaw, all) : all;
-  const stats = own ? shrink(own, byKind) : byKind;
-  const label =
-    own && own.n >= MIN_GROUP
-      ? `${own.n} published ${q.kind} runs on ${q.stack}, pooled with all ${byKindRaw?.n ?? 0} ${q.kind} runs`
-      : byKindRaw
-        ? `${own?.n ?? 0} ${q.kind} runs on ${q.stack}, so the spread of all ${byKindRaw.n} ${q.kind} runs`
-        : `few ${q.kind} runs, so the spread of all ${all.n} runs`;
+  const own = bands.groups[`${q.kind}|${q.stack}`]?.n ?? 0;
+  const stackRuns = bands.stackRuns[q.stack] ?? 0;
+  const thin = stackRuns < MIN_STACK_RUNS;
+  const label = `all ${all.n} measured runs (${own ? `${own} of them ${q.kind} on ${q.stack}` : `no ${q.kind} runs on ${q.stack}`})${thin ? `; wider: only ${stackRuns} runs on ${q.stack}, too few to fit its own terms` : ''}`;
   const unseenArch = q.arch !== undefined && !bands.archsSeen.includes(q.arch);
-  // Thin data: a spread estimated from n runs (+ the K it borrows) is itself uncertain by ~1/√n; an unseen
-  // architecture adds a quarter.
-  const widen = (1 + 1 / Math.sqrt((own?.n ?? 0) + SHRINK_K)) * (unseenArch ? 1.25 : 1);
-  return { stats, label, widen, unseenArch };
+  return { stats: all, label, widen: thin ? THIN_STACK_WIDEN : 1, unseenArch };
 }
-
-/** Log-space blend of a group's band with its parent's, weighted n : K. */
-function shrink(g: BandStats, parent: BandStats): BandStats {
-  const w = g.n / (g.n + SHRINK_K);
-  return { n: g.n, lo: Math.exp(w * Math.log(g.lo) + (1 - w) * Math.log(parent.lo)), hi: Math.exp(w * Math.log(g.hi) + (1 - w) * Math.log(parent.hi)) };
-}
-
 
 /**
  * The band around a predicted decode rate. Never above the bandwidth ceiling; always contains the prediction.
@@ -84,8 +72,9 @@ export function decodeRange(predicted: number, ceiling: number, q: BandQuery, op
   // what a mature build would do.
   const launch = opts.launch !== undefined && opts.launch > 0 && opts.launch < 1 ? opts.launch : undefined;
   if (launch) high = Math.max(high, Math.min(ceiling, predicted / launch));
-  const arch = unseenArch ? `no published runs for this architecture (${q.arch}); ` : '';
-  return { low, high, basis: `${arch}cross-validated error of ${label}${launch ? '; up to a mature build\'s speed (launch build)' : ''}` };
+  // The band is already the error for a family the fit has not seen, so an unseen architecture is named, not widened.
+  const arch = unseenArch ? `no published runs for this architecture (${q.arch}): the band is how far the model misses on architectures it has not seen; ` : '';
+  return { low, high, basis: `${arch}central 75 % of the cross-validated error of ${label}${launch ? '; up to a mature build\'s speed (launch build)' : ''}` };
 }
 
 /** Prefill band: from published prompt-processing runs where the fit had them, else ±50 %. */

@@ -100,6 +100,16 @@ export interface SpeedModelParams {
   prefillEfficiency: Record<string, number>;
 }
 
+/**
+ * Runs a stack needs before its second-order knobs (per-layer cost, expert gather, attention at depth) are fitted
+ * from them; a thinner stack fits only its first-order η and per-step cost and borrows the rest from the stack on
+ * the same chips (PARENT in test/support/speed-fit.ts), else keeps the ideal priors (START: full-η cache reads and attention, the shared gather).
+ * 12 is the candidate (of 0/8/12/16) with the lowest leave-one-family-out loss — the fit's own objective, not the
+ * reported targets; scripts/speed-nested-cv.ts --stack-runs re-picks it inside each fold. The error band is wider on such a
+ * stack (speed-band.ts).
+ */
+export const MIN_STACK_RUNS = 12;
+
 export const SPEED_MODEL_PARAMS: SpeedModelParams = fitted.params as SpeedModelParams;
 
 const REF_TFLOPS = 100;

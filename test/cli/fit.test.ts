@@ -90,7 +90,7 @@ test('human output: a readable report with units, the word "decode" and a speed 
   assert.match(r.stdout, /DOES NOT FIT/);
   // "≈ 4.1 tok/s (2.9–5.0) (very slow)": the prediction, its cross-validated band, the speed word.
   assert.match(r.stdout, /decode\s+≈ \d+(\.\d)? tok\/s \(\d+(\.\d)?–\d+(\.\d)?\) \((wet cement|very slow|slow|usable|comfortable|fast)\)/);
-  assert.match(r.stdout, /band\s+cross-validated error of \d+ published dense runs on llama\.cpp\/cuda/);
+  assert.match(r.stdout, /band\s+central 75 % of the cross-validated error of all \d+ measured runs \(\d+ of them dense on llama\.cpp\/cuda\)/);
   assert.match(r.stdout, /GB/);
   assert.match(r.stdout, /suggestions:/);
   assert.match(r.stdout, /bandwidth-bound/);

@@ -9,8 +9,8 @@ import { findCatalogModel } from '../../src/estimator/catalog';
 import { findHardware, hardwareFromFacts, type HardwareSpec } from '../../src/estimator/hardware';
 import { weightsForQuant } from '../../src/estimator/weights';
 import { estimateSpeed } from '../../src/estimator/speed';
-import { predictDecode, workloadFor, deviceOf, stackKey, SPEED_MODEL_PARAMS } from '../../src/estimator/speed-model';
-import { decodeRange, bandStatsFor, SPEED_BANDS, MIN_GROUP } from '../../src/estimator/speed-band';
+import { predictDecode, workloadFor, deviceOf, stackKey, SPEED_MODEL_PARAMS, MIN_STACK_RUNS } from '../../src/estimator/speed-model';
+import { decodeRange, SPEED_BANDS, THIN_STACK_WIDEN } from '../../src/estimator/speed-band';
 import { SERVING_ENGINES } from '../../src/estimator/engine';
 import { publishedRows, launchBuildOf } from '../support/speed-published';
 import { predictRow } from '../support/speed-fit';
@@ -60,12 +60,11 @@ test('leave-one-model-family-out: the committed constants, bands and metrics are
   console.log(`  CV (published, n=${m.n}): median |err| ${m.median.toFixed(1)} %, p90 ${m.p90.toFixed(1)} %; band contains ${(m.coverage * 100).toFixed(0)} %, median high÷low ${m.medianHighOverLow.toFixed(2)}`);
   for (const [k, v] of Object.entries(m.byKind)) console.log(`    ${k.padEnd(7)} n=${v.n} median ${v.median.toFixed(1)} % p90 ${v.p90.toFixed(1)} %`);
   // The done-when targets (12 / 30 / every kind 20 / 75 % / 1.6) on every published row of an engine the product
-  // models on one device, launch builds included. Coverage is the one not yet met (74.5 %, one row short: README);
-  // it is held where it is, so that a change making it worse fails.
+  // models on one device, launch builds included; each row's band is built only from other families' errors.
   assert.ok(m.median <= 12, `median ${m.median}`);
   assert.ok(m.p90 <= 30, `p90 ${m.p90}`);
   assert.ok(m.byKind.dense!.median <= 12 && m.byKind.moe!.median <= 12 && m.byKind.hybrid!.median <= 20, JSON.stringify(m.byKind));
-  assert.ok(m.coverage >= 0.744, `coverage ${m.coverage}`);
+  assert.ok(m.coverage >= 0.75, `coverage ${m.coverage}`);
   assert.ok(m.medianHighOverLow <= 1.6, `high/low ${m.medianHighOverLow}`);
   assert.ok(m.maxOverCeiling <= 1, `prediction above ceiling: ${m.maxOverCeiling}`);
 });
@@ -174,27 +173,26 @@ test('band: contains the prediction, stays under the ceiling, says its basis; a 
   const s = estimateSpeed(spec, weightsForQuant(spec, 'Q4_K_M'), findHardware('strix-halo-128')!);
   const r = s.decodeRange!;
   assert.ok(r.low <= s.decodeTokPerSec && s.decodeTokPerSec <= r.high && r.high <= s.ceilingTokPerSec, JSON.stringify(r));
-  assert.match(r.basis, /cross-validated error of \d+ published moe runs on llama\.cpp\/vulkan/);
+  assert.match(r.basis, /central 75 % of the cross-validated error of all \d+ measured runs \(\d+ of them moe on llama\.cpp\/vulkan\)/);
   const m = estimateSpeed(spec, weightsForQuant(spec, 'Q4_K_M'), findHardware('strix-halo-128')!, { measuredDecode: 61.2 }).decodeRange!;
   assert.deepEqual([m.low, m.high], [61.2, 61.2]);
   assert.match(m.basis, /measured/);
-  // An architecture with no published runs is said so, and its band is wider than a seen one's.
-  const seen = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'qwen3moe' });
+  // The spread is the pooled 12.5th–87.5th percentile of measured ÷ predicted, on a stack the fit could pin.
+  const all = SPEED_BANDS.groups.all!;
+  const mid = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'qwen3moe' });
+  assert.ok(Math.abs(mid.low - 50 * all.lo) < 1e-9 && Math.abs(mid.high - 50 * all.hi) < 1e-9, JSON.stringify({ mid, all }));
+  // An architecture with no published runs is named; the band is already the error on unseen families, so not wider.
   const unseen = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'brand-new-moe' });
   assert.match(unseen.basis, /no published runs for this architecture \(brand-new-moe\)/);
-  assert.ok(unseen.high / unseen.low > seen.high / seen.low);
-  // A stack with fewer than MIN_GROUP runs for that kind borrows the kind's pooled spread and says so.
-  const thin = Object.entries(SPEED_BANDS.groups).find(([k, v]) => k.includes('|') && v.n < MIN_GROUP);
-  if (thin) {
-    const [kind, stack] = thin[0].split('|') as ['dense' | 'moe' | 'hybrid', string];
-    assert.match(decodeRange(50, 500, { kind, stack }).basis, /so the spread of all/);
-  }
-  // A group's spread is shrunk toward its kind's: it lies between its own runs' spread and the pooled one.
-  const own = SPEED_BANDS.groups['moe|llama.cpp/vulkan']!;
-  const pooled = SPEED_BANDS.groups.moe!;
-  const st = bandStatsFor({ kind: 'moe', stack: 'llama.cpp/vulkan' }).stats;
-  const between = (x: number, a: number, b: number) => x >= Math.min(a, b) - 1e-9 && x <= Math.max(a, b) + 1e-9;
-  assert.ok(own.hi !== pooled.hi && st.hi !== own.hi && between(st.hi, own.hi, pooled.hi) && between(st.lo, own.lo, pooled.lo), JSON.stringify({ own, pooled, st }));
+  assert.equal(unseen.high / unseen.low, mid.high / mid.low);
+  // A stack with fewer runs than the fit needs to pin its own terms gets a wider band and says why.
+  const thin = Object.entries(SPEED_BANDS.stackRuns).find(([, n]) => n < MIN_STACK_RUNS);
+  assert.ok(thin, JSON.stringify(SPEED_BANDS.stackRuns));
+  const wide = decodeRange(50, 500, { kind: 'moe', stack: thin[0] });
+  assert.match(wide.basis, new RegExp(`wider: only ${thin[1]} runs on ${thin[0].replace('.', '\\.')}`));
+  assert.ok(Math.abs(Math.log(wide.high / wide.low) - THIN_STACK_WIDEN * Math.log(mid.high / mid.low)) < 1e-9);
+  // A kind never run on a stack is said so.
+  assert.match(decodeRange(50, 500, { kind: 'hybrid', stack: 'llama.cpp/cpu' }).basis, /no hybrid runs on llama\.cpp\/cpu/);
   // Prefill has its band too: from the published prompt-processing runs.
   assert.ok(s.prefillRange && s.prefillRange.low < s.prefillTokPerSec! && s.prefillRange.high > s.prefillTokPerSec!);
 });

@@ -1,7 +1,8 @@
 // Fitting the speed model (src/estimator/speed-model.ts) to measured rows, and leave-one-model-family-out
 // cross-validation. Deterministic (coordinate pattern search in log space from fixed starting values), so the
 // constants in src/estimator/speed-params.json can be re-derived and checked by the tests.
-import { predictDecode, predictPrefill, deviceOf, stackKey, modelKindOf, type SpeedModelParams } from '../../src/estimator/speed-model';
+import { predictDecode, predictPrefill, deviceOf, stackKey, modelKindOf, MIN_STACK_RUNS, type SpeedModelParams } from '../../src/estimator/speed-model';
+export { MIN_STACK_RUNS };
 import { decodeRange, type BandStats, type SpeedBands } from '../../src/estimator/speed-band';
 import { prefillCalibrationRows, type SpeedRow } from './speed-published';
 import { LAUNCH_WINDOW_DAYS } from '../../src/estimator/engine-builds';
@@ -46,14 +47,6 @@ interface Knob {
   hi: number;
 }
 
-/**
- * Runs a stack needs before its second-order knobs (per-layer cost, expert gather, attention at depth) are fitted
- * from them; a thinner stack fits only its first-order η and per-step cost and borrows the rest from the stack on
- * the same chips (PARENT), else keeps the ideal priors (START: full-η cache reads and attention, the shared gather).
- * 12 is the candidate (of 0/8/12/16) with the lowest leave-one-family-out loss — the fit's own objective, not the
- * reported targets; scripts/speed-nested-cv.ts --stack-runs re-picks it inside each fold.
- */
-export const MIN_STACK_RUNS = 12;
 
 function knobsFor(rows: SpeedRow[], minStackRuns = MIN_STACK_RUNS): Knob[] {
   const stacks = new Set(rows.map(rowStack));
@@ -110,8 +103,8 @@ function knobsFor(rows: SpeedRow[], minStackRuns = MIN_STACK_RUNS): Knob[] {
 
 /** Loss switches from quadratic to linear beyond ±20 % (log error). */
 export const HUBER = 0.2;
-/** Band = central 70 % of the cross-validated ratios (15th–85th percentile), before the thin-data widening. */
-const BAND_Q = 0.15;
+/** Band = central 75 % of the cross-validated ratios (12.5th–87.5th percentile): the coverage the band promises. */
+const BAND_Q = 0.125;
 const clone = (p: SpeedModelParams): SpeedModelParams => JSON.parse(JSON.stringify(p)) as SpeedModelParams;
 
 /** Robust loss on log(pred / measured): quadratic within ±20 %, linear beyond (a few odd runs must not steer). */
@@ -219,7 +212,9 @@ export function bandsFrom(cv: CvResult[]): SpeedBands {
     const sel = cv.filter((c) => (k.includes('|') ? `${c.row.kind}|${rowStack(c.row)}` === k : c.row.kind === k));
     if (sel.length > 0) groups[k] = stats(sel.map((c) => c.ratio));
   }
-  return { groups, archsSeen: [...new Set(cv.map((c) => c.row.spec.arch))].sort() };
+  const stackRuns: Record<string, number> = {};
+  for (const c of cv) stackRuns[rowStack(c.row)] = (stackRuns[rowStack(c.row)] ?? 0) + 1;
+  return { groups, stackRuns, archsSeen: [...new Set(cv.map((c) => c.row.spec.arch))].sort() };
 }
 
 export interface BandCheck {
