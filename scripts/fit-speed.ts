@@ -16,7 +16,7 @@ export function fitAll() {
   const metrics = metricsOf(cv, crossValidatedBands(cv));
   const pcv = crossValidatePrefill(rows);
   const prefillBand = { n: pcv.length, lo: quantile(pcv.map((x) => x.ratio), 0.1), hi: quantile(pcv.map((x) => x.ratio), 0.9) };
-  return { rows, params, bands, metrics, prefillBand, excluded: rows.filter((r) => r.excluded).map((r) => `${r.label}: ${r.excluded}`) };
+  return { rows, cv, params, bands, metrics, prefillBand, excluded: rows.filter((r) => r.excluded).map((r) => `${r.label}: ${r.excluded}`) };
 }
 
 const round = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e5) / 1e5 : v);

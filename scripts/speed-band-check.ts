@@ -16,9 +16,10 @@ interface Design {
 }
 
 const ALPHA = 0.25;
+/** Logs of the q and 1 − q quantiles of measured ÷ predicted (taken on the ratios, as the fit does). */
 const logQ = (sel: CvResult[], q: number): [number, number] => {
-  const r = sel.map((x) => Math.log(x.ratio));
-  return [quantile(r, q), quantile(r, 1 - q)];
+  const r = sel.map((x) => x.ratio);
+  return [Math.log(quantile(r, q)), Math.log(quantile(r, 1 - q))];
 };
 const unseen = (c: CvResult, pool: CvResult[]) => !pool.some((x) => x.row.spec.arch === c.row.spec.arch);
 
@@ -30,7 +31,7 @@ function finish(c: CvResult, lo: number, hi: number, widen: number): Band {
   return [low, high];
 }
 
-const designs: Design[] = [];
+export const designs: Design[] = [];
 // Before: per kind × stack spread (central 70 %), shrunk toward the kind's and then all runs' by n : K, widened by
 // 1 + 1/√(n + K) and ×1.25 for an unseen architecture. K = 20 was the shipped value.
 for (const K of [5, 10, 20, 40, 80, 160, 320]) {
@@ -72,10 +73,10 @@ function intervalScore(c: CvResult, [low, high]: Band): number {
   return u - l + (2 / ALPHA) * (Math.max(0, l - y) + Math.max(0, y - u));
 }
 const contains = (c: CvResult, [low, high]: Band) => c.row.measured >= low * 0.999 && c.row.measured <= high * 1.001;
-const published = (xs: CvResult[]) => xs.filter((c) => c.row.origin === 'published');
+export const published = (xs: CvResult[]) => xs.filter((c) => c.row.origin === 'published');
 
 /** Mean interval score, coverage and median high ÷ low of a design over `judged`, each band from `pool` minus its family. */
-function score(d: Design, judged: CvResult[], pool: CvResult[]) {
+export function score(d: Design, judged: CvResult[], pool: CvResult[]) {
   const bands = judged.map((c) => [c, d.band(c, pool.filter((x) => x.row.family !== c.row.family))] as const);
   return {
     is: bands.reduce((s, [c, b]) => s + intervalScore(c, b), 0) / bands.length,

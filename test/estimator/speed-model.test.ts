@@ -15,6 +15,7 @@ import { SERVING_ENGINES } from '../../src/estimator/engine';
 import { publishedRows, launchBuildOf } from '../support/speed-published';
 import { predictRow } from '../support/speed-fit';
 import { fitAll } from '../../scripts/fit-speed';
+import { designs, score, published } from '../../scripts/speed-band-check';
 
 const round = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1e5) / 1e5 : v)));
 
@@ -67,6 +68,14 @@ test('leave-one-model-family-out: the committed constants, bands and metrics are
   assert.ok(m.coverage >= 0.75, `coverage ${m.coverage}`);
   assert.ok(m.medianHighOverLow <= 1.6, `high/low ${m.medianHighOverLow}`);
   assert.ok(m.maxOverCeiling <= 1, `prediction above ceiling: ${m.maxOverCeiling}`);
+  // The band-design comparison (scripts/speed-band-check.ts) re-implements each design; its line for the shipped one
+  // must be what speed-band.ts does, and it must score better than the design it replaced.
+  const shipped = designs.find((d) => d.name.includes('(shipped)'))!;
+  const before = designs.find((d) => d.name.includes('(before)'))!;
+  const s = score(shipped, published(f.cv), f.cv);
+  assert.equal(s.coverage, m.coverage);
+  assert.ok(Math.abs(s.width - m.medianHighOverLow) < 1e-9, `${s.width} vs ${m.medianHighOverLow}`);
+  assert.ok(s.is < score(before, published(f.cv), f.cv).is);
 });
 
 test('the new model beats the legacy one on the published rows (in-sample both, legacy has no engine terms)', () => {
