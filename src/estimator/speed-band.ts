@@ -73,7 +73,7 @@ export function decodeRange(predicted: number, ceiling: number, q: BandQuery, op
   const launch = opts.launch !== undefined && opts.launch > 0 && opts.launch < 1 ? opts.launch : undefined;
   if (launch) high = Math.max(high, Math.min(ceiling, predicted / launch));
   // The band is already the error for a family the fit has not seen, so an unseen architecture is named, not widened.
-  const arch = unseenArch ? `no published runs for this architecture (${q.arch}): the band is how far the model misses on architectures it has not seen; ` : '';
+  const arch = unseenArch ? `no published runs for this model family (architecture ${q.arch}): the band is how far the model misses on families it has not seen; ` : '';
   return { low, high, basis: `${arch}central 75 % of the cross-validated error of ${label}${launch ? '; up to a mature build\'s speed (launch build)' : ''}` };
 }
 

@@ -192,7 +192,7 @@ test('band: contains the prediction, stays under the ceiling, says its basis; a 
   assert.ok(Math.abs(mid.low - 50 * all.lo) < 1e-9 && Math.abs(mid.high - 50 * all.hi) < 1e-9, JSON.stringify({ mid, all }));
   // An architecture with no published runs is named; the band is already the error on unseen families, so not wider.
   const unseen = decodeRange(50, 500, { kind: 'moe', stack: 'llama.cpp/vulkan', arch: 'brand-new-moe' });
-  assert.match(unseen.basis, /no published runs for this architecture \(brand-new-moe\)/);
+  assert.match(unseen.basis, /no published runs for this model family \(architecture brand-new-moe\)/);
   assert.equal(unseen.high / unseen.low, mid.high / mid.low);
   // A stack with fewer runs than the fit needs to pin its own terms gets a wider band and says why.
   const thin = Object.entries(SPEED_BANDS.stackRuns).find(([, n]) => n < MIN_STACK_RUNS);
