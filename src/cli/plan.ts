@@ -171,12 +171,13 @@ function renderCluster(r: ClusterReport): string {
     renderPairs([
       ['pooled', `${formatBytes(p.pooledAvailableBytes)} offered of ${formatBytes(p.pooledCapacityBytes)} installed; the model needs ${formatBytes(p.modelBytes)} on one machine`],
       ['fit', p.fits ? 'every shard fits its node' : 'DOES NOT FIT: a shard exceeds its node'],
-      ['decode', `${formatTokPerSec(d.tokPerSec)} (${speedWord(d.tokPerSec)}), ceiling ${formatTokPerSec(d.ceilingTokPerSec)} — ${p.sharding === 'tensor' ? 'nodes read their slices at once, then all-reduce' : 'one stream visits the stages in turn'}`],
+      ['decode', `${formatTokPerSecRange(d.tokPerSec, d.range)} (${speedWord(d.tokPerSec)}), ceiling ${formatTokPerSec(d.ceilingTokPerSec)} — ${p.sharding === 'tensor' ? 'nodes read their slices at once, then all-reduce' : 'one stream visits the stages in turn'}`],
       ['per token', `memory ${ms(d.memorySec)} + interconnect ${ms(d.interconnectSec)} (${d.hops} hops × ${p.sharding === 'tensor' ? Math.round(d.activationBytes / p.nodes) : d.activationBytes} B)${d.overheadSec > 0 ? ` + RPC overhead ${ms(d.overheadSec)}` : ''} + fixed ${ms(d.fixedSec)}`],
+      ['band', d.range.basis],
       ['bound', d.bound === 'interconnect' ? 'the INTERCONNECT bounds decode (link time exceeds memory time)' : 'memory bandwidth bounds decode (the link adds little)'],
     ]),
   ];
-  if (p.singleNode) lines.push(`one node alone: ${p.singleNode.nodeId} holds the whole model at ${formatTokPerSec(p.singleNode.tokPerSec)}`);
+  if (p.singleNode) lines.push(`one node alone: ${p.singleNode.nodeId} holds the whole model at ${formatTokPerSecRange(p.singleNode.tokPerSec, p.singleNode.range)}`);
   for (const n of p.notes) lines.push(`note: ${n}`);
   if (r.exo) {
     for (const n of r.exo.notes) lines.push(`exo: ${n}`);

@@ -4,8 +4,10 @@
 // boundary crossing. A cluster lets a model fit; it rarely makes a single stream faster.
 import type { HardwareProfile, MemoryBreakdown, ModelSpec, WeightsInfo } from './types';
 import { activationBytes, hopSeconds, type LinkSpec } from './interconnect';
-import { deviceOf, predictDecode, workloadFor } from './speed-model';
+import { deviceOf, modelKindOf, predictDecode, stackKey, workloadFor } from './speed-model';
+import { decodeRange } from './speed-band';
 import type { HardwareSpec } from './hardware';
+import type { SpeedRange } from './types';
 
 export type ClusterEngine = 'exo' | 'llama.cpp-rpc';
 
@@ -83,6 +85,8 @@ export interface ClusterDecode {
   activationBytes: number;
   /** Which term dominates a token's time. */
   bound: 'memory-bandwidth' | 'interconnect';
+  /** The band of the host's engine stack (speed-band.ts); the link terms have no published runs behind them. */
+  range: SpeedRange;
 }
 
 export type Sharding = 'pipeline' | 'tensor';
@@ -99,7 +103,7 @@ export interface ClusterPlan {
   shards: NodeShard[];
   decode: ClusterDecode;
   /** Best single node that holds the whole model alone, for comparison. */
-  singleNode?: { nodeId: string; tokPerSec: number };
+  singleNode?: { nodeId: string; tokPerSec: number; range: SpeedRange };
   notes: string[];
 }
 
@@ -131,6 +135,17 @@ export function calibratedFor(engine: ClusterEngine, spec: ModelSpec, weights: W
   return { efficiency: (hw) => of(hw).eta, perLayerSec: (hw) => of(hw).tau };
 }
 
+/**
+ * A cluster speed's band: the cross-validated band of one device of `hw`'s engine stack. The per-node terms are
+ * the single-device model's; the link and RPC terms are not covered by any published run, and the words say so.
+ */
+function clusterRange(engine: ClusterEngine, hw: HardwareProfile, spec: ModelSpec, tokPerSec: number, ceiling: number, overLinks: boolean): SpeedRange {
+  const api = 'backend' in hw ? (hw as HardwareSpec).backend : undefined;
+  const stack = api ? stackKey(engine === 'exo' && api === 'metal' ? 'mlx-lm' : 'llama.cpp', api) : 'unknown';
+  const r = decodeRange(tokPerSec, ceiling, { kind: modelKindOf(spec), stack, arch: spec.arch });
+  return overLinks ? { ...r, basis: `${r.basis}; the link and RPC terms have no published multi-node runs behind them (not in the band)` } : r;
+}
+
 function available(n: ClusterNodeSpec): number {
   return n.availableBytes ?? n.hardware.capacityBytes * n.hardware.usableFraction;
 }
@@ -158,15 +173,18 @@ export function splitLayers(nLayers: number, weights: number[]): number[] {
   return out;
 }
 
-/** KV-holding weight of each layer (per-layer KV heads; MLA and uniform models weigh layers equally). */
-function singleNodeBest(nodes: ClusterNodeSpec[], avail: number[], model: ClusterModel, kvReadTotal: number, eta: (hw: HardwareProfile) => number, perLayer: (hw: HardwareProfile) => number): ClusterPlan['singleNode'] {
-  let best: ClusterPlan['singleNode'];
+/** The fastest node that holds the whole model alone (for comparison), with its band. */
+function singleNodeBest(engine: ClusterEngine, nodes: ClusterNodeSpec[], avail: number[], model: ClusterModel, kvReadTotal: number, eta: (hw: HardwareProfile) => number, perLayer: (hw: HardwareProfile) => number): ClusterPlan['singleNode'] {
+  let best: { node: ClusterNodeSpec; tokPerSec: number } | undefined;
   nodes.forEach((n, i) => {
     if (model.memory.totalBytes > avail[i]!) return;
     const t = (model.weights.activeBytes + kvReadTotal) / (eta(n.hardware) * n.hardware.bandwidthGBps * 1e9) + model.spec.nLayers * perLayer(n.hardware);
-    if (!best || 1 / t > best.tokPerSec) best = { nodeId: n.id, tokPerSec: 1 / t };
+    if (!best || 1 / t > best.tokPerSec) best = { node: n, tokPerSec: 1 / t };
   });
-  return best;
+  if (!best) return undefined;
+  const { node, tokPerSec } = best;
+  const ceiling = (node.hardware.bandwidthGBps * 1e9) / (model.weights.activeBytes + kvReadTotal);
+  return { nodeId: node.id, tokPerSec, range: clusterRange(engine, node.hardware, model.spec, tokPerSec, ceiling, false) };
 }
 
 function kvLayerWeights(spec: ModelSpec): number[] {
@@ -260,7 +278,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
   }
 
   // Would one node alone do? Pipeline parallelism adds capacity, not single-stream speed.
-  const singleNode = singleNodeBest(nodes, avail, model, kvReadTotal, eta, perLayer);
+  const singleNode = singleNodeBest(engine, nodes, avail, model, kvReadTotal, eta, perLayer);
   if (singleNode && singleNode.tokPerSec > 1 / total) {
     notes.push(`the model fits on ${singleNode.nodeId} alone, which decodes one stream faster (${singleNode.tokPerSec.toFixed(1)} vs ${(1 / total).toFixed(1)} tok/s): pipeline stages run in turn`);
   }
@@ -286,6 +304,7 @@ export function planCluster(engine: ClusterEngine, nodes: ClusterNodeSpec[], lin
       hops,
       activationBytes: act,
       bound: networkSec > memorySec ? 'interconnect' : 'memory-bandwidth',
+      range: clusterRange(engine, nodes[0]!.hardware, spec, 1 / total, 1 / (ceilingMemorySec + interconnectSec), nodes.length > 1),
     },
     ...(singleNode ? { singleNode } : {}),
     notes,
@@ -342,7 +361,7 @@ export function planTensorCluster(nodes: ClusterNodeSpec[], link: LinkSpec, mode
   const total = memorySec + interconnectSec + fixedSec;
   const fits = shards.every((s) => s.fits);
   if (!fits) notes.push(`does not fit: node(s) ${shards.filter((s) => !s.fits).map((s) => s.nodeId).join(', ')} cannot hold a 1/${N} slice`);
-  const singleNode = singleNodeBest(nodes, avail, model, kvReadTotal, eta, perLayer);
+  const singleNode = singleNodeBest('exo', nodes, avail, model, kvReadTotal, eta, perLayer);
   if (singleNode && singleNode.tokPerSec > 1 / total) {
     notes.push(`the model fits on ${singleNode.nodeId} alone, which decodes one stream faster (${singleNode.tokPerSec.toFixed(1)} vs ${(1 / total).toFixed(1)} tok/s): ${hops} all-reduce hops per token cost more than the split saves`);
   }
@@ -367,6 +386,7 @@ export function planTensorCluster(nodes: ClusterNodeSpec[], link: LinkSpec, mode
       hops,
       activationBytes: act,
       bound: interconnectSec > memorySec ? 'interconnect' : 'memory-bandwidth',
+      range: clusterRange('exo', nodes[0]!.hardware, spec, 1 / total, 1 / (ceilingMemorySec + interconnectSec), N > 1),
     },
     ...(singleNode ? { singleNode } : {}),
     notes,

@@ -23,6 +23,8 @@ export interface Suggestion {
   fits: boolean;
   headroomBytes: number;
   decodeTokPerSec: number;
+  /** The predicted speed's band (speed-band.ts). */
+  decodeRange?: { low: number; high: number };
   /** What it costs: quality, context, concurrency. */
   cost: string;
 }
@@ -60,6 +62,7 @@ function toSuggestion(kind: SuggestionKind, title: string, e: Evaluation, quant:
     fits: e.fits,
     headroomBytes: e.headroomBytes,
     decodeTokPerSec: e.speed.decodeTokPerSec,
+    ...(e.speed.decodeRange ? { decodeRange: { low: e.speed.decodeRange.low, high: e.speed.decodeRange.high } } : {}),
     cost,
   };
 }

@@ -104,8 +104,13 @@ function withNote(cost: string, note: string | undefined): string {
   return (note ? `${cost} — no command: ${note}` : cost).slice(0, 500);
 }
 
+/** A row's band, low–high only (the basis is said once, under Decode band). */
+function bandOf(r: { low: number; high: number } | undefined): { decodeRange?: { low: number; high: number } } {
+  return r ? { decodeRange: { low: r.low, high: r.high } } : {};
+}
+
 function row(id: string, kind: AlternativeRow['kind'], label: string, e: Evaluation, cost: string, action?: AlternativeRow['action']): AlternativeRow {
-  return { id, kind, label, memoryBytes: e.memory.totalBytes, fits: e.fits, decodeTokPerSec: e.speed.decodeTokPerSec, cost, ...(action ? { action } : {}) };
+  return { id, kind, label, memoryBytes: e.memory.totalBytes, fits: e.fits, decodeTokPerSec: e.speed.decodeTokPerSec, ...bandOf(e.speed.decodeRange), cost, ...(action ? { action } : {}) };
 }
 
 const SUGGESTION_KIND: Record<Suggestion['kind'], AlternativeRow['kind']> = {
@@ -135,10 +140,10 @@ export function alternatives(t: FitTarget, hw: HardwareSpec, current: Evaluation
       // Whole k, rounded down: a little less than the suggestion still fits, and reads as the engine's usual sizes.
       const rc = s.ctxPerSeq >= 1024 ? Math.floor(s.ctxPerSeq / 1024) * 1024 : Math.floor(s.ctxPerSeq);
       if (s.kind === 'context-cap' && t.reloadKey && rc > 0) {
-        return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: s.cost, action: { kind: 'reload', label: `Reload with ${formatTokens(rc)}`, modelKey: t.reloadKey, ctx: rc } };
+        return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, ...bandOf(s.decodeRange), cost: s.cost, action: { kind: 'reload', label: `Reload with ${formatTokens(rc)}`, modelKey: t.reloadKey, ctx: rc } };
       }
       const cmd = kind === 'moe' ? { action: { kind: 'checkFit' as const, label: 'Check fit', model: s.modelId, quant: s.quant, ctx: s.ctxPerSeq } } : copyAction(t, s.modelId, s.quant, ctx, s.kvType, s.kind);
-      return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, cost: withNote(s.cost, cmd.note), ...(cmd.action ? { action: cmd.action } : {}) };
+      return { id: `s${i}`, kind, label: s.title, memoryBytes: s.totalBytes, fits: s.fits, decodeTokPerSec: s.decodeTokPerSec, ...bandOf(s.decodeRange), cost: withNote(s.cost, cmd.note), ...(cmd.action ? { action: cmd.action } : {}) };
     });
   });
   const raise = t.reloadKey ? fixContext({ kind: 'truncation', configured: t.ctx.ctxPerSeq, maxFit: current.maxContext, contextMax: t.contextMax }) : undefined;

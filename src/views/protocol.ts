@@ -49,6 +49,8 @@ export const AlternativeRow = z.object({
   memoryBytes: bytes,
   fits: z.boolean(),
   decodeTokPerSec: finite.nonnegative().optional(),
+  /** The predicted speed's cross-validated band (absent for a measured speed). */
+  decodeRange: z.object({ low: finite.nonnegative(), high: finite.nonnegative() }).optional(),
   /** What it costs: quality, context, throughput. */
   cost: text(500),
   action: RowAction.optional(),

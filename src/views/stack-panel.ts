@@ -1,6 +1,6 @@
 // "Plan Agent Stack": the planner's result (src/estimator/planner.ts) laid out in the panel's shapes —
 // members and the changes that make the stack fit as table rows, totals as facts. Pure.
-import { formatBytes, formatTokens } from '../estimator/format';
+import { formatBytes, formatTokens, formatTokPerSecRange } from '../estimator/format';
 import type { Remedy, Stack, StackPlan } from '../estimator/planner';
 import type { StackSetting } from '../config';
 import type { DashboardState } from './model';
@@ -44,8 +44,8 @@ export function stackPanel(plan: StackPlan, stack: Stack): PanelData {
     label: `${m.role}: ${m.name} ${m.quant}, ${formatTokens(m.ctx)}${m.parallel > 1 ? ` × ${m.parallel}` : ''}${m.kvType !== 'f16' ? `, KV ${m.kvType}` : ''}`,
     memoryBytes: m.memory.totalBytes,
     fits: m.memory.totalBytes <= hw.usableBytes,
-    ...(m.decode ? { decodeTokPerSec: m.decode.emptyTokPerSec } : {}),
-    cost: m.decode ? `decodes alone; ${m.decode.fullTokPerSec.toFixed(0)} tok/s with a full window` : 'encoder: no decode',
+    ...(m.decode ? { decodeTokPerSec: m.decode.emptyTokPerSec, ...(m.decode.decodeRange ? { decodeRange: { low: m.decode.decodeRange.low, high: m.decode.decodeRange.high } } : {}) } : {}),
+    cost: m.decode ? `decodes alone; ${formatTokPerSecRange(m.decode.fullTokPerSec, m.decode.decodeRangeFull)} with a full window` : 'encoder: no decode',
   }));
   plan.remedies.forEach((r, i) =>
     rows.push({

@@ -66,6 +66,16 @@ test('RPC cluster JSON: per-node layers, and the interconnect bounding decode', 
   assert.equal(j.plan.decode.hops, 6);
   assert.equal(j.plan.decode.bound, 'interconnect');
   assert.equal(j.plan.singleNode.nodeId, 'host:rtx-5090');
+  // Every cluster speed has a band: the host stack's, and the link terms are said to be outside it.
+  const d = j.plan.decode;
+  assert.ok(d.range.low <= d.tokPerSec && d.tokPerSec <= d.range.high && d.range.high <= d.ceilingTokPerSec, JSON.stringify(d.range));
+  assert.match(d.range.basis, /of them moe on llama\.cpp\/cuda\).*link and RPC terms have no published multi-node runs/);
+  const one = j.plan.singleNode;
+  assert.ok(one.range.low <= one.tokPerSec && one.tokPerSec <= one.range.high);
+  assert.doesNotMatch(one.range.basis, /multi-node/);
+  const text = await cli(['plan', '--model', 'qwen3:30b-a3b@32k', '--cluster', 'rtx-5090*4', '--link', '1gbe']);
+  assert.match(text.stdout, /decode\s+≈ [\d.]+ tok\/s \([\d.]+–[\d.]+\)/);
+  assert.match(text.stdout, /one node alone: host:rtx-5090 holds the whole model at ≈ [\d.]+ tok\/s \([\d.]+–[\d.]+\)/);
   // Llama-3.1-70B over three 24 GB cards: fits only pooled, memory-bound on 10 GbE.
   const big = JSON.parse((await cli(['plan', '--model', 'meta-llama/Llama-3.1-70B-Instruct@32k', '--cluster', 'rtx-4090*3', '--json'])).stdout);
   assert.equal(big.plan.fits, true);

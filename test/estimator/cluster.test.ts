@@ -107,6 +107,9 @@ test('exo, DeepSeek-V3 4-bit on two M3 Ultra over TB5 RDMA: pooled capacity, per
   assert.equal(plan.decode.bound, 'memory-bandwidth');
   // 383.5 GB also fits one Studio (412.3 GB usable): the pair adds capacity, not single-stream speed.
   assert.ok(plan.singleNode && plan.singleNode.tokPerSec > plan.decode.tokPerSec);
+  // exo on Apple nodes runs MLX: the band is MLX-LM's, and it contains the prediction.
+  assert.match(plan.decode.range.basis, /on mlx-lm\/metal/);
+  assert.ok(plan.decode.range.low <= plan.decode.tokPerSec && plan.decode.tokPerSec <= plan.decode.range.high);
 });
 
 test('a shard larger than its node is reported, not hidden', () => {

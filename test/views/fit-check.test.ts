@@ -33,11 +33,16 @@ test('Llama-3.1-70B Q4_K_M: does not fit a 24 GB card, fits 128 GB; panel data v
   assert.equal(facts['KV cache']!.source, 'estimated');
   assert.match(facts['Decode']!.value, /bandwidth-bound/);
   assert.match(facts['Prefill']!.value, /compute-bound/);
-  assert.match(facts['Ceiling']!.value, /^\d+(\.\d)? tok\/s = 546 GB\/s ÷ \d+\.\d GB per token$/);  // The panel and the facts carry the band: "≈ 9.0 tok/s (7.6–10) (slow)" and where it comes from.
+  assert.match(facts['Ceiling']!.value, /^\d+(\.\d)? tok\/s = 546 GB\/s ÷ \d+\.\d GB per token$/);
+  // The panel and the facts carry the band: "≈ 9.0 tok/s (7.6–10) (slow)" and where it comes from.
   assert.match(facts['Decode']!.value, /^≈ [\d.]+ tok\/s \([\d.]+–[\d.]+\)/);
   assert.match(facts['Decode band']!.value, /central 75 % of the cross-validated error of all \d+ measured runs \(\d+ of them dense on llama\.cpp\/metal\)/);
   const pr = big.data.speed.predictedRange!;
   assert.ok(pr.low <= big.data.speed.predictedTokPerSec! && big.data.speed.predictedTokPerSec! <= pr.high);
+  // So does every predicted speed in the alternatives table: each row's band contains its prediction.
+  const decoded = big.data.alternatives.filter((r) => r.decodeTokPerSec !== undefined);
+  assert.ok(decoded.length >= 3);
+  for (const r of decoded) assert.ok(r.decodeRange && r.decodeRange.low <= r.decodeTokPerSec! && r.decodeTokPerSec! <= r.decodeRange.high, JSON.stringify(r));
 });
 
 test('alternatives: current first, quants ordered by memory, KV quantization halves KV, copy actions are valid command lines', () => {

@@ -21,7 +21,7 @@ export function samplePanelData(over: Partial<PanelData> = {}): PanelData {
     ],
     alternatives: [
       { id: 'current', kind: 'current', label: 'Q4_K_M, 32k (now)', memoryBytes: 21 * GiB, fits: true, decodeTokPerSec: 120, cost: '—' },
-      { id: 'q3', kind: 'quant', label: 'Q3_K_M', memoryBytes: 17 * GiB, fits: true, decodeTokPerSec: 140, cost: 'noticeable quality loss', action: { kind: 'copy', label: 'Copy command', text: 'ollama run qwen3:30b-a3b-q3_K_M' } },
+      { id: 'q3', kind: 'quant', label: 'Q3_K_M', memoryBytes: 17 * GiB, fits: true, decodeTokPerSec: 140, decodeRange: { low: 112, high: 161 }, cost: 'noticeable quality loss', action: { kind: 'copy', label: 'Copy command', text: 'ollama run qwen3:30b-a3b-q3_K_M' } },
       { id: 'q8', kind: 'quant', label: 'Q8_0', memoryBytes: 33 * GiB, fits: false, cost: 'near-lossless' },
       { id: 'kvq8', kind: 'kv', label: 'KV cache q8_0', memoryBytes: 19.5 * GiB, fits: true, decodeTokPerSec: 122, cost: 'needs flash attention; tiny quality cost', action: { kind: 'copy', label: 'Copy command', text: 'OLLAMA_KV_CACHE_TYPE=q8_0 OLLAMA_FLASH_ATTENTION=1 ollama serve' } },
     ],

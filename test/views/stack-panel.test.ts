@@ -29,6 +29,9 @@ test('the seeds stack on a 48 GB Mac (36 GB usable): short by a few GB; remedies
   assert.deepEqual(members.map((r) => r.label.split(':')[0]), ['orchestrator', 'coder', 'embedding', 'reranker']);
   assert.ok(members[0]!.memoryBytes > 30 * GiB, `${members[0]!.memoryBytes / GiB} GiB`);
   assert.equal(members[2]!.cost, 'encoder: no decode');
+  // A member that decodes shows its band, empty and with a full window.
+  assert.ok(members[0]!.decodeRange && members[0]!.decodeRange.low <= members[0]!.decodeTokPerSec! && members[0]!.decodeTokPerSec! <= members[0]!.decodeRange.high);
+  assert.match(members[0]!.cost, /^decodes alone; ≈ [\d.]+ tok\/s \([\d.]+–[\d.]+\) with a full window$/);
   const remedies = data.alternatives.filter((r) => r.id.startsWith('remedy-'));
   assert.ok(remedies.length > 0);
   for (const r of remedies) {

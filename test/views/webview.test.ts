@@ -88,6 +88,10 @@ test('sortable headers are buttons; sorting re-renders, keeps focus, and persist
   w.send({ type: 'show', data: samplePanelData() });
   const rowIds = () => w.app.all().filter((e) => e.tagName === 'tbody')[0]!.children.map((tr) => ((tr as MiniElement).children[0] as MiniElement).textContent);
   assert.deepEqual(rowIds(), ['Q3_K_M', 'KV cache q8_0', 'Q4_K_M, 32k (now)', 'Q8_0']); // memory ascending (default)
+  // A predicted speed shows its band; one without a band is still marked approximate.
+  const cells = (label: string) => (w.app.all().filter((e) => e.tagName === 'tbody')[0]!.children as MiniElement[]).find((tr) => (tr.children[0] as MiniElement).textContent === label)!.children as MiniElement[];
+  assert.equal(cells('Q3_K_M')[2]!.textContent, '≈ 140 tok/s (112–161)');
+  assert.equal(cells('KV cache q8_0')[2]!.textContent, '≈ 122 tok/s');
   const decode = w.doc.getElementById('sort-decodeTokPerSec')!;
   assert.equal(decode.tagName, 'button');
   decode.click();

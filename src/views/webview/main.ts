@@ -122,7 +122,7 @@ function alternativesTable(rows: AlternativeRow[]): HTMLElement {
         { class: `${r.kind}${r.fits ? '' : ' nofit'}` },
         h('th', { scope: 'row' }, r.label),
         h('td', { class: 'num' }, formatBytes(r.memoryBytes)),
-        h('td', { class: 'num' }, r.decodeTokPerSec !== undefined ? formatTokPerSec(r.decodeTokPerSec) : '—'),
+        h('td', { class: 'num' }, r.decodeTokPerSec !== undefined ? formatTokPerSecRange(r.decodeTokPerSec, r.decodeRange) : '—'),
         h('td', { class: r.fits ? 'fits' : 'nofits' }, r.fits ? '✓ fits' : '✗ no'),
         h('td', {}, r.cost),
         h('td', {}, action),
