@@ -112,6 +112,7 @@ export function buildSituation(f: EngineFacts, hw: HardwareSpec): BuiltSituation
     situation.speed = {
       ceilingTokPerSec: speed.ceilingTokPerSec,
       predictedTokPerSec: speed.decodeTokPerSec,
+      ...(speed.decodeRange ? { predictedRange: { low: speed.decodeRange.low, high: speed.decodeRange.high } } : {}),
       bytesPerToken: speed.bytesPerToken,
       depth,
       ...(f.measuredTokPerSec !== undefined ? { measuredTokPerSec: f.measuredTokPerSec } : {}),

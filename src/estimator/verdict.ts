@@ -58,6 +58,8 @@ export interface Situation {
     ceilingTokPerSec?: number;
     /** The speed model's expectation for a healthy stack (η and fixed cost included). */
     predictedTokPerSec?: number;
+    /** Its cross-validated band (speed-band.ts). */
+    predictedRange?: { low: number; high: number };
     bytesPerToken?: number;
     depth?: number;
     via?: string;
@@ -272,7 +274,7 @@ function speedFindings(s: Situation): Finding[] {
     return [{
       bottleneck: 'bandwidth',
       code: 'predicted-bandwidth',
-      summary: `it fits, so decode is bounded by memory bandwidth: at most ${sp.ceilingTokPerSec.toFixed(1)} tok/s here${sp.predictedTokPerSec ? `, ~${sp.predictedTokPerSec.toFixed(1)} expected` : ''} (measure to confirm)`,
+      summary: `it fits, so decode is bounded by memory bandwidth: at most ${sp.ceilingTokPerSec.toFixed(1)} tok/s here${sp.predictedTokPerSec ? `, ~${sp.predictedTokPerSec.toFixed(1)} expected${sp.predictedRange ? ` (${sp.predictedRange.low.toFixed(1)}–${sp.predictedRange.high.toFixed(1)})` : ''}` : ''} (measure to confirm)`,
       numbers: { ...base, ...(sp.predictedTokPerSec ? { predictedTokPerSec: round(sp.predictedTokPerSec) } : {}) },
       fixes: fewerBytes,
       confidence: 'low',

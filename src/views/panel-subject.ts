@@ -58,7 +58,7 @@ export function targetForLoaded(key: string, state: DashboardState, d: LoadedDet
         // A live reading, else a Measure Speed run at this depth: either is a measurement of this stack.
         ...(view.speed.decode ? { measuredTokPerSec: view.speed.decode.value } : view.speed.bench?.source === 'measured' ? { measuredTokPerSec: view.speed.bench.tokPerSec } : {}),
         ...(view.speed.ceiling ? { ceilingTokPerSec: view.speed.ceiling } : {}),
-        ...(view.speed.predicted ? { predictedTokPerSec: view.speed.predicted } : {}),
+        ...(view.speed.predicted ? { predictedTokPerSec: view.speed.predicted, ...(view.speed.predictedRange ? { predictedRange: view.speed.predictedRange } : {}) } : {}),
         depth: used ?? 0,
       },
       window: { ctxPerSeq: e.ctx.ctxPerSeq, parallel: e.ctx.parallel },

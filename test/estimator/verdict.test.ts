@@ -199,6 +199,14 @@ test('predicted only: fits → bandwidth-bound, low confidence; config problems 
   assert.match(v.findings[1]!.fixes[0]!, /-fa on/);
 });
 
+test('predicted only: the expectation comes with its band when the speed model gave one', () => {
+  const base = { engine: 'llama.cpp', hardware: hw('m4-max-128'), model: { id: 'x' } };
+  const banded = diagnose({ ...base, speed: { ceilingTokPerSec: 50, predictedTokPerSec: 38, predictedRange: { low: 31, high: 44.5 } } });
+  assert.match(banded.findings[0]!.summary, /~38\.0 expected \(31\.0–44\.5\) \(measure to confirm\)/);
+  const bare = diagnose({ ...base, speed: { ceilingTokPerSec: 50, predictedTokPerSec: 38 } });
+  assert.match(bare.findings[0]!.summary, /~38\.0 expected \(measure to confirm\)/);
+});
+
 test('hostile or empty input: a clear "unknown", never a crash', () => {
   const v = diagnose({ engine: 'jan', hardware: hw('cpu-ddr5'), model: { id: '?' } });
   assert.equal(v.bottleneck, 'unknown');
