@@ -141,7 +141,7 @@ export function calibratedFor(engine: ClusterEngine, spec: ModelSpec, weights: W
  */
 function clusterRange(engine: ClusterEngine, hw: HardwareProfile, spec: ModelSpec, tokPerSec: number, ceiling: number, overLinks: boolean): SpeedRange {
   const api = 'backend' in hw ? (hw as HardwareSpec).backend : undefined;
-  const stack = api ? stackKey(engine === 'exo' && api === 'metal' ? 'mlx-lm' : 'llama.cpp', api) : 'unknown';
+  const stack = api ? stackKey(engine === 'exo' && api === 'metal' ? 'mlx-lm' : 'llama.cpp', api) : 'an unprofiled device';
   const r = decodeRange(tokPerSec, ceiling, { kind: modelKindOf(spec), stack, arch: spec.arch });
   return overLinks ? { ...r, basis: `${r.basis}; the link and RPC terms have no published multi-node runs behind them (not in the band)` } : r;
 }

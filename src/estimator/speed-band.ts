@@ -50,7 +50,7 @@ export function bandStatsFor(q: BandQuery, bands: SpeedBands = SPEED_BANDS): { s
   const own = bands.groups[`${q.kind}|${q.stack}`]?.n ?? 0;
   const stackRuns = bands.stackRuns[q.stack] ?? 0;
   const thin = stackRuns < MIN_STACK_RUNS;
-  const label = `all ${all.n} measured runs (${own ? `${own} of them ${q.kind} on ${q.stack}` : `no ${q.kind} runs on ${q.stack}`})${thin ? `; wider: only ${stackRuns} runs on ${q.stack}, too few to fit its own terms` : ''}`;
+  const label = `all ${all.n} measured runs (${own ? `${own} of them ${q.kind} on ${q.stack}` : `no ${q.kind} runs on ${q.stack}`})${thin ? `; wider: ${stackRuns ? `only ${stackRuns} runs on ${q.stack}, too few to fit its own terms` : `no runs on ${q.stack}`}` : ''}`;
   const unseenArch = q.arch !== undefined && !bands.archsSeen.includes(q.arch);
   return { stats: all, label, widen: thin ? THIN_STACK_WIDEN : 1, unseenArch };
 }

@@ -64,6 +64,16 @@ test('llama.cpp RPC over 1 GbE: the interconnect, not memory bandwidth, bounds d
   assert.ok(plan.notes.some((n) => /fits on a alone/.test(n)));
 });
 
+test('a node with no profile behind it (custom capacity and bandwidth) still gets a band, wider, and says why', () => {
+  const { backend: _b, ...bare } = hw('rtx-5090') as HardwareProfile & { backend?: string };
+  const plan = planCluster('llama.cpp-rpc', [{ id: 'x', hardware: bare }, { id: 'y', hardware: hw('rtx-5090') }], LINKS['10gbe'], moe);
+  const r = plan.decode.range;
+  assert.ok(r.low <= plan.decode.tokPerSec && plan.decode.tokPerSec <= r.high && r.high <= plan.decode.ceilingTokPerSec, JSON.stringify(r));
+  assert.match(r.basis, /no dense runs on an unprofiled device\); wider: no runs on an unprofiled device; the link and RPC terms/);
+  const profiled = planCluster('llama.cpp-rpc', [{ id: 'x', hardware: hw('rtx-5090') }, { id: 'y', hardware: hw('rtx-5090') }], LINKS['10gbe'], moe).decode.range;
+  assert.ok(r.high / r.low > profiled.high / profiled.low);
+});
+
 test('exo over 1 GbE with eight fast nodes: link latency alone outweighs memory time', () => {
   // 1.0 GB read per token over eight 1008 GB/s GPUs: 1e9 / 1.008e12 = 0.992 ms of memory time.
   // exo ring: 7 boundaries × (100 µs + 2048 × 2 B / 0.125e9 = 32.768 µs) + token back (100 µs + 8 / 0.125e9)
