@@ -98,14 +98,15 @@ export function bandDesignReport(cv: CvResult[]): string[] {
   // Nested: pick the design with the best interval score on the other families, judge it on the held-out one.
   const picks = new Map<string, number>();
   const held: { c: CvResult; b: Band }[] = [];
-  for (const f of [...new Set(cv.map((c) => c.row.family))].sort()) {
+  const families = [...new Set(cv.map((c) => c.row.family))].sort();
+  for (const f of families) {
     const inner = cv.filter((c) => c.row.family !== f);
     const best = designs.map((d) => ({ d, s: score(d, published(inner), inner).is })).sort((a, b) => a.s - b.s)[0]!.d;
     picks.set(best.name, (picks.get(best.name) ?? 0) + 1);
     for (const c of published(cv.filter((x) => x.row.family === f))) held.push({ c, b: best.band(c, inner) });
   }
   const cov = held.filter((h) => contains(h.c, h.b)).length / held.length;
-  out.push(`nested (design picked by interval score without the held-out family, over ${picks.size > 0 ? [...picks.values()].reduce((a, b) => a + b, 0) : 0} families): contains ${(cov * 100).toFixed(1)} %, median high÷low ${quantile(held.map((h) => h.b[1] / h.b[0]), 0.5).toFixed(2)}; picked ${[...picks].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  out.push(`nested (design picked by interval score without the held-out family, over ${families.length} families): contains ${(cov * 100).toFixed(1)} %, median high÷low ${quantile(held.map((h) => h.b[1] / h.b[0]), 0.5).toFixed(2)}; picked ${[...picks].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
   return out;
 }
 

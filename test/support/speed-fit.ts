@@ -2,7 +2,6 @@
 // cross-validation. Deterministic (coordinate pattern search in log space from fixed starting values), so the
 // constants in src/estimator/speed-params.json can be re-derived and checked by the tests.
 import { predictDecode, predictPrefill, deviceOf, stackKey, modelKindOf, MIN_STACK_RUNS, type SpeedModelParams } from '../../src/estimator/speed-model';
-export { MIN_STACK_RUNS };
 import { decodeRange, type BandStats, type SpeedBands } from '../../src/estimator/speed-band';
 import { prefillCalibrationRows, type SpeedRow } from './speed-published';
 import { LAUNCH_WINDOW_DAYS } from '../../src/estimator/engine-builds';
